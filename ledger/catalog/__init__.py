@@ -1,0 +1,1 @@
+"""The catalog: creators, their works, the identifiers that find a work, and splits."""

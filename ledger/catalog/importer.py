@@ -1,0 +1,148 @@
+"""Plans for importing creators, licensees and works (contract §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from functools import partial
+
+from sqlalchemy import Connection
+
+from ledger.catalog import repository as repo
+from ledger.catalog.schemas import CreatorRow, LicenseeRow, WorkRow
+from ledger.imports import Plan
+
+
+def _sorted(tokens: Sequence[str]) -> list[str]:
+    return sorted(set(tokens))
+
+
+def plan_creators(conn: Connection, rows: list[tuple[int, CreatorRow]], plan: Plan) -> None:
+    existing = repo.rows_by_key(conn, repo.creator_t, (r.creator for _, r in rows))
+    new, changed = [], []
+    for _, row in rows:
+        values = {"key": row.creator, "name": row.name, "email": row.email,
+                  "currency": row.currency, "stripe_account": row.stripe_account,
+                  "payout_threshold": row.payout_threshold, "opt_out": _sorted(row.opt_out)}
+        old = existing.get(row.creator)
+        if old is None:
+            new.append(values)
+        elif any(old[k] != v for k, v in values.items()):
+            changed.append({"id": old["id"], **values})
+            if _sorted(old["opt_out"]) != values["opt_out"]:
+                plan.changed_creator_ids.add(old["id"])
+        else:
+            plan.unchanged += 1
+    plan.created, plan.updated = len(new), len(changed)
+    plan.writes.append(lambda c: repo.insert_rows(c, repo.creator_t, new))
+    plan.writes.append(lambda c: repo.update_rows(c, repo.creator_t, changed))
+
+
+def plan_licensees(conn: Connection, rows: list[tuple[int, LicenseeRow]], plan: Plan) -> None:
+    existing = repo.rows_by_key(conn, repo.licensee_t, (r.licensee for _, r in rows))
+    new, changed = [], []
+    for _, row in rows:
+        values = {"key": row.licensee, "name": row.name, "email": row.email}
+        old = existing.get(row.licensee)
+        if old is None:
+            new.append(values)
+        elif any(old[k] != v for k, v in values.items()):
+            changed.append({"id": old["id"], **values})
+            plan.changed_licensee_ids.add(old["id"])
+        else:
+            plan.unchanged += 1
+    plan.created, plan.updated = len(new), len(changed)
+    plan.writes.append(lambda c: repo.insert_rows(c, repo.licensee_t, new))
+    plan.writes.append(lambda c: repo.update_rows(c, repo.licensee_t, changed))
+
+
+def plan_works(conn: Connection, rows: list[tuple[int, WorkRow]], plan: Plan) -> None:
+    creator_ids = repo.key_ids(conn, repo.creator_t,
+                               (s.creator for _, r in rows for s in r.splits))
+    states = repo.load_works(conn, (r.work for _, r in rows))
+    owners = repo.identifier_owners(
+        conn, ((k, v) for _, r in rows for k, v in r.identifiers.items()))
+    claimed_in_file: dict[tuple[str, str], tuple[str, int]] = {}
+
+    new_works: list[tuple[WorkRow]] = []
+    metadata_updates: list[dict] = []
+    identifier_updates: list[tuple[str, dict[str, str]]] = []
+    versions: list[tuple[str, object, dict[str, Decimal]]] = []
+
+    for line, row in rows:
+        bad_row = False
+        for split in row.splits:
+            if split.creator not in creator_ids:
+                plan.error(line, f"splits: unknown creator {split.creator!r}")
+                bad_row = True
+        for pair in row.identifiers.items():
+            owner = owners.get(pair)
+            if owner is not None and owner != row.work:
+                plan.error(line, f"identifiers.{pair[0]}: {pair[1]!r} already belongs to work "
+                                 f"{owner!r}, not {row.work!r}")
+                bad_row = True
+            if pair in claimed_in_file:
+                other, other_line = claimed_in_file[pair]
+                plan.error(line, f"identifiers.{pair[0]}: {pair[1]!r} is claimed by both work "
+                                 f"{other!r} (line {other_line}) and work {row.work!r}")
+                bad_row = True
+            claimed_in_file[pair] = (row.work, line)
+        if bad_row:
+            continue
+
+        state = states.get(row.work)
+        if state is None:
+            new_works.append(row)
+            continue
+        changed = False
+        meta = {"title": row.title, "kind": row.kind, "opt_out": _sorted(row.opt_out)}
+        if meta != {"title": state.title, "kind": state.kind, "opt_out": _sorted(state.opt_out)}:
+            metadata_updates.append({"id": state.id, **meta})
+            changed = True
+        if row.identifiers != state.identifiers:
+            identifier_updates.append((state.id, dict(row.identifiers)))
+            changed = True
+        latest_at, latest_shares = state.latest
+        if row.shares != latest_shares:
+            if row.effective_from is None:
+                plan.error(line, f"splits of work {row.work!r} changed: give effective_from "
+                                 "for the new version")
+                continue
+            if row.effective_from in state.versions:
+                if state.versions[row.effective_from] != row.shares:
+                    plan.error(line, f"effective_from {row.effective_from.isoformat()}: work "
+                                     f"{row.work!r} already has other splits from that moment")
+                    continue
+            elif row.effective_from <= latest_at:
+                plan.error(line, f"effective_from must be after the current split version's "
+                                 f"({latest_at.isoformat()})")
+                continue
+            else:
+                versions.append((state.id, row.effective_from, row.shares))
+                changed = True
+        if changed:
+            plan.updated += 1
+            plan.changed_work_ids.add(state.id)
+        else:
+            plan.unchanged += 1
+
+    plan.created = len(new_works)
+    plan.writes.append(partial(_write_works, new_works=new_works, metadata=metadata_updates,
+                               identifiers=identifier_updates, versions=versions,
+                               creator_ids=creator_ids, plan=plan))
+
+
+def _write_works(conn: Connection, *, new_works, metadata, identifiers, versions,  # noqa: ANN001
+                 creator_ids, plan: Plan) -> None:
+    repo.update_rows(conn, repo.work_t, metadata)
+    for work_id, ids in identifiers:
+        repo.replace_identifiers(conn, work_id, ids)
+    new_ids = repo.insert_rows(conn, repo.work_t, [
+        {"key": r.work, "title": r.title, "kind": r.kind, "opt_out": _sorted(r.opt_out)}
+        for r in new_works])
+    repo.add_identifiers(conn, {new_ids[r.work]: r.identifiers for r in new_works})
+    # A work's first split version applies to every use before any later version.
+    first = [(new_ids[r.work], repo.BEGINNING, creator_ids, r.shares) for r in new_works]
+    later = [(work_id, at, creator_ids, shares) for work_id, at, shares in versions]
+    repo.add_split_versions(conn, first + later)
+    plan.changed_work_ids.update(new_ids.values())

@@ -1,0 +1,92 @@
+"""Catalog tables: creators, licensees, works, identifiers, effective-dated splits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    ARRAY, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, Numeric, Text,
+    UniqueConstraint, text,
+)
+from sqlmodel import Field, SQLModel
+
+
+def _tokens_column() -> Column:
+    return Column(ARRAY(Text), nullable=False, server_default=text("'{}'::text[]"))
+
+
+def _created_column() -> Column:
+    return Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+
+
+class Creator(SQLModel, table=True):
+    __tablename__ = "creator"
+    __table_args__ = (CheckConstraint("currency ~ '^[A-Z]{3}$'", name="creator_currency_iso"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    email: str | None = Field(default=None, sa_column=Column(Text))
+    currency: str = Field(sa_column=Column(Text, nullable=False))
+    stripe_account: str | None = Field(default=None, sa_column=Column(Text))
+    payout_threshold: Decimal | None = Field(default=None, sa_column=Column(Numeric))
+    opt_out: list[str] = Field(default_factory=list, sa_column=_tokens_column())
+    created_at: datetime | None = Field(default=None, sa_column=_created_column())
+
+
+class Licensee(SQLModel, table=True):
+    __tablename__ = "licensee"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    email: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime | None = Field(default=None, sa_column=_created_column())
+
+
+class Work(SQLModel, table=True):
+    __tablename__ = "work"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    kind: str | None = Field(default=None, sa_column=Column(Text))
+    opt_out: list[str] = Field(default_factory=list, sa_column=_tokens_column())
+    created_at: datetime | None = Field(default=None, sa_column=_created_column())
+
+
+class WorkIdentifier(SQLModel, table=True):
+    """One row per identifier kind and normalised value; a value names one work."""
+
+    __tablename__ = "work_identifier"
+    __table_args__ = (Index("work_identifier_work_id", "work_id"),)
+
+    kind: str = Field(sa_column=Column(Text, primary_key=True))
+    value: str = Field(sa_column=Column(Text, primary_key=True))
+    work_id: int = Field(sa_column=Column(Integer, ForeignKey("work.id"), nullable=False))
+
+
+class SplitVersion(SQLModel, table=True):
+    """The shares of a work from ``effective_from`` (``-infinity`` for the first version)."""
+
+    __tablename__ = "split_version"
+    __table_args__ = (UniqueConstraint("work_id", "effective_from"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    work_id: int = Field(sa_column=Column(Integer, ForeignKey("work.id"), nullable=False))
+    effective_from: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime | None = Field(default=None, sa_column=_created_column())
+
+
+class SplitShare(SQLModel, table=True):
+    __tablename__ = "split_share"
+    __table_args__ = (
+        CheckConstraint("share > 0 AND share <= 1", name="split_share_range"),
+        Index("split_share_creator_id", "creator_id"),
+    )
+
+    split_version_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("split_version.id"), primary_key=True))
+    creator_id: int = Field(sa_column=Column(Integer, ForeignKey("creator.id"), primary_key=True))
+    share: Decimal = Field(sa_column=Column(Numeric, nullable=False))

@@ -1,0 +1,167 @@
+"""Import rows (contract §4) as validated, data-only models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from ledger.catalog.identifiers import normalise_all
+from ledger.licensing.purposes import ALL_TOKENS
+
+
+def _exact_decimal(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise ValueError("must be a decimal string or number")
+    try:
+        number = Decimal(value) if not isinstance(value, Decimal) else value
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a decimal number") from None
+    if not number.is_finite():
+        raise ValueError("must be a finite number")
+    return number
+
+
+def _rfc3339(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 timestamp string")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an RFC 3339 timestamp") from None
+    if moment.tzinfo is None or "T" not in value.upper():
+        raise ValueError(f"{value!r} is not an RFC 3339 timestamp with a time zone")
+    return moment
+
+
+def _token(value: str) -> str:
+    if value not in ALL_TOKENS:
+        raise ValueError(f"unknown usage token {value!r} (known: {', '.join(ALL_TOKENS)})")
+    return value
+
+
+def _upper_currency(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+ExactDecimal = Annotated[Decimal, BeforeValidator(_exact_decimal)]
+NonNegative = Annotated[ExactDecimal, Field(ge=0)]
+Timestamp = Annotated[datetime, BeforeValidator(_rfc3339)]
+Key = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]*$")]
+Text = Annotated[str, Field(min_length=1)]
+Currency = Annotated[str, BeforeValidator(_upper_currency), Field(pattern=r"^[A-Z]{3}$")]
+Token = Annotated[str, AfterValidator(_token)]
+
+
+class Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CreatorRow(Row):
+    creator: Key
+    name: Text
+    email: str | None = None
+    currency: Currency = "USD"
+    stripe_account: str | None = None
+    payout_threshold: NonNegative | None = None
+    opt_out: tuple[Token, ...] = ()
+
+
+class LicenseeRow(Row):
+    licensee: Key
+    name: Text
+    email: str | None = None
+
+
+class ShareRow(Row):
+    creator: Key
+    share: ExactDecimal
+
+    @model_validator(mode="after")
+    def _in_range(self) -> ShareRow:
+        if not Decimal(0) < self.share <= Decimal(1):
+            raise ValueError(f"share of {self.creator} must be > 0 and ≤ 1, not {self.share}")
+        return self
+
+
+class WorkRow(Row):
+    work: Key
+    title: Text
+    kind: str | None = None
+    identifiers: dict[str, Any]
+    splits: tuple[ShareRow, ...] = Field(min_length=1)
+    opt_out: tuple[Token, ...] = ()
+    effective_from: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> WorkRow:
+        normalised, errors = normalise_all(self.identifiers)
+        if errors:
+            raise ValueError("; ".join(errors))
+        object.__setattr__(self, "identifiers", normalised)
+        creators = [s.creator for s in self.splits]
+        if len(set(creators)) != len(creators):
+            raise ValueError("splits name a creator more than once")
+        total = sum((s.share for s in self.splits), Decimal(0))
+        if total != 1:
+            claim = "over-claim" if total > 1 else "under-claim"
+            raise ValueError(f"split shares sum to {total}, not 1 ({claim})")
+        return self
+
+    @property
+    def shares(self) -> dict[str, Decimal]:
+        return {s.creator: s.share for s in self.splits}
+
+
+class ScopeRow(Row):
+    works: tuple[Key, ...] | None = None
+    creators: tuple[Key, ...] | None = None
+    catalog: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ScopeRow:
+        given = [k for k in ("works", "creators", "catalog") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError('scope must be exactly one of {"works": [...]}, '
+                             '{"creators": [...]}, {"catalog": true}')
+        if self.catalog is False:
+            raise ValueError("scope catalog must be true")
+        if given[0] in ("works", "creators") and not getattr(self, given[0]):
+            raise ValueError(f"scope {given[0]} must name at least one key")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "works" if self.works is not None else "creators" if self.creators is not None else "catalog"
+
+
+class RateRow(Row):
+    type: str
+    unit: Text = "uses"
+    price: NonNegative
+
+    @model_validator(mode="after")
+    def _supported(self) -> RateRow:
+        if self.type != "per_unit":
+            raise ValueError(f"rate type {self.type!r} is not supported yet (supported: per_unit)")
+        return self
+
+
+class LicenseRow(Row):
+    license: Key
+    licensee: Key
+    scope: ScopeRow
+    purposes: tuple[Token, ...] = Field(min_length=1)
+    valid_from: Timestamp
+    valid_until: Timestamp | None = None
+    currency: Currency
+    rate: RateRow
+    platform_fee: Annotated[ExactDecimal, Field(ge=0, le=1)] = Decimal(0)
+
+    @model_validator(mode="after")
+    def _validity(self) -> LicenseRow:
+        if self.valid_until is not None and self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        return self

@@ -1,0 +1,53 @@
+"""The ``royalty`` command: one Typer app, sub-apps per domain."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ledger.cli import catalog, db
+from ledger.cli.context import err_console
+from ledger.errors import InvalidInput, LedgerError
+
+app = typer.Typer(name="royalty", no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="royalty-ledger: what AI used, who is owed, and paying them.")
+app.add_typer(db.app, name="db")
+app.command("import")(catalog.import_command)
+app.add_typer(catalog.creators_app, name="creators")
+app.add_typer(catalog.works_app, name="works")
+app.add_typer(catalog.licensees_app, name="licensees")
+app.add_typer(catalog.licenses_app, name="licenses")
+
+
+def main() -> None:
+    """Entry point: domain errors become exit codes and readable reasons."""
+    try:
+        app(standalone_mode=False)
+    except InvalidInput as exc:
+        err_console.print(f"[red]rejected: {len(exc.errors)} problem(s); nothing was written[/red]")
+        for error in exc.errors:
+            err_console.print(f"  {error}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+    except LedgerError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("aborted")
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except FileNotFoundError as exc:
+        err_console.print(f"[red]error:[/red] {exc.strerror}: {exc.filename}")
+        sys.exit(2)
+    except Exception as exc:  # click's usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

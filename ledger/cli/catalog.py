@@ -1,0 +1,85 @@
+"""``royalty import`` and the catalog listings (creators, works, licensees, licenses)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich import print as rprint
+
+from ledger import jsonl
+from ledger.catalog import queries
+from ledger.catalog.service import ImportKind, import_file
+from ledger.cli.context import get_ledger
+from ledger.cli.output import Format, emit
+
+FORMAT = typer.Option(Format.table, "--format", "-f", help="table, json or csv.")
+OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file instead of the terminal.")
+
+creators_app = typer.Typer(help="Creators and their payout accounts.", no_args_is_help=True)
+works_app = typer.Typer(help="Registered works.", no_args_is_help=True)
+licensees_app = typer.Typer(help="Licensees (the AI companies).", no_args_is_help=True)
+licenses_app = typer.Typer(help="Licenses in force and their terms.", no_args_is_help=True)
+
+
+def import_command(
+    kind: ImportKind = typer.Argument(..., help="What the file holds."),
+    file: str = typer.Argument(..., help="JSON Lines file; - for standard input."),
+) -> None:
+    """Import creators, works, licensees or licenses: all rows or none (contract §4)."""
+    ledger = get_ledger()
+    with jsonl.open_input(file) as stream:
+        result = import_file(ledger.engine, kind, stream)
+    rprint(f"[green]imported {result.kind}[/green]: {result.rows} rows — "
+           f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged")
+
+
+@creators_app.command("list")
+def creators_list(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
+    """Every creator, with currency, payout account and opt-outs."""
+    with get_ledger().engine.connect() as conn:
+        emit(queries.list_creators(conn), fmt, title="Creators", output=output)
+
+
+@works_app.command("list")
+def works_list(limit: int = typer.Option(100, help="At most this many works."),
+               fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
+    """Registered works (the first LIMIT by key)."""
+    with get_ledger().engine.connect() as conn:
+        emit(queries.list_works(conn, limit), fmt, title="Works", output=output)
+
+
+@works_app.command("show")
+def works_show(work: str = typer.Argument(..., help="Work key."),
+               fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
+    """One work: identifiers and every split version."""
+    with get_ledger().engine.connect() as conn:
+        data = queries.show_work(conn, work)
+    if fmt is not Format.table:
+        emit(data, fmt, output=output)
+        return
+    rprint(f"[bold]{data['work']}[/bold] — {data['title']} ({data['kind'] or 'work'})")
+    rprint(f"opt-out: {', '.join(data['opt_out']) or 'none'}")
+    emit([{"kind": k, "value": v} for k, v in data["identifiers"].items()], fmt,
+         title="Identifiers")
+    rows = [{"effective_from": v["effective_from"] or "beginning", "creator": s["creator"],
+             "share": s["share"]} for v in data["splits"] for s in v["shares"]]
+    emit(rows, fmt, title="Split versions")
+
+
+@licensees_app.command("list")
+def licensees_list(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
+    """Every licensee and how many licenses it holds."""
+    with get_ledger().engine.connect() as conn:
+        emit(queries.list_licensees(conn), fmt, title="Licensees", output=output)
+
+
+@licenses_app.command("list")
+def licenses_list(licensee: str | None = typer.Option(None, help="Only this licensee."),
+                  fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
+    """Licenses: scope, purposes, validity, rate and platform fee."""
+    with get_ledger().engine.connect() as conn:
+        emit(queries.list_licenses(conn, licensee), fmt, title="Licenses", output=output,
+             columns=None if fmt is not Format.table else
+             ["license", "licensee", "scope", "purposes", "valid_from", "valid_until",
+              "currency", "rate_unit", "price", "platform_fee"])

@@ -1,0 +1,44 @@
+"""``royalty db``: migrations and the embedded server."""
+
+from __future__ import annotations
+
+import typer
+from rich import print as rprint
+
+from ledger import embedded, migrate
+from ledger.cli.context import get_ledger
+
+app = typer.Typer(help="Database schema (Alembic migrations) and the embedded PostgreSQL.",
+                  no_args_is_help=True)
+
+
+@app.command()
+def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply the migrations up to REVISION (idempotent)."""
+    ledger = get_ledger()
+    migrate.upgrade(ledger.database_url, revision)
+    rprint(f"[green]database at revision {migrate.current_revision(ledger.database_url)}[/green]")
+
+
+@app.command()
+def status() -> None:
+    """Show where the database is and its revision."""
+    ledger = get_ledger()
+    current = migrate.current_revision(ledger.database_url)
+    head = migrate.head_revision(ledger.database_url)
+    where = "embedded PostgreSQL under " + str(ledger.settings.home) \
+        if ledger.database_is_embedded else "ROYALTY_DATABASE_URL"
+    state = "[green]up to date[/green]" if current == head else \
+        "[yellow]behind: run `royalty db upgrade`[/yellow]"
+    rprint(f"database: {where}\nrevision: {current or 'none'} (head {head}) {state}")
+
+
+@app.command()
+def stop() -> None:
+    """Stop the embedded PostgreSQL (it keeps running between commands otherwise)."""
+    ledger = get_ledger()
+    if not ledger.database_is_embedded:
+        rprint("ROYALTY_DATABASE_URL is set: there is no embedded server to stop")
+        return
+    stopped = embedded.stop(ledger.settings.home)
+    rprint("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")

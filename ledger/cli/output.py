@@ -1,0 +1,95 @@
+"""Render rows as a Rich table, JSON or CSV; write to the terminal or ``--output FILE``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    html = "html"
+
+
+def to_jsonable(value: Any) -> Any:
+    """Decimals as strings (never floats), timestamps as RFC 3339."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(to_jsonable(value), indent=2, ensure_ascii=False) + "\n"
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(cell(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={cell(v)}" for k, v in value.items())
+    return str(to_jsonable(value))
+
+
+def to_csv(rows: Sequence[dict]) -> str:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: cell(v) for k, v in row.items()} for row in rows)
+    return buffer.getvalue()
+
+
+def table(rows: Sequence[dict], title: str | None = None,
+          columns: Sequence[str] | None = None) -> Table:
+    columns = list(columns or (rows[0].keys() if rows else []))
+    result = Table(title=title, header_style="bold", expand=False)
+    for name in columns:
+        numeric = bool(rows) and isinstance(rows[0].get(name), (int, Decimal)) \
+            and not isinstance(rows[0].get(name), bool)
+        result.add_column(name.replace("_", " "), justify="right" if numeric else "left",
+                          overflow="fold")
+    for row in rows:
+        result.add_row(*(cell(row.get(name)) for name in columns))
+    return result
+
+
+def emit(rows: Any, fmt: Format, *, title: str | None = None, output: Path | None = None,
+         columns: Sequence[str] | None = None, console: Console | None = None) -> None:
+    """Print or write ``rows`` (a list of dicts, or one dict for JSON) in ``fmt``."""
+    if fmt is Format.json:
+        text = dumps(rows)
+    elif fmt is Format.csv:
+        text = to_csv(rows if isinstance(rows, list) else [rows])
+    else:
+        target = Console(file=io.StringIO(), width=100, record=True) if output else (
+            console or Console())
+        target.print(table(rows if isinstance(rows, list) else [rows], title, columns))
+        if output is None:
+            return
+        text = target.export_text()
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")

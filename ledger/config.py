@@ -1,0 +1,39 @@
+"""Settings from the environment (contract §1). Reading them has no side effects."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return platformdirs.user_data_path("royalty-ledger")
+
+
+class Settings(BaseSettings):
+    """Every ``ROYALTY_*`` variable the product reads."""
+
+    model_config = SettingsConfigDict(env_prefix="ROYALTY_", extra="ignore")
+
+    database_url: str | None = None
+    broker_url: str | None = None
+    home: Path = Field(default_factory=_default_home)
+    stripe_api_key: str | None = None
+    stripe_api_base: str | None = None
+    stripe_webhook_secret: str | None = None
+    payout_threshold: Decimal = Decimal("10.00")
+    payout_schedule: str = "0 6 1 * *"  # cron: monthly, 06:00 UTC on the 1st
+    ingest_batch_events: int = 20_000
+    ingest_flush_seconds: float = 0.2
+    max_message_bytes: int = 16 * 1024 * 1024
+    max_event_bytes: int = 256 * 1024
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,104 @@
+"""The all-or-nothing import driver shared by every catalog and license file (contract §4).
+
+A file is read whole, every row validated, then checked against the database; any bad
+row and nothing is written, with every bad row reported by line number and reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Connection, Engine, text
+
+from ledger import jsonl
+from ledger.errors import InvalidInput, RowError
+
+CATALOG_LOCK = 7262002  # imports take it exclusively; booking takes it shared
+
+
+@dataclass
+class Plan:
+    """What an import will write, and every reason it cannot."""
+
+    errors: list[RowError] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    writes: list[Callable[[Connection], None]] = field(default_factory=list)
+    changed_work_ids: set[int] = field(default_factory=set)
+    changed_licensee_ids: set[int] = field(default_factory=set)
+    changed_creator_ids: set[int] = field(default_factory=set)
+
+    def error(self, line: int, reason: str) -> None:
+        self.errors.append(RowError(line, reason))
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    kind: str
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+
+
+Planner = Callable[[Connection, list[tuple[int, BaseModel]], Plan], None]
+
+
+def describe(exc: ValidationError) -> list[str]:
+    """Readable reasons from a pydantic error: ``field.path: message``."""
+    reasons = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown field"
+        reasons.append(f"{where}: {message}" if where else message)
+    return reasons
+
+
+def validate_rows(stream: IO[str], model: type[BaseModel], key_field: str
+                  ) -> tuple[list[tuple[int, BaseModel]], list[RowError]]:
+    """Parse and validate every line; duplicate keys within the file are errors too."""
+    lines, errors = jsonl.read_lines(stream)
+    rows: list[tuple[int, BaseModel]] = []
+    first_seen: dict[str, int] = {}
+    for line in lines:
+        if not isinstance(line.value, dict):
+            errors.append(RowError(line.number, "each line must be a JSON object"))
+            continue
+        key = line.value.get(key_field)
+        if isinstance(key, str):
+            if key in first_seen:
+                errors.append(RowError(
+                    line.number, f"duplicate {key_field} {key!r} (first on line {first_seen[key]})"))
+                continue
+            first_seen[key] = line.number
+        try:
+            rows.append((line.number, model.model_validate(line.value)))
+        except ValidationError as exc:
+            errors.extend(RowError(line.number, reason) for reason in describe(exc))
+    if not lines and not errors:
+        errors.append(RowError(0, "the file has no rows"))
+    return rows, errors
+
+
+def run(engine: Engine, stream: IO[str], *, kind: str, model: type[BaseModel], key_field: str,
+        planner: Planner, after_commit: Callable[[Plan], None] | None = None) -> ImportResult:
+    rows, errors = validate_rows(stream, model, key_field)
+    plan = Plan(errors=errors)
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CATALOG_LOCK})
+        planner(conn, rows, plan)
+        if plan.errors:
+            plan.errors.sort(key=lambda e: e.line)
+            raise InvalidInput(plan.errors)
+        for write in plan.writes:
+            write(conn)
+    if after_commit is not None:
+        after_commit(plan)
+    return ImportResult(kind=kind, rows=len(rows), created=plan.created, updated=plan.updated,
+                        unchanged=plan.unchanged)

@@ -1,0 +1,1 @@
+"""Licenses: who may use what, for which purpose, when, and at what price."""

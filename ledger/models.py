@@ -1,0 +1,10 @@
+"""Every table model, imported in one place so the metadata is complete (Alembic, tests)."""
+
+from sqlmodel import SQLModel
+
+from ledger.catalog.models import (  # noqa: F401
+    Creator, Licensee, SplitShare, SplitVersion, Work, WorkIdentifier,
+)
+from ledger.licensing.models import License, LicenseScopeCreator, LicenseScopeWork  # noqa: F401
+
+metadata = SQLModel.metadata
