@@ -13,6 +13,13 @@ from sqlalchemy import create_engine, pool
 from ledger.db import sqlalchemy_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# Tables that other software owns in the same database (kombu's SQL broker transport).
+FOREIGN_TABLES = {"kombu_message", "kombu_queue"}
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+    """Alembic filter: leave out tables the ledger does not own."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
 def alembic_config(url: str) -> Config:

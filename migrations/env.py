@@ -7,16 +7,8 @@ from alembic import context
 from sqlalchemy import create_engine, pool, text
 
 from ledger.db import sqlalchemy_url
+from ledger.migrate import include_object
 from ledger.models import metadata
-
-# Tables that other software owns in the same database (kombu's SQL broker transport).
-FOREIGN_TABLES = {"kombu_message", "kombu_queue"}
-
-
-def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
-    if type_ == "table" and name in FOREIGN_TABLES:
-        return False
-    return True
 
 
 def run_migrations_online() -> None:

@@ -38,7 +38,10 @@ def import_command(
 def creators_list(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Every creator, with currency, payout account and opt-outs."""
     with get_ledger().engine.connect() as conn:
-        emit(queries.list_creators(conn), fmt, title="Creators", output=output)
+        rows = queries.list_creators(conn)
+    if fmt is Format.table:
+        rows = [{k: v for k, v in r.items() if k not in ("email", "payout_threshold")} for r in rows]
+    emit(rows, fmt, title="Creators", output=output)
 
 
 @works_app.command("list")
@@ -79,7 +82,14 @@ def licenses_list(licensee: str | None = typer.Option(None, help="Only this lice
                   fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Licenses: scope, purposes, validity, rate and platform fee."""
     with get_ledger().engine.connect() as conn:
-        emit(queries.list_licenses(conn, licensee), fmt, title="Licenses", output=output,
-             columns=None if fmt is not Format.table else
-             ["license", "licensee", "scope", "purposes", "valid_from", "valid_until",
-              "currency", "rate_unit", "price", "platform_fee"])
+        rows = queries.list_licenses(conn, licensee)
+    if fmt is Format.table:
+        rows = [{"license": r["license"], "licensee": r["licensee"],
+                 "scope": r["scope"] if r["scope"] == "catalog" else
+                 f"{r['scope']}: {', '.join(r['works'] or r['creators'])}",
+                 "purposes": r["purposes"],
+                 "valid": f"{r['valid_from']:%Y-%m-%d} → " + (
+                     "open" if r["valid_until"] is None else f"{r['valid_until']:%Y-%m-%d}"),
+                 "rate": f"{r['price']:f} {r['currency']}/{r['rate_unit']}",
+                 "fee": r["platform_fee"]} for r in rows]
+    emit(rows, fmt, title="Licenses", output=output)

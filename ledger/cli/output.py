@@ -65,11 +65,11 @@ def table(rows: Sequence[dict], title: str | None = None,
           columns: Sequence[str] | None = None) -> Table:
     columns = list(columns or (rows[0].keys() if rows else []))
     result = Table(title=title, header_style="bold", expand=False)
-    for name in columns:
+    for index, name in enumerate(columns):
         numeric = bool(rows) and isinstance(rows[0].get(name), (int, Decimal)) \
             and not isinstance(rows[0].get(name), bool)
         result.add_column(name.replace("_", " "), justify="right" if numeric else "left",
-                          overflow="fold")
+                          overflow="fold", no_wrap=index == 0)
     for row in rows:
         result.add_row(*(cell(row.get(name)) for name in columns))
     return result

@@ -1,0 +1,1 @@
+"""The demo: a generated catalog and usage, run through the whole flow."""

@@ -1,0 +1,50 @@
+"""Small builders for catalog and license rows, and for writing them as JSON Lines."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+
+def sha(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def creator(key: str, **extra: Any) -> dict:
+    return {"creator": key, "name": key.title(), "email": f"{key}@example.org",
+            "currency": "USD", **extra}
+
+
+def licensee(key: str, **extra: Any) -> dict:
+    return {"licensee": key, "name": f"{key} Inc.", "email": f"ap@{key}.example", **extra}
+
+
+def work(key: str, splits: dict[str, str] | None = None, **extra: Any) -> dict:
+    splits = splits or {"alice": "1"}
+    return {"work": key, "title": f"Title of {key}", "kind": "image",
+            "identifiers": {"sha256": sha(key), "url": f"https://example.org/{key}.jpg"},
+            "splits": [{"creator": c, "share": s} for c, s in splits.items()], **extra}
+
+
+def license(key: str, licensee: str = "acme-ai", *, scope: dict | None = None,
+            purposes: list[str] | None = None, valid_from: str = "2026-01-01T00:00:00Z",
+            valid_until: str | None = "2027-01-01T00:00:00Z", price: str = "0.0023",
+            unit: str = "uses", fee: str = "0.15", currency: str = "USD", **extra: Any) -> dict:
+    row = {"license": key, "licensee": licensee, "scope": scope or {"catalog": True},
+           "purposes": purposes or ["ai-train"], "valid_from": valid_from,
+           "currency": currency, "rate": {"type": "per_unit", "unit": unit, "price": price},
+           "platform_fee": fee, **extra}
+    if valid_until is not None:
+        row["valid_until"] = valid_until
+    return row
+
+
+def jsonl(rows: list[Any]) -> str:
+    return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows)
+
+
+def write_jsonl(path: Path, rows: list[Any]) -> Path:
+    path.write_text(jsonl(rows), encoding="utf-8")
+    return path

@@ -1,0 +1,113 @@
+"""One database per test session, built by the migrations; each test starts from empty
+tables. The server is ROYALTY_DATABASE_URL's when set, an embedded PostgreSQL otherwise."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from ledger import embedded, migrate
+from ledger.bootstrap import Ledger
+from ledger.config import Settings
+
+KEEP_TABLES = {"alembic_version"}
+
+
+@pytest.fixture(scope="session")
+def royalty_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("royalty-home")
+
+
+@pytest.fixture(scope="session")
+def server_url(royalty_home: Path) -> Iterator[str]:
+    """A PostgreSQL server to create the session's database in."""
+    configured = os.environ.get("ROYALTY_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    home = Path(os.environ.get("ROYALTY_TEST_HOME", royalty_home))
+    url = embedded.ensure_running(home)
+    yield url
+    embedded.stop(home)
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    name = f"royalty_test_{uuid.uuid4().hex[:8]}"
+    admin = make_url(server_url).set(drivername="postgresql")
+    admin_url = admin.set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url)
+    yield url
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def truncate_all(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        tables = [t for t in tables if t not in KEEP_TABLES]
+        if tables:
+            conn.execute("SET royalty.maintenance = 'on'")
+            conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                sql.SQL(", ").join(sql.Identifier(t) for t in tables)))
+
+
+@pytest.fixture
+def settings(database_url: str, royalty_home: Path) -> Settings:
+    return Settings(database_url=database_url, broker_url=os.environ.get("ROYALTY_BROKER_URL"),
+                    home=royalty_home)
+
+
+@pytest.fixture
+def ledger(settings: Settings, database_url: str) -> Iterator[Ledger]:
+    truncate_all(database_url)
+    app = Ledger(settings=settings)
+    yield app
+    app.close()
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(ledger: Ledger, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
+    """Run ``royalty ARGS…`` in-process against the test database, as a user would."""
+    from ledger.cli import app as cli_app
+    from ledger.cli import context
+
+    monkeypatch.setattr(context, "get_ledger", lambda: ledger)
+    for module in list(sys.modules.values()):
+        if getattr(module, "get_ledger", None) is not None and module.__name__.startswith("ledger.cli"):
+            monkeypatch.setattr(module, "get_ledger", lambda: ledger)
+
+    def run(*args: str, input: str | None = None) -> CliResult:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["royalty", *args])
+        monkeypatch.setattr(sys, "stdin", io.StringIO(input or ""))
+        code = 0
+        try:
+            cli_app.main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out = capsys.readouterr()
+        return CliResult(code, out.out, out.err)
+
+    return run
