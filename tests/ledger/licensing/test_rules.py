@@ -131,7 +131,7 @@ def licenses(draw: st.DrawFn) -> License:
                start=start, end=end)
 
 
-@given(st.lists(licenses(), max_size=6), st.sampled_from(["w1", "w2", "w3"]), people,
+@given(st.lists(licenses(), max_size=6, unique_by=lambda x: x.key), st.sampled_from(["w1", "w2", "w3"]), people,
        st.sampled_from(purposes.USAGE_TOKENS), moments, st.booleans())
 def test_resolution_picks_a_covering_license_of_the_highest_specificity(
         all_licenses, work, who, purpose, at, opted_out) -> None:
