@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from ledger.catalog.models import (  # noqa: F401
     Creator, Licensee, SplitShare, SplitVersion, Work, WorkIdentifier,
 )
+from ledger.ingest.models import DeadLetter, IngestBatch, UsageEvent  # noqa: F401
 from ledger.licensing.models import License, LicenseScopeCreator, LicenseScopeWork  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from ledger.cli import catalog, db, demo
+from ledger.cli import catalog, db, demo, ingest, report
 from ledger.cli.context import err_console
 from ledger.errors import InvalidInput, LedgerError
 
@@ -18,6 +18,11 @@ app.add_typer(catalog.creators_app, name="creators")
 app.add_typer(catalog.works_app, name="works")
 app.add_typer(catalog.licensees_app, name="licensees")
 app.add_typer(catalog.licenses_app, name="licenses")
+app.command("emit")(ingest.emit_command)
+app.command("worker")(ingest.worker_command)
+app.command("status")(ingest.status_command)
+app.add_typer(ingest.dead_letters_app, name="dead-letters")
+app.add_typer(report.app, name="report")
 app.command("demo")(demo.demo)
 
 

@@ -1,0 +1,167 @@
+"""``royalty emit``, ``royalty worker``, ``royalty status`` and ``royalty dead-letters``."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich import print as rprint
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ledger import jsonl
+from ledger.cli.context import err_console, get_ledger
+from ledger.cli.output import Format, dumps, emit
+from ledger.errors import InvalidInput, RowError
+from ledger.ingest import deadletters, topology
+from ledger.ingest import status as ingest_status
+from ledger.ingest.manifest import ManifestContext, events_from_manifest
+from ledger.ingest.producer import UsageProducer
+from ledger.licensing.purposes import USAGE_TOKENS
+
+dead_letters_app = typer.Typer(help="Events and messages that could not be accepted.",
+                               no_args_is_help=True)
+
+
+def _manifest_time(file: str, given: str | None) -> datetime:
+    if given:
+        try:
+            moment = datetime.fromisoformat(given)
+        except ValueError:
+            raise InvalidInput([RowError(0, f"--time {given!r} is not RFC 3339")]) from None
+        if moment.tzinfo is None:
+            raise InvalidInput([RowError(0, "--time needs a time zone (e.g. Z)")])
+        return moment
+    if file != "-":
+        return datetime.fromtimestamp(int(os.stat(file).st_mtime), tz=UTC)
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def emit_command(
+    file: str = typer.Argument(..., help="CloudEvents JSONL, or with --licensee a manifest."),
+    licensee: str | None = typer.Option(None, help="Treat FILE as a dataset manifest of this "
+                                                   "licensee's usage."),
+    purpose: str = typer.Option("ai-train", help=f"Usage token: {', '.join(USAGE_TOKENS)}."),
+    model: str | None = typer.Option(None, help="Model the manifest was used for."),
+    run: str | None = typer.Option(None, help="Training or inference run."),
+    dataset: str | None = typer.Option(None, help="Dataset name."),
+    activity: str | None = typer.Option(None, help="pretrain, finetune, eval, rag…"),
+    at: str | None = typer.Option(None, "--time", help="Moment of use for manifest lines "
+                                  "(default: the file's modification time)."),
+    batch_size: int = typer.Option(1000, help="Events per message."),
+) -> None:
+    """Publish usage events to the royalty.usage exchange (persistent, confirmed)."""
+    with jsonl.open_input(file) as stream:
+        lines, errors = jsonl.read_lines(stream)
+    if errors and licensee is None:
+        raise InvalidInput(errors)
+    if licensee is not None:
+        if purpose not in USAGE_TOKENS:
+            raise InvalidInput([RowError(0, f"--purpose {purpose!r} is not one of "
+                                            f"{', '.join(USAGE_TOKENS)}")])
+        if errors:
+            raise InvalidInput(errors)
+        ctx = ManifestContext(licensee=licensee, purpose=purpose, time=_manifest_time(file, at),
+                              model=model, run=run, dataset=dataset, activity=activity)
+        events = list(events_from_manifest(((l.number, l.value) for l in lines), ctx))
+    else:
+        events = [line.value for line in lines]
+    ledger = get_ledger()
+    with Progress(TextColumn("publishing"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, transient=False) as progress:
+        task = progress.add_task("events", total=len(events))
+        with UsageProducer(ledger.broker_url, batch_size=batch_size) as producer:
+            producer.publish(events, progress=lambda n: progress.advance(task, n))
+    rprint(f"published {producer.published_events} events in "
+           f"{producer.published_messages} messages to exchange royalty.usage")
+
+
+def worker_command(
+    concurrency: int = typer.Option(1, "--concurrency", "-c", help="Task processes."),
+    loglevel: str = typer.Option("INFO", help="Log level."),
+) -> None:
+    """Run the Celery worker: ingest consumer plus task execution (celery -A workers worker)."""
+    from workers import app
+
+    app.worker_main(["worker", "--loglevel", loglevel, "--concurrency", str(concurrency),
+                     "--without-gossip", "--without-mingle"])
+
+
+def _snapshot() -> dict:
+    ledger = get_ledger()
+    with ledger.connect() as conn:
+        data = ingest_status.counts(conn)
+    with topology.connection(ledger.broker_url) as broker:
+        queued = topology.queue_depth(broker)
+    data["events"]["pending"] += queued
+    data["queued_messages"] = queued
+    return data
+
+
+def status_command(
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table or json."),
+    wait_idle: bool = typer.Option(False, "--wait-idle", help="Wait until nothing is queued "
+                                   "or pending; exit 1 on timeout."),
+    timeout: float = typer.Option(300, help="Seconds --wait-idle waits."),
+) -> None:
+    """Events received, accepted, duplicates, dead letters, pending, and outcomes."""
+    data = _snapshot()
+    if wait_idle:
+        deadline = time.monotonic() + timeout
+        quiet_since, last = None, None
+        while True:
+            busy = data["events"]["pending"] > 0
+            totals = (data["events"], data["outcomes"])
+            if busy or totals != last:
+                quiet_since = None if busy else time.monotonic()
+            elif quiet_since is not None and time.monotonic() - quiet_since >= 1.0:
+                break
+            last = totals
+            if time.monotonic() > deadline:
+                _print_status(data, fmt)
+                err_console.print(f"not idle after {timeout:g}s")
+                raise typer.Exit(1)
+            time.sleep(0.25)
+            data = _snapshot()
+    _print_status(data, fmt)
+
+
+def _print_status(data: dict, fmt: Format) -> None:
+    if fmt is Format.json:
+        sys.stdout.write(dumps({"events": data["events"], "outcomes": data["outcomes"]}))
+        return
+    rows = [{"": "events", **data["events"]}]
+    emit(rows, Format.table, title="Usage events")
+    emit([data["outcomes"]], Format.table, title="Outcomes")
+
+
+@dead_letters_app.command("replay")
+def dead_letters_replay(ids: list[int] = typer.Argument(None, help="Dead letter ids; none: all.")
+                        ) -> None:
+    """Re-ingest dead letters; those still bad stay dead letters with their latest reason."""
+    ledger = get_ledger()
+    with ledger.connect() as conn:
+        result = deadletters.replay(conn, ids or None,
+                                    max_message_bytes=ledger.settings.max_message_bytes)
+        conn.commit()
+    rprint(f"replayed {result.replayed} dead letters: {result.accepted} events accepted, "
+           f"{result.duplicates} duplicates, {result.still_bad} still bad")
+
+
+def dead_letters_report(
+    include_resolved: bool = typer.Option(False, "--all", help="Also replayed ones."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f"),
+    output: Path | None = typer.Option(None, "--output", "-o"),
+) -> None:
+    """Dead letters: reason, field at fault, source, id, received time."""
+    with get_ledger().connect() as conn:
+        rows = deadletters.list_dead_letters(conn, include_resolved=include_resolved)
+    if fmt is Format.table:
+        rows = [{"id": r["id"], "reason": r["reason"], "field": r["field"],
+                 "source": r["source"], "event id": r["event_id"],
+                 "received": f"{r['received_at']:%Y-%m-%d %H:%M:%S}", "detail": r["detail"]}
+                for r in rows]
+    emit(rows, fmt, title="Dead letters", output=output)

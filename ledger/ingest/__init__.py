@@ -1,0 +1,1 @@
+"""Usage ingestion: CloudEvents in, a durable deduplicated inbox out (contract §2, §3)."""

@@ -1,0 +1,64 @@
+"""Dead letters: list them, and replay them through the same ingest path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+from ledger.ingest import store
+
+
+def list_dead_letters(conn: psycopg.Connection, *, include_resolved: bool = False,
+                      limit: int | None = None) -> list[dict]:
+    cur = conn.cursor(row_factory=psycopg.rows.dict_row)
+    return cur.execute("""
+        SELECT id, reason, field, detail, source, event_id, content_type, routing_key,
+               received_at, attempts, resolved_at, resolution, length(raw) AS raw_bytes
+        FROM dead_letter
+        WHERE %(all)s OR resolved_at IS NULL
+        ORDER BY id LIMIT %(limit)s
+    """, {"all": include_resolved, "limit": limit}).fetchall()
+
+
+def raw_of(conn: psycopg.Connection, dead_letter_id: int) -> bytes | None:
+    row = conn.execute("SELECT raw FROM dead_letter WHERE id = %s", (dead_letter_id,)).fetchone()
+    return None if row is None else bytes(row[0])
+
+
+@dataclass
+class ReplayResult:
+    replayed: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    still_bad: int = 0
+
+
+def replay(conn: psycopg.Connection, ids: list[int] | None, *, max_message_bytes: int
+           ) -> ReplayResult:
+    """Re-ingest open dead letters (all, or these ids). Those that now go through are
+    resolved; those still bad stay dead letters, with their latest reason. One transaction."""
+    where = "resolved_at IS NULL" + ("" if ids is None else " AND id = ANY(%(ids)s)")
+    rows = conn.execute(f"SELECT id, raw, content_type, routing_key FROM dead_letter "
+                        f"WHERE {where} ORDER BY id FOR UPDATE", {"ids": ids}).fetchall()
+    outcome = ReplayResult()
+    licensees = store.licensee_ids(conn)
+    for dead_letter_id, raw, content_type, routing_key in rows:
+        message = store.Message(bytes(raw), content_type, routing_key)
+        result = store.ingest(conn, [message], licensees=licensees,
+                              max_message_bytes=max_message_bytes, replayed=1,
+                              count_received=False, record_rejects=False)
+        outcome.replayed += 1
+        outcome.accepted += result.accepted
+        outcome.duplicates += result.duplicates
+        if result.rejected:
+            outcome.still_bad += 1
+            rejected = result.rejected[0][0]
+            conn.execute("""
+                UPDATE dead_letter SET attempts = attempts + 1, reason = %s, field = %s, detail = %s
+                WHERE id = %s""", (rejected.reason, rejected.field, rejected.detail, dead_letter_id))
+        else:
+            conn.execute("""
+                UPDATE dead_letter SET attempts = attempts + 1, resolved_at = now(),
+                       resolution = 'replayed' WHERE id = %s""", (dead_letter_id,))
+    return outcome

@@ -1,0 +1,210 @@
+"""Parse and validate usage CloudEvents (contract §2). Pure functions, built for speed:
+one pass per event, no per-event allocation beyond the row that is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+
+from ledger.catalog.identifiers import IDENTIFIER_KINDS, normalise
+from ledger.licensing.purposes import USAGE_TOKENS
+
+EVENT_TYPE = "io.royaltyledger.usage.v1"
+SINGLE = "application/cloudevents+json"
+BATCH = "application/cloudevents-batch+json"
+
+CONTEXT_ATTRIBUTES = frozenset({"specversion", "type", "source", "id", "time",
+                                "datacontenttype", "dataschema", "subject", "data"})
+DATA_FIELDS = frozenset({"licensee", "purpose", "activity", "model", "run", "dataset", "item",
+                         "quantity", "unit"})
+_PURPOSES = frozenset(USAGE_TOKENS)
+
+
+class Reason:
+    """Dead-letter reasons (contract §3)."""
+
+    MALFORMED_JSON = "malformed_json"
+    UNSUPPORTED_CONTENT_TYPE = "unsupported_content_type"
+    INVALID_EVENT = "invalid_event"
+    UNKNOWN_LICENSEE = "unknown_licensee"
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"
+    TOO_LARGE = "too_large"
+    UNPROCESSABLE = "unprocessable"  # a fault of ours, not of the input: kept, never lost
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An event (or a whole body) that cannot be accepted, and why."""
+
+    reason: str
+    detail: str
+    field: str | None = None
+    source: str | None = None
+    event_id: str | None = None
+    raw: bytes = b""
+
+
+class Invalid(Exception):
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A valid usage event, as stored. ``licensee`` is still the key here."""
+
+    source: str
+    event_id: str
+    content_hash: bytes
+    time: datetime
+    licensee: str
+    purpose: str
+    activity: str | None
+    model: str | None
+    run: str | None
+    dataset: str | None
+    quantity: Decimal
+    unit: str
+    identifiers: dict[str, str]
+    extensions: dict | None
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def content_hash(event: dict) -> bytes:
+    """A digest of the event's content, blind to key order, white space and to whether a
+    number was parsed exactly or as a float."""
+    return hashlib.blake2b(orjson.dumps(event, option=orjson.OPT_SORT_KEYS, default=_as_float),
+                           digest_size=16).digest()
+
+
+def _text(obj: dict, key: str, where: str, *, required: bool = False) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise Invalid(where, f"{where} is required")
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise Invalid(where, f"{where} must be a non-empty string")
+    return value
+
+
+def _quantity(value: Any) -> Decimal:
+    if value is None:
+        return Decimal(1)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        raise Invalid("data.quantity", "data.quantity must be a decimal string or number")
+    try:
+        quantity = Decimal(repr(value) if isinstance(value, float) else value)
+    except InvalidOperation:
+        raise Invalid("data.quantity", f"data.quantity {value!r} is not a decimal") from None
+    if not quantity.is_finite() or quantity < 0:
+        raise Invalid("data.quantity", "data.quantity must be a finite number ≥ 0")
+    if quantity.adjusted() > 17 or quantity.as_tuple().exponent < -18:
+        raise Invalid("data.quantity", "data.quantity is out of range")
+    return quantity
+
+
+def _time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise Invalid("time", "time is required (RFC 3339)")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid("time", f"time {value!r} is not RFC 3339") from None
+    if moment.tzinfo is None or len(value) < 20:
+        raise Invalid("time", f"time {value!r} is not RFC 3339 with a time zone")
+    return moment
+
+
+def validate(event: Any) -> Usage:
+    """The stored form of one event, or ``Invalid`` naming the field at fault."""
+    if not isinstance(event, dict):
+        raise Invalid("", "an event must be a JSON object")
+    if event.get("specversion") != "1.0":
+        raise Invalid("specversion", 'specversion must be "1.0"')
+    source = _text(event, "source", "source", required=True)
+    event_id = _text(event, "id", "id", required=True)
+    kind = _text(event, "type", "type", required=True)
+    if kind != EVENT_TYPE:
+        raise Invalid("type", f"type must be {EVENT_TYPE!r}")
+    moment = _time(event.get("time"))
+    data = event.get("data")
+    if not isinstance(data, dict):
+        raise Invalid("data", "data must be a JSON object")
+    licensee = _text(data, "licensee", "data.licensee", required=True)
+    purpose = _text(data, "purpose", "data.purpose", required=True)
+    if purpose not in _PURPOSES:
+        raise Invalid("data.purpose", f"data.purpose {purpose!r} is not one of "
+                                      f"{', '.join(USAGE_TOKENS)}")
+    item = data.get("item")
+    if not isinstance(item, dict):
+        raise Invalid("data.item", "data.item must be an object with at least one identifier")
+    identifiers = {}
+    for kind_, value in item.items():
+        if kind_ in IDENTIFIER_KINDS:
+            try:
+                identifiers[kind_] = normalise(kind_, value)
+            except ValueError as exc:
+                raise Invalid(f"data.item.{kind_}", str(exc)) from None
+    if not identifiers:
+        raise Invalid("data.item", "data.item has no known identifier "
+                                   f"({', '.join(IDENTIFIER_KINDS)})")
+    unit = _text(data, "unit", "data.unit") or "uses"
+    extra = {k: v for k, v in event.items() if k not in CONTEXT_ATTRIBUTES}
+    extra_data = {k: v for k, v in data.items() if k not in DATA_FIELDS}
+    extra_item = {k: v for k, v in item.items() if k not in IDENTIFIER_KINDS}
+    if extra_data:
+        extra["data"] = extra_data
+    if extra_item:
+        extra["item"] = extra_item
+    return Usage(
+        source=source, event_id=event_id, content_hash=content_hash(event), time=moment,
+        licensee=licensee, purpose=purpose,
+        activity=_text(data, "activity", "data.activity"), model=_text(data, "model", "data.model"),
+        run=_text(data, "run", "data.run"), dataset=_text(data, "dataset", "data.dataset"),
+        quantity=_quantity(data.get("quantity")), unit=unit, identifiers=identifiers,
+        extensions=extra or None)
+
+
+def _imprecise_quantity(event: Any) -> bool:
+    """A numeric quantity with more digits than a float keeps (then we re-parse exactly)."""
+    data = event.get("data") if isinstance(event, dict) else None
+    value = data.get("quantity") if isinstance(data, dict) else None
+    return isinstance(value, float) and len(repr(value).lstrip("-").replace(".", "")) >= 15
+
+
+def parse_body(body: bytes, content_type: str | None) -> list[Any] | Rejected:
+    """The events of one message body (single or batch mode), or why it is rejected whole."""
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if ctype not in (SINGLE, BATCH):
+        return Rejected(Reason.UNSUPPORTED_CONTENT_TYPE,
+                        f"content type {content_type!r} is neither {SINGLE} nor {BATCH}", raw=body)
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return Rejected(Reason.MALFORMED_JSON, f"body is not JSON: {exc}", raw=body)
+    if ctype == BATCH and not isinstance(parsed, list):
+        return Rejected(Reason.MALFORMED_JSON, "a batch body must be a JSON array", raw=body)
+    events = parsed if ctype == BATCH else [parsed]
+    if any(_imprecise_quantity(e) for e in events):
+        exact = json.loads(body, parse_float=Decimal)
+        events = exact if ctype == BATCH else [exact]
+    return events
+
+
+def event_bytes(event: Any) -> bytes:
+    """One event as JSON bytes, for a dead letter that keeps it."""
+    return orjson.dumps(event, default=str)

@@ -1,0 +1,91 @@
+"""Ingest tables: the event inbox, dead letters, and a log of ingested batches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger, Column, DateTime, Index, Integer, LargeBinary, Numeric, Text, UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from ledger.catalog.identifiers import IDENTIFIER_KINDS
+
+
+def _now() -> Column:
+    return Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+
+
+class UsageEvent(SQLModel, table=True):
+    """One accepted usage event; ``(source, event_id)`` is its identity."""
+
+    __tablename__ = "usage_event"
+    __table_args__ = (UniqueConstraint("source", "event_id", name="usage_event_identity"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    event_id: str = Field(sa_column=Column(Text, nullable=False))
+    content_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    licensee_id: int = Field(sa_column=Column(Integer, nullable=False))
+    purpose: str = Field(sa_column=Column(Text, nullable=False))
+    activity: str | None = Field(default=None, sa_column=Column(Text))
+    model: str | None = Field(default=None, sa_column=Column(Text))
+    run: str | None = Field(default=None, sa_column=Column(Text))
+    dataset: str | None = Field(default=None, sa_column=Column(Text))
+    quantity: Decimal = Field(sa_column=Column(Numeric, nullable=False))
+    unit: str = Field(sa_column=Column(Text, nullable=False))
+    sha256: str | None = Field(default=None, sa_column=Column(Text))
+    url: str | None = Field(default=None, sa_column=Column(Text))
+    isrc: str | None = Field(default=None, sa_column=Column(Text))
+    iswc: str | None = Field(default=None, sa_column=Column(Text))
+    isbn: str | None = Field(default=None, sa_column=Column(Text))
+    doi: str | None = Field(default=None, sa_column=Column(Text))
+    c2pa: str | None = Field(default=None, sa_column=Column(Text))
+    phash: str | None = Field(default=None, sa_column=Column(Text))
+    simhash: str | None = Field(default=None, sa_column=Column(Text))
+    extensions: dict | None = Field(default=None, sa_column=Column(JSONB))
+    received_at: datetime | None = Field(default=None, sa_column=_now())
+
+
+assert set(IDENTIFIER_KINDS) <= set(UsageEvent.model_fields), "an identifier kind has no column"
+
+
+class DeadLetter(SQLModel, table=True):
+    """An event or a whole message that could not be accepted, with its raw bytes."""
+
+    __tablename__ = "dead_letter"
+    __table_args__ = (Index("dead_letter_open", "id", postgresql_where=text("resolved_at IS NULL")),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    field: str | None = Field(default=None, sa_column=Column(Text))
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    source: str | None = Field(default=None, sa_column=Column(Text))
+    event_id: str | None = Field(default=None, sa_column=Column(Text))
+    content_type: str | None = Field(default=None, sa_column=Column(Text))
+    routing_key: str | None = Field(default=None, sa_column=Column(Text))
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    received_at: datetime | None = Field(default=None, sa_column=_now())
+    attempts: int = Field(default=1, sa_column=Column(Integer, nullable=False,
+                                                      server_default=text("1")))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    resolution: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class IngestBatch(SQLModel, table=True):
+    """One committed batch: how many events it received and what became of them."""
+
+    __tablename__ = "ingest_batch"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    committed_at: datetime | None = Field(default=None, sa_column=_now())
+    messages: int = Field(sa_column=Column(Integer, nullable=False))
+    received: int = Field(sa_column=Column(Integer, nullable=False))
+    accepted: int = Field(sa_column=Column(Integer, nullable=False))
+    duplicates: int = Field(sa_column=Column(Integer, nullable=False))
+    dead_lettered: int = Field(sa_column=Column(Integer, nullable=False))
+    replayed: int = Field(sa_column=Column(Integer, nullable=False, server_default=text("0")))

@@ -1,0 +1,33 @@
+"""What the ledger has received and what became of it (``royalty status``)."""
+
+from __future__ import annotations
+
+import psycopg
+
+OUTCOMES = ("accrued", "unmatched", "unlicensed", "opted_out", "unpriced")
+
+
+def counts(conn: psycopg.Connection) -> dict:
+    received, accepted, duplicates = conn.execute("""
+        SELECT coalesce(sum(received), 0), coalesce(sum(accepted), 0),
+               coalesce(sum(duplicates), 0)
+        FROM ingest_batch""").fetchone()
+    dead_letters = conn.execute(
+        "SELECT count(*) FROM dead_letter WHERE resolved_at IS NULL").fetchone()[0]
+    return {"events": {"received": int(received), "accepted": int(accepted),
+                       "duplicates": int(duplicates), "dead_letters": int(dead_letters),
+                       "pending": 0},
+            "outcomes": outcome_counts(conn)}
+
+
+def outcome_counts(conn: psycopg.Connection) -> dict:
+    found = dict(conn.execute(
+        "SELECT outcome, count(*) FROM usage_event WHERE outcome IS NOT NULL GROUP BY outcome"
+    ).fetchall()) if _has_outcomes(conn) else {}
+    return {name: int(found.get(name, 0)) for name in OUTCOMES}
+
+
+def _has_outcomes(conn: psycopg.Connection) -> bool:
+    return conn.execute("""SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                           WHERE table_name = 'usage_event' AND column_name = 'outcome')"""
+                        ).fetchone()[0]

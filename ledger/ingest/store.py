@@ -1,0 +1,182 @@
+"""The ingest hot path: validate a batch of messages in one pass, ``COPY`` the good events
+into a staging table, insert them with one deduplicating statement, and record every
+rejected event as a dead letter — all in the caller's transaction.
+
+The caller commits, then acknowledges the messages: nothing is acknowledged before the
+commit that stored it, and a redelivered message only finds its events already stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+import psycopg
+
+from ledger.ingest.events import (
+    SINGLE, Invalid, Reason, Rejected, event_bytes, parse_body, validate,
+)
+
+IDENTIFIERS = ("sha256", "url", "isrc", "iswc", "isbn", "doi", "c2pa", "phash", "simhash")
+COLUMNS = ("source", "event_id", "content_hash", "time", "licensee_id", "purpose", "activity",
+           "model", "run", "dataset", "quantity", "unit", *IDENTIFIERS, "extensions")
+_COLUMN_LIST = ", ".join(COLUMNS)
+
+CREATE_STAGE = f"""
+CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
+    seq integer NOT NULL,
+    source text, event_id text, content_hash bytea, time timestamptz, licensee_id integer,
+    purpose text, activity text, model text, run text, dataset text, quantity numeric,
+    unit text, {", ".join(f"{k} text" for k in IDENTIFIERS)}, extensions jsonb
+) ON COMMIT DELETE ROWS
+"""
+COPY_STAGE = f"COPY ingest_stage (seq, {_COLUMN_LIST}) FROM STDIN"
+INSERT_NEW = f"""
+INSERT INTO usage_event ({_COLUMN_LIST})
+SELECT {_COLUMN_LIST} FROM ingest_stage
+ON CONFLICT ON CONSTRAINT usage_event_identity DO NOTHING
+"""
+# Staged events whose identity was already stored before this transaction, and whether
+# the stored content is the same (a plain duplicate) or not (a conflicting duplicate).
+EARLIER_COPIES = """
+SELECT s.seq, s.content_hash = e.content_hash
+FROM ingest_stage s
+JOIN usage_event e ON e.source = s.source AND e.event_id = s.event_id
+WHERE e.xmin <> pg_current_xact_id()::xid
+"""
+INSERT_DEAD_LETTERS = """
+INSERT INTO dead_letter (reason, field, detail, source, event_id, content_type, routing_key, raw)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+"""
+INSERT_BATCH = """
+INSERT INTO ingest_batch (messages, received, accepted, duplicates, dead_lettered, replayed)
+VALUES (%s, %s, %s, %s, %s, %s)
+"""
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message body as it came off the broker (or out of a dead letter)."""
+
+    body: bytes
+    content_type: str | None
+    routing_key: str | None = None
+
+
+@dataclass
+class BatchResult:
+    messages: int = 0
+    received: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[tuple[Rejected, Message]] = field(default_factory=list)
+
+    @property
+    def dead_lettered(self) -> int:
+        return len(self.rejected)
+
+
+def licensee_ids(conn: psycopg.Connection) -> dict[str, int]:
+    return dict(conn.execute("SELECT key, id FROM licensee").fetchall())
+
+
+def _source_and_id(event: object) -> tuple[str | None, str | None]:
+    if isinstance(event, dict):
+        source, event_id = event.get("source"), event.get("id")
+        return (source if isinstance(source, str) else None,
+                event_id if isinstance(event_id, str) else None)
+    return None, None
+
+
+def ingest(conn: psycopg.Connection, messages: list[Message], *, licensees: dict[str, int],
+           max_message_bytes: int, replayed: int = 0, count_received: bool = True,
+           record_rejects: bool = True) -> BatchResult:
+    """Store a batch in the open transaction of ``conn``; the caller commits."""
+    result = BatchResult(messages=len(messages))
+    rows: list[tuple] = []
+    origin: list[tuple[object, Message]] = []  # by staging seq: the event and its message
+    first_hash: dict[tuple[str, str], bytes] = {}
+
+    def reject(reason: str, detail: str, message: Message, *, event: object = None,
+               field_: str | None = None, raw: bytes | None = None) -> None:
+        source, event_id = _source_and_id(event)
+        if raw is None:  # one event of the message: kept alone, replayable in single mode
+            raw = event_bytes(event)
+            message = Message(raw, SINGLE, message.routing_key)
+        result.rejected.append((Rejected(reason, detail, field_, source, event_id, raw), message))
+
+    for message in messages:
+        if len(message.body) > max_message_bytes:
+            result.received += 1
+            reject(Reason.TOO_LARGE, f"message of {len(message.body)} bytes exceeds the "
+                                     f"{max_message_bytes}-byte limit", message, raw=message.body)
+            continue
+        events = parse_body(message.body, message.content_type)
+        if isinstance(events, Rejected):
+            result.received += 1
+            reject(events.reason, events.detail, message, raw=message.body)
+            continue
+        result.received += len(events)
+        for event in events:
+            try:
+                usage = validate(event)
+            except Invalid as exc:
+                reject(Reason.INVALID_EVENT, exc.detail, message, event=event, field_=exc.field)
+                continue
+            licensee_id = licensees.get(usage.licensee)
+            if licensee_id is None:
+                reject(Reason.UNKNOWN_LICENSEE, f"licensee {usage.licensee!r} is not registered",
+                       message, event=event, field_="data.licensee")
+                continue
+            identity = (usage.source, usage.event_id)
+            earlier = first_hash.get(identity)
+            if earlier is not None:
+                if earlier == usage.content_hash:
+                    result.duplicates += 1
+                else:
+                    reject(Reason.CONFLICTING_DUPLICATE, "same source and id as an earlier event "
+                           "with other content; the first one stands", message, event=event)
+                continue
+            first_hash[identity] = usage.content_hash
+            ids = usage.identifiers
+            rows.append((len(rows), usage.source, usage.event_id, usage.content_hash, usage.time,
+                         licensee_id, usage.purpose, usage.activity, usage.model, usage.run,
+                         usage.dataset, usage.quantity, usage.unit,
+                         *(ids.get(k) for k in IDENTIFIERS),
+                         None if usage.extensions is None
+                         else orjson.dumps(usage.extensions, default=str).decode()))
+            origin.append((event, message))
+
+    if rows:
+        conn.execute(CREATE_STAGE)
+        with conn.cursor().copy(COPY_STAGE) as copy:
+            for row in rows:
+                copy.write_row(row)
+        inserted = conn.execute(INSERT_NEW).rowcount
+        result.accepted = inserted
+        if inserted < len(rows):
+            for seq, same in conn.execute(EARLIER_COPIES):
+                if same:
+                    result.duplicates += 1
+                else:
+                    event, message = origin[seq]
+                    reject(Reason.CONFLICTING_DUPLICATE, "same source and id as an earlier event "
+                           "with other content; the first one stands", message, event=event)
+        conn.execute("TRUNCATE ingest_stage")
+
+    if result.rejected and record_rejects:
+        with conn.cursor() as cur:
+            cur.executemany(INSERT_DEAD_LETTERS, [
+                (r.reason, r.field, r.detail, r.source, r.event_id, m.content_type,
+                 m.routing_key, r.raw) for r, m in result.rejected])
+    conn.execute(INSERT_BATCH, (result.messages, result.received if count_received else 0,
+                                result.accepted, result.duplicates,
+                                result.dead_lettered if record_rejects else 0, replayed))
+    return result
+
+
+def set_aside(conn: psycopg.Connection, message: Message, detail: str) -> None:
+    """Dead-letter a whole message that could not be processed at all (a fault of ours)."""
+    conn.execute(INSERT_DEAD_LETTERS, (Reason.UNPROCESSABLE, None, detail, None, None,
+                                       message.content_type, message.routing_key, message.body))
+    conn.execute(INSERT_BATCH, (1, 1, 0, 0, 1, 0))

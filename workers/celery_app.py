@@ -1,0 +1,47 @@
+"""The Celery app. Configured lazily (``on_configure``), so importing it connects to
+nothing: the broker URL comes from the composition root the first time it is needed."""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from ledger.bootstrap import Ledger
+
+TASK_QUEUE = "royalty.tasks"
+TASK_QUEUES = (Queue(TASK_QUEUE, Exchange(TASK_QUEUE, type="direct", durable=True),
+                     routing_key=TASK_QUEUE, durable=True),)
+
+
+class RoyaltyCelery(Celery):
+    ledger: Ledger | None = None
+
+    def get_ledger(self) -> Ledger:
+        if self.ledger is None:
+            self.ledger = Ledger()
+        return self.ledger
+
+    def on_configure(self) -> None:
+        ledger = self.get_ledger()
+        self.conf.broker_url = ledger.broker_url
+        self.conf.broker_transport_options = {"confirm_publish": True}
+
+
+app = RoyaltyCelery("royalty", include=["workers.tasks"])
+app.conf.update(
+    task_queues=TASK_QUEUES,
+    task_default_queue=TASK_QUEUE,
+    task_default_exchange=TASK_QUEUE,
+    task_default_routing_key=TASK_QUEUE,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    task_ignore_result=True,
+    worker_prefetch_multiplier=1,
+    worker_hijack_root_logger=False,
+    broker_connection_retry_on_startup=True,
+    timezone="UTC",
+)
+
+from workers.ingest_step import IngestStep  # noqa: E402  (the step needs the app's module)
+
+app.steps["worker"].add(IngestStep)

@@ -1,0 +1,40 @@
+"""A worker bootstep that runs the ingest consumer on its own thread, with its own broker
+and database connections, next to the Celery task consumer."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from celery import bootsteps
+
+from ledger.ingest.consumer import IngestConsumer
+
+log = logging.getLogger(__name__)
+
+
+class IngestStep(bootsteps.StartStopStep):
+    """Consumes ``royalty.usage.ingest`` while the worker runs."""
+
+    def __init__(self, worker, **kwargs) -> None:  # noqa: ANN001
+        super().__init__(worker, **kwargs)
+        self.consumer: IngestConsumer | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self, worker) -> None:  # noqa: ANN001
+        ledger = worker.app.get_ledger()
+        settings = ledger.settings
+        self.consumer = IngestConsumer(
+            ledger.broker_url, ledger.database_url,
+            max_message_bytes=settings.max_message_bytes,
+            flush_seconds=settings.ingest_flush_seconds)
+        self.thread = threading.Thread(target=self.consumer.run, name="royalty-ingest",
+                                       daemon=True)
+        self.thread.start()
+        log.info("ingest consumer started on %s", "royalty.usage.ingest")
+
+    def stop(self, worker) -> None:  # noqa: ANN001
+        if self.consumer is not None:
+            self.consumer.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)
