@@ -70,20 +70,32 @@ def invalid_request(
     status: int = 400,
     stored: bool = False,
 ) -> StripeError:
-    return StripeError(status, "invalid_request_error", message, code=code, param=param, stored=stored)
+    return StripeError(
+        status, "invalid_request_error", message, code=code, param=param, stored=stored
+    )
 
 
 def missing_param(param: str) -> StripeError:
-    return invalid_request(f"Missing required param: {param}.", param=param, code="parameter_missing")
+    return invalid_request(
+        f"Missing required param: {param}.", param=param, code="parameter_missing"
+    )
 
 
 def unknown_param(param: str) -> StripeError:
-    return invalid_request(f"Received unknown parameter: {param}", param=param, code="parameter_unknown")
-
-
-def no_such(kind: str, ident: str, *, param: str = "id", status: int = 404, stored: bool = False) -> StripeError:
     return invalid_request(
-        f"No such {kind}: '{ident}'", param=param, code="resource_missing", status=status, stored=stored
+        f"Received unknown parameter: {param}", param=param, code="parameter_unknown"
+    )
+
+
+def no_such(
+    kind: str, ident: str, *, param: str = "id", status: int = 404, stored: bool = False
+) -> StripeError:
+    return invalid_request(
+        f"No such {kind}: '{ident}'",
+        param=param,
+        code="resource_missing",
+        status=status,
+        stored=stored,
     )
 
 
@@ -200,4 +212,6 @@ def no_api_key() -> StripeError:
 
 def invalid_api_key(key: str) -> StripeError:
     shown = key[:8] + "*" * max(len(key) - 12, 0) + key[-4:] if len(key) > 12 else key
-    return StripeError(401, "invalid_request_error", f"Invalid API Key provided: {shown}", stored=False)
+    return StripeError(
+        401, "invalid_request_error", f"Invalid API Key provided: {shown}", stored=False
+    )

@@ -8,7 +8,9 @@ The SDK encodes nested parameters the way Stripe's API expects them
     expand[0]=destination           (lists are always indexed by the SDK)
     created[gte]=1700000000
 
-``decode`` turns such a query string into nested dicts/lists of strings.
+``decode`` turns such a query string into nested dicts of strings.  Indexed
+lists stay dicts keyed "0", "1", ... (so ``metadata[0]=x`` keeps key "0");
+``params.array`` reads a parameter that is meant to be a list.
 """
 
 from __future__ import annotations
@@ -30,17 +32,6 @@ def _split_key(key: str) -> list[str]:
     return [m.group(1), *_PART.findall(m.group(2))]
 
 
-def _listify(node: Any) -> Any:
-    """Dicts whose keys are all list indices become lists (in index order)."""
-    if not isinstance(node, dict):
-        return node
-    for k, v in node.items():
-        node[k] = _listify(v)
-    if node and all(isinstance(k, int) or k.isdigit() for k in node):
-        return [node[k] for k in sorted(node, key=int)]
-    return node
-
-
 def decode(qs: str) -> dict[str, Any]:
     root: dict[str, Any] = {}
     for key, value in parse_qsl(qs, keep_blank_values=True):
@@ -52,9 +43,7 @@ def decode(qs: str) -> dict[str, Any]:
                 part = str(len(node))
             if last:
                 if isinstance(node.get(part), dict):
-                    raise invalid_request(
-                        f"Invalid hash for parameter {key!r}", param=parts[0]
-                    )
+                    raise invalid_request(f"Invalid hash for parameter {key!r}", param=parts[0])
                 node[part] = value
             else:
                 child = node.setdefault(part, {})
@@ -67,7 +56,7 @@ def decode(qs: str) -> dict[str, Any]:
                             f"Invalid hash for parameter {parts[0]!r}", param=parts[0]
                         )
                 node = child
-    return _listify(root)
+    return root
 
 
 def fingerprint(qs: str) -> tuple[tuple[str, str], ...]:

@@ -7,13 +7,33 @@ result for it.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .errors import invalid_request, missing_param, unknown_param
 
 # Currencies the fake accepts (a subset of Stripe's; lowercase ISO codes).
 CURRENCIES = frozenset(
-    "usd eur gbp cad aud jpy chf sek nok dkk pln czk nzd sgd hkd mxn brl inr".split()
+    [
+        "usd",
+        "eur",
+        "gbp",
+        "cad",
+        "aud",
+        "jpy",
+        "chf",
+        "sek",
+        "nok",
+        "dkk",
+        "pln",
+        "czk",
+        "nzd",
+        "sgd",
+        "hkd",
+        "mxn",
+        "brl",
+        "inr",
+    ]
 )
 
 MAX_LIMIT = 100
@@ -24,6 +44,7 @@ def check_known(params: dict[str, Any], allowed: Iterable[str]) -> None:
     for key in params:
         if key not in allowed:
             raise unknown_param(key)
+    array(params, "expand")  # accepted and validated, but objects are never expanded
 
 
 def required(params: dict[str, Any], name: str) -> Any:
@@ -33,7 +54,9 @@ def required(params: dict[str, Any], name: str) -> Any:
     return value
 
 
-def string(params: dict[str, Any], name: str, *, required_: bool = False, max_len: int = 5000) -> str | None:
+def string(
+    params: dict[str, Any], name: str, *, required_: bool = False, max_len: int = 5000
+) -> str | None:
     value = required(params, name) if required_ else params.get(name)
     if value is None:
         return None
@@ -46,22 +69,38 @@ def string(params: dict[str, Any], name: str, *, required_: bool = False, max_le
     return value
 
 
-def integer(params: dict[str, Any], name: str, *, required_: bool = False, minimum: int | None = None) -> int | None:
+def integer(
+    params: dict[str, Any], name: str, *, required_: bool = False, minimum: int | None = None
+) -> int | None:
     value = required(params, name) if required_ else params.get(name)
     if value is None or value == "":
         return None
     if not isinstance(value, str) or not value.lstrip("-").isdigit():
-        raise invalid_request(f"Invalid integer: {value}", param=name, code="parameter_invalid_integer")
+        raise invalid_request(
+            f"Invalid integer: {value}", param=name, code="parameter_invalid_integer"
+        )
     number = int(value)
     if minimum is not None and number < minimum:
         if minimum == 1:
-            raise invalid_request("Invalid positive integer", param=name, code="parameter_invalid_integer")
+            raise invalid_request(
+                "Invalid positive integer", param=name, code="parameter_invalid_integer"
+            )
         raise invalid_request(
             f"This value must be greater than or equal to {minimum}.",
             param=name,
             code="parameter_invalid_integer",
         )
     return number
+
+
+def array(params: dict[str, Any], name: str) -> list[Any] | None:
+    """A list parameter: ``name[0]=a&name[1]=b`` (or ``name[]=a&name[]=b``)."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, dict) and all(k.isdigit() for k in raw):
+        return [raw[k] for k in sorted(raw, key=int)]
+    raise invalid_request("Invalid array", param=name)
 
 
 def boolean(params: dict[str, Any], name: str) -> bool | None:
@@ -73,19 +112,21 @@ def boolean(params: dict[str, Any], name: str) -> bool | None:
     raise invalid_request(f"Invalid boolean: {value}", param=name)
 
 
-def enum(params: dict[str, Any], name: str, choices: Iterable[str], *, required_: bool = False) -> str | None:
+def enum(
+    params: dict[str, Any], name: str, choices: Iterable[str], *, required_: bool = False
+) -> str | None:
     value = string(params, name, required_=required_)
     if value is None:
         return None
     choices = list(choices)
     if value not in choices:
-        raise invalid_request(
-            f"Invalid {name}: must be one of {', '.join(choices)}", param=name
-        )
+        raise invalid_request(f"Invalid {name}: must be one of {', '.join(choices)}", param=name)
     return value
 
 
-def currency(params: dict[str, Any], name: str = "currency", *, required_: bool = True) -> str | None:
+def currency(
+    params: dict[str, Any], name: str = "currency", *, required_: bool = True
+) -> str | None:
     value = string(params, name, required_=required_)
     if value is None:
         return None
@@ -115,7 +156,8 @@ def metadata(params: dict[str, Any], current: dict[str, str] | None = None) -> d
             raise invalid_request(f"Invalid value for metadata[{key}]", param=f"metadata[{key}]")
         if len(key) > 40:
             raise invalid_request(
-                f"Metadata key length too long: {key!r} (max 40 characters)", param=f"metadata[{key}]"
+                f"Metadata key length too long: {key!r} (max 40 characters)",
+                param=f"metadata[{key}]",
             )
         if len(value) > 500:
             raise invalid_request(
@@ -165,7 +207,9 @@ def limit(params: dict[str, Any]) -> int:
         return 10
     if value < 1:
         raise invalid_request(
-            "This value must be greater than or equal to 1.", param="limit", code="parameter_invalid_integer"
+            "This value must be greater than or equal to 1.",
+            param="limit",
+            code="parameter_invalid_integer",
         )
     if value > MAX_LIMIT:
         raise invalid_request(
