@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from ledger import db, embedded
 from ledger.config import Settings, get_settings
+from ledger.ingest.topology import Topology
 
 
 @dataclass
@@ -39,6 +40,10 @@ class Ledger:
     @property
     def broker_is_embedded(self) -> bool:
         return not self.settings.broker_url
+
+    @cached_property
+    def topology(self) -> Topology:
+        return Topology(self.settings.usage_exchange, self.settings.ingest_queue)
 
     @cached_property
     def engine(self) -> Engine:

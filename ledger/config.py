@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     ingest_batch_events: int = 20_000
     ingest_flush_seconds: float = 0.2
     max_message_bytes: int = 16 * 1024 * 1024
-    max_event_bytes: int = 256 * 1024
+    usage_exchange: str = "royalty.usage"
+    ingest_queue: str = "royalty.usage.ingest"
 
 
 @lru_cache(maxsize=1)

@@ -20,7 +20,7 @@ from ledger import embedded, migrate
 from ledger.bootstrap import Ledger
 from ledger.config import Settings
 
-KEEP_TABLES = {"alembic_version"}
+KEEP_TABLES = {"alembic_version", "kombu_queue", "kombu_message"}
 
 
 @pytest.fixture(scope="session")
@@ -66,10 +66,25 @@ def truncate_all(url: str) -> None:
                 sql.SQL(", ").join(sql.Identifier(t) for t in tables)))
 
 
+SESSION_TAG = uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def broker_url(database_url: str) -> str:
+    """RabbitMQ when ROYALTY_BROKER_URL is set; else the embedded broker (kombu's SQL
+    transport on the test database)."""
+    from ledger.db import sqlalchemy_url
+
+    return os.environ.get("ROYALTY_BROKER_URL") or "sqla+" + sqlalchemy_url(database_url)
+
+
 @pytest.fixture
-def settings(database_url: str, royalty_home: Path) -> Settings:
-    return Settings(database_url=database_url, broker_url=os.environ.get("ROYALTY_BROKER_URL"),
-                    home=royalty_home)
+def settings(database_url: str, broker_url: str, royalty_home: Path) -> Settings:
+    # Session-unique exchange and queue names: test runs never share a queue.
+    return Settings(database_url=database_url, broker_url=broker_url, home=royalty_home,
+                    usage_exchange=f"royalty.usage.test-{SESSION_TAG}",
+                    ingest_queue=f"royalty.usage.ingest.test-{SESSION_TAG}",
+                    ingest_flush_seconds=0.1)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from ledger.bootstrap import Ledger
+from ledger.ingest.topology import transport_options
 
 TASK_QUEUE = "royalty.tasks"
 TASK_QUEUES = (Queue(TASK_QUEUE, Exchange(TASK_QUEUE, type="direct", durable=True),
@@ -24,7 +25,7 @@ class RoyaltyCelery(Celery):
     def on_configure(self) -> None:
         ledger = self.get_ledger()
         self.conf.broker_url = ledger.broker_url
-        self.conf.broker_transport_options = {"confirm_publish": True}
+        self.conf.broker_transport_options = transport_options(ledger.broker_url)
 
 
 app = RoyaltyCelery("royalty", include=["workers.tasks"])

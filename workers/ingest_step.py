@@ -25,13 +25,13 @@ class IngestStep(bootsteps.StartStopStep):
         ledger = worker.app.get_ledger()
         settings = ledger.settings
         self.consumer = IngestConsumer(
-            ledger.broker_url, ledger.database_url,
+            ledger.broker_url, ledger.database_url, topology=ledger.topology,
             max_message_bytes=settings.max_message_bytes,
             flush_seconds=settings.ingest_flush_seconds)
         self.thread = threading.Thread(target=self.consumer.run, name="royalty-ingest",
                                        daemon=True)
         self.thread.start()
-        log.info("ingest consumer started on %s", "royalty.usage.ingest")
+        log.info("ingest consumer started on %s", ledger.topology.queue_name)
 
     def stop(self, worker) -> None:  # noqa: ANN001
         if self.consumer is not None:

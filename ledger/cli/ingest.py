@@ -73,21 +73,23 @@ def emit_command(
     with Progress(TextColumn("publishing"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err_console, transient=False) as progress:
         task = progress.add_task("events", total=len(events))
-        with UsageProducer(ledger.broker_url, batch_size=batch_size) as producer:
+        with UsageProducer(ledger.broker_url, batch_size=batch_size,
+                           topology=ledger.topology) as producer:
             producer.publish(events, progress=lambda n: progress.advance(task, n))
     rprint(f"published {producer.published_events} events in "
            f"{producer.published_messages} messages to exchange royalty.usage")
 
 
 def worker_command(
-    concurrency: int = typer.Option(1, "--concurrency", "-c", help="Task processes."),
+    concurrency: int = typer.Option(2, "--concurrency", "-c", help="Task threads."),
     loglevel: str = typer.Option("INFO", help="Log level."),
 ) -> None:
-    """Run the Celery worker: ingest consumer plus task execution (celery -A workers worker)."""
+    """Run the Celery worker: the ingest consumer plus the task queue
+    (the same as: celery -A workers worker --pool threads)."""
     from workers import app
 
-    app.worker_main(["worker", "--loglevel", loglevel, "--concurrency", str(concurrency),
-                     "--without-gossip", "--without-mingle"])
+    app.worker_main(["worker", "--loglevel", loglevel, "--pool", "threads",
+                     "--concurrency", str(concurrency), "--without-gossip", "--without-mingle"])
 
 
 def _snapshot() -> dict:
@@ -95,7 +97,7 @@ def _snapshot() -> dict:
     with ledger.connect() as conn:
         data = ingest_status.counts(conn)
     with topology.connection(ledger.broker_url) as broker:
-        queued = topology.queue_depth(broker)
+        queued = ledger.topology.depth(broker)
     data["events"]["pending"] += queued
     data["queued_messages"] = queued
     return data

@@ -15,6 +15,7 @@ from kombu.exceptions import KombuError
 from kombu.message import Message as KombuMessage
 
 from ledger.ingest import store, topology
+from ledger.ingest.topology import Topology
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +23,13 @@ log = logging.getLogger(__name__)
 class IngestConsumer:
     """One connection to the broker, one to PostgreSQL, one batch at a time."""
 
-    def __init__(self, broker_url: str, database_url: str, *, max_messages: int = 1000,
+    def __init__(self, broker_url: str, database_url: str, *,
+                 topology: topology.Topology | None = None, max_messages: int = 1000,
                  max_bytes: int = 8 * 1024 * 1024, flush_seconds: float = 0.2,
                  max_message_bytes: int = 16 * 1024 * 1024,
                  after_commit: Callable[[store.BatchResult], None] | None = None) -> None:
         self.broker_url = broker_url
+        self.topology = topology or Topology()
         self.database_url = database_url
         self.max_messages = max_messages
         self.max_bytes = max_bytes
@@ -117,6 +120,13 @@ class IngestConsumer:
                 self._reset()
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 10)
+            except Exception:
+                # Not a passing fault; log it loudly and keep trying: unacknowledged messages
+                # stay in the queue, nothing is lost.
+                log.exception("ingest consumer failed; retrying in %.1fs", backoff)
+                self._reset()
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 10)
         self._reset()
 
     def _reset(self) -> None:
@@ -128,9 +138,9 @@ class IngestConsumer:
 
     def _consume(self) -> None:
         with topology.connection(self.broker_url) as conn:
-            topology.declare(conn)
+            self.topology.declare(conn)
             self._multiple_ack = conn.transport.driver_type == "amqp"
-            with conn.Consumer(topology.INGEST_QUEUE, on_message=self._on_message,
+            with conn.Consumer(self.topology.queue, on_message=self._on_message,
                                prefetch_count=self.max_messages, no_ack=False):
                 while not self.stopping.is_set():
                     try:

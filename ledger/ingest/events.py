@@ -112,7 +112,7 @@ def _quantity(value: Any) -> Decimal:
         raise Invalid("data.quantity", f"data.quantity {value!r} is not a decimal") from None
     if not quantity.is_finite() or quantity < 0:
         raise Invalid("data.quantity", "data.quantity must be a finite number ≥ 0")
-    if quantity.adjusted() > 17 or quantity.as_tuple().exponent < -18:
+    if quantity.adjusted() > 17 or quantity.as_tuple().exponent < -30:
         raise Invalid("data.quantity", "data.quantity is out of range")
     return quantity
 

@@ -13,12 +13,15 @@ import orjson
 from kombu import Connection
 
 from ledger.ingest import topology
+from ledger.ingest.topology import Topology
 from ledger.ingest.events import BATCH, SINGLE
 
 
 class UsageProducer:
-    def __init__(self, broker_url: str, *, batch_size: int = 1000) -> None:
+    def __init__(self, broker_url: str, *, batch_size: int = 1000,
+                 topology: Topology | None = None) -> None:
         self.broker_url = broker_url
+        self.topology = topology or Topology()
         self.batch_size = batch_size
         self._conn: Connection | None = None
         self.published_events = 0
@@ -26,8 +29,8 @@ class UsageProducer:
 
     def __enter__(self) -> UsageProducer:
         self._conn = topology.connection(self.broker_url)
-        topology.declare(self._conn)
-        self._producer = self._conn.Producer(exchange=topology.EXCHANGE)
+        self.topology.declare(self._conn)
+        self._producer = self._conn.Producer(exchange=self.topology.exchange)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,35 +1,62 @@
-"""The AMQP binding of contract §3: exchange, queue and binding, declared by both sides."""
+"""The AMQP binding of contract §3: exchange, queue and binding, declared by both sides.
+
+The names are the contract's; settings may change them (``ROYALTY_USAGE_EXCHANGE``,
+``ROYALTY_INGEST_QUEUE``) so that test sessions can share a broker without sharing queues.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
+
 from kombu import Connection, Exchange, Queue
 
-EXCHANGE = Exchange("royalty.usage", type="topic", durable=True)
-INGEST_QUEUE = Queue("royalty.usage.ingest", exchange=EXCHANGE, routing_key="usage.#",
+EXCHANGE_NAME = "royalty.usage"
+QUEUE_NAME = "royalty.usage.ingest"
+
+
+@dataclass(frozen=True)
+class Topology:
+    exchange_name: str = EXCHANGE_NAME
+    queue_name: str = QUEUE_NAME
+
+    @cached_property
+    def exchange(self) -> Exchange:
+        return Exchange(self.exchange_name, type="topic", durable=True)
+
+    @cached_property
+    def queue(self) -> Queue:
+        return Queue(self.queue_name, exchange=self.exchange, routing_key="usage.#",
                      durable=True)
+
+    def declare(self, conn: Connection) -> None:
+        channel = conn.default_channel
+        self.exchange(channel).declare()
+        self.queue(channel).declare()
+
+    def depth(self, conn: Connection) -> int:
+        """Messages ready in the ingest queue (0 when it does not exist yet)."""
+        try:
+            _, count, _ = self.queue(conn.default_channel).queue_declare(passive=True)
+        except conn.channel_errors:
+            conn.release()
+            return 0
+        return int(count or 0)
+
+    def purge(self, conn: Connection) -> int:
+        self.declare(conn)
+        return self.queue(conn.default_channel).purge() or 0
 
 
 def routing_key(licensee: str) -> str:
     return f"usage.{licensee}"
 
 
+def transport_options(broker_url: str) -> dict:
+    """Publisher confirms for AMQP; the SQL transport takes engine options instead."""
+    return {"confirm_publish": True} if broker_url.split(":", 1)[0] in ("amqp", "pyamqp") else {}
+
+
 def connection(broker_url: str) -> Connection:
-    """A kombu connection; publisher confirms on for AMQP."""
-    return Connection(broker_url, transport_options={"confirm_publish": True},
+    return Connection(broker_url, transport_options=transport_options(broker_url),
                       connect_timeout=10)
-
-
-def declare(conn: Connection) -> None:
-    channel = conn.default_channel
-    EXCHANGE(channel).declare()
-    INGEST_QUEUE(channel).declare()
-
-
-def queue_depth(conn: Connection, queue: Queue = INGEST_QUEUE) -> int:
-    """Messages ready in a queue (0 when it does not exist yet)."""
-    try:
-        _, count, _ = queue(conn.default_channel).queue_declare(passive=True)
-    except conn.channel_errors:
-        conn.release()
-        return 0
-    return int(count or 0)

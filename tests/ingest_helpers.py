@@ -1,0 +1,49 @@
+"""Builders for usage events, and a consumer running on a thread for broker tests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ledger.bootstrap import Ledger
+from ledger.ingest.consumer import IngestConsumer
+from tests.builders import sha
+
+
+def usage(event_id: str, *, licensee: str = "acme-ai", item: dict | None = None,
+          time_: str = "2026-11-02T10:00:00Z", source: str = "urn:acme-ai:pipeline:test",
+          **data: object) -> dict:
+    return {"specversion": "1.0", "type": "io.royaltyledger.usage.v1", "source": source,
+            "id": event_id, "time": time_, "datacontenttype": "application/json",
+            "data": {"licensee": licensee, "purpose": "ai-train", "model": "acme-video-2",
+                     "run": "pretrain-07", "dataset": "webvid-subset-3",
+                     "item": item or {"sha256": sha(event_id)}, **data}}
+
+
+def scalar(ledger: Ledger, sql: str, *params: object) -> object:
+    with ledger.connect() as conn:
+        return conn.execute(sql, params).fetchone()[0]
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(interval)
+
+
+@contextmanager
+def running_consumer(ledger: Ledger, **kwargs: object) -> Iterator[IngestConsumer]:
+    consumer = IngestConsumer(ledger.broker_url, ledger.database_url, topology=ledger.topology,
+                              flush_seconds=0.1, **kwargs)
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    try:
+        yield consumer
+    finally:
+        consumer.stopping.set()
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "consumer did not stop"

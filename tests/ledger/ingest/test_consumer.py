@@ -1,0 +1,111 @@
+"""Through the real broker: publish, consume in batches, acknowledge after commit."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import orjson
+import pytest
+
+from ledger.bootstrap import Ledger
+from ledger.ingest.events import SINGLE
+from ledger.ingest.producer import UsageProducer
+from tests.builders import jsonl, licensee
+from tests.ingest_helpers import running_consumer, scalar, usage, wait_for
+
+
+@pytest.fixture
+def registered(cli, ledger):
+    assert cli("import", "licensees", "-", input=jsonl([licensee("acme-ai")])).code == 0
+    with _broker(ledger) as conn:
+        ledger.topology.purge(conn)
+    return ledger
+
+
+def stored(ledger: Ledger) -> int:
+    return scalar(ledger, "SELECT count(*) FROM usage_event")
+
+
+def publish(ledger: Ledger, events: list[dict], batch_size: int = 500) -> None:
+    with UsageProducer(ledger.broker_url, batch_size=batch_size,
+                       topology=ledger.topology) as producer:
+        producer.publish(events)
+
+
+def test_published_events_are_stored_once_and_counted(cli, registered) -> None:
+    events = [usage(f"e{i}") for i in range(2500)]
+    with running_consumer(registered):
+        publish(registered, events)
+        publish(registered, events[:700])  # at-least-once producers resend
+        with UsageProducer(registered.broker_url, topology=registered.topology) as producer:
+            producer.publish_body(orjson.dumps(usage("single-1")), routing_key="usage.acme-ai",
+                                  content_type=SINGLE)
+            producer.publish_body(b"{oops", routing_key="usage.acme-ai", content_type=SINGLE)
+        wait_for(lambda: scalar(registered, "SELECT coalesce(sum(received), 0) FROM ingest_batch")
+                 == 3202)
+        result = cli("status", "--wait-idle", "--timeout", "30", "--format", "json")
+    assert result.code == 0
+    status = json.loads(result.stdout)
+    assert status["events"] == {"received": 3202, "accepted": 2501, "duplicates": 700,
+                                "dead_letters": 1, "pending": 0}
+    assert stored(registered) == 2501
+
+
+def test_a_message_is_acknowledged_only_after_its_commit(registered) -> None:
+    """The consumer's database session dies mid-batch: nothing was acknowledged, so the
+    broker redelivers, and every event ends up stored exactly once."""
+    events = [usage(f"k{i}") for i in range(3000)]
+    with registered.connect() as blocker, running_consumer(registered):
+        blocker.execute("LOCK TABLE usage_event IN ACCESS EXCLUSIVE MODE")
+        publish(registered, events)
+
+        def consumer_waiting() -> bool:
+            return scalar(registered, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                          "current_database() AND wait_event_type = 'Lock'") > 0
+        wait_for(consumer_waiting)
+        killed = scalar(registered, "SELECT count(pg_terminate_backend(pid)) FROM "
+                        "pg_stat_activity WHERE datname = current_database() AND "
+                        "wait_event_type = 'Lock'")
+        assert killed >= 1
+        blocker.rollback()  # releases the lock
+        wait_for(lambda: stored(registered) == 3000, timeout=60)
+        wait_for(lambda: registered.topology.depth(_broker(registered)) == 0)
+    assert scalar(registered, "SELECT count(DISTINCT (source, event_id)) FROM usage_event") == 3000
+    assert scalar(registered, "SELECT sum(accepted) FROM ingest_batch") == 3000
+
+
+def _broker(ledger: Ledger):  # noqa: ANN202
+    from ledger.ingest import topology
+    return topology.connection(ledger.broker_url)
+
+
+def test_the_embedded_broker_needs_no_extra_service(registered, database_url) -> None:
+    """kombu's SQL transport on the ledger's PostgreSQL routes the topic exchange."""
+    from ledger.config import Settings
+    from ledger.db import sqlalchemy_url
+
+    embedded = Ledger(settings=Settings(**{
+        **registered.settings.model_dump(), "broker_url": "sqla+" + sqlalchemy_url(database_url),
+        "ingest_queue": registered.settings.ingest_queue + ".sqla"}))
+    events = [usage(f"s{i}") for i in range(1200)]
+    with running_consumer(embedded):
+        publish(embedded, events, batch_size=100)
+        wait_for(lambda: stored(embedded) == 1200, timeout=60)
+    assert scalar(embedded, "SELECT sum(accepted) FROM ingest_batch") == 1200
+
+
+def test_two_consumers_share_a_queue_without_doubling(registered) -> None:
+    events = [usage(f"t{i}") for i in range(4000)]
+    with running_consumer(registered), running_consumer(registered):
+        threads = [threading.Thread(target=publish, args=(registered, events[i::2], 200))
+                   for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        publish(registered, events[:1000], 200)
+        wait_for(lambda: scalar(registered, "SELECT coalesce(sum(received), 0) FROM "
+                                            "ingest_batch") == 5000, timeout=60)
+    assert stored(registered) == 4000
+    assert scalar(registered, "SELECT sum(duplicates) FROM ingest_batch") == 1000

@@ -1,0 +1,144 @@
+"""The ingest store on the real PostgreSQL: deduplication, dead letters, replay."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import pytest
+
+from ledger.ingest import deadletters, store
+from ledger.ingest.events import BATCH, SINGLE
+from tests.builders import jsonl, licensee
+from tests.ingest_helpers import scalar, usage
+
+
+@pytest.fixture
+def registered(cli, ledger):
+    assert cli("import", "licensees", "-", input=jsonl([licensee("acme-ai")])).code == 0
+    return ledger
+
+
+def ingest(ledger, *bodies: tuple[bytes, str]) -> store.BatchResult:
+    with ledger.connect() as conn:
+        result = store.ingest(conn, [store.Message(b, ct, "usage.acme-ai") for b, ct in bodies],
+                              licensees=store.licensee_ids(conn), max_message_bytes=1_000_000)
+        conn.commit()
+    return result
+
+
+def batch(*events: object) -> tuple[bytes, str]:
+    return orjson.dumps(list(events)), BATCH
+
+
+def dead_letters(ledger) -> list[dict]:
+    with ledger.connect() as conn:
+        return deadletters.list_dead_letters(conn)
+
+
+def test_events_are_stored_with_identifiers_normalised_and_extras_kept(registered) -> None:
+    event = usage("e1", item={"sha256": "AB" * 32, "url": "HTTPS://Example.org:443/a.mp4#t=1",
+                              "frame": 12}, quantity="2.5", unit="seconds", shard=7)
+    event["traceparent"] = "00-abc-01"
+    result = ingest(registered, (orjson.dumps(event), SINGLE))
+    assert (result.received, result.accepted, result.duplicates) == (1, 1, 0)
+    with registered.connect() as conn:
+        row = conn.execute("SELECT sha256, url, quantity, unit, extensions, time, model "
+                           "FROM usage_event").fetchone()
+    assert row[0] == "ab" * 32 and row[1] == "https://example.org/a.mp4"
+    assert str(row[2]) == "2.5" and row[3] == "seconds" and row[6] == "acme-video-2"
+    assert row[4] == {"traceparent": "00-abc-01", "data": {"shard": 7}, "item": {"frame": 12}}
+
+
+def test_a_duplicate_has_no_effect_and_is_counted(registered) -> None:
+    ingest(registered, batch(usage("e1"), usage("e2")))
+    # Same content, keys in another order and other white space: still a duplicate.
+    reordered = json.loads(json.dumps(usage("e1"), sort_keys=True))
+    again = ingest(registered, (json.dumps(reordered, indent=2).encode(), SINGLE),
+                   batch(usage("e2"), usage("e2")))
+    assert (again.received, again.accepted, again.duplicates, again.dead_lettered) == (3, 0, 3, 0)
+    assert scalar(registered, "SELECT count(*) FROM usage_event") == 2
+
+
+def test_a_conflicting_duplicate_is_dead_lettered_and_the_first_stands(registered) -> None:
+    ingest(registered, batch(usage("e1", quantity="1")))
+    result = ingest(registered, batch(usage("e1", quantity="5"), usage("e3"),
+                                      usage("e3", quantity="9")))
+    assert (result.accepted, result.dead_lettered) == (1, 2)
+    assert [d["reason"] for d in dead_letters(registered)] == ["conflicting_duplicate"] * 2
+    assert scalar(registered, "SELECT quantity FROM usage_event WHERE event_id = 'e1'") == 1
+
+
+@pytest.mark.parametrize(("body", "content_type", "reason", "field"), [
+    (b'{"specversion": "1.0", "id": ', SINGLE, "malformed_json", None),
+    (b'{"not": "a list"}', BATCH, "malformed_json", None),
+    (orjson.dumps(usage("x")), "application/json", "unsupported_content_type", None),
+    (orjson.dumps(usage("x", licensee="nobody")), SINGLE, "unknown_licensee", "data.licensee"),
+    (orjson.dumps({**usage("x"), "specversion": "0.3"}), SINGLE, "invalid_event", "specversion"),
+    (orjson.dumps({**usage("x"), "time": "yesterday"}), SINGLE, "invalid_event", "time"),
+    (orjson.dumps({**usage("x"), "time": "2026-11-02T10:00:00"}), SINGLE, "invalid_event", "time"),
+    (orjson.dumps({k: v for k, v in usage("x").items() if k != "source"}), SINGLE,
+     "invalid_event", "source"),
+    (orjson.dumps(usage("x", purpose="ai-dream")), SINGLE, "invalid_event", "data.purpose"),
+    (orjson.dumps(usage("x", item={"md5": "x"})), SINGLE, "invalid_event", "data.item"),
+    (orjson.dumps(usage("x", item={"sha256": "xyz"})), SINGLE, "invalid_event",
+     "data.item.sha256"),
+    (orjson.dumps(usage("x", quantity="-1")), SINGLE, "invalid_event", "data.quantity"),
+    (orjson.dumps(usage("x", quantity="lots")), SINGLE, "invalid_event", "data.quantity"),
+    (b"x" * 2_000_000, BATCH, "too_large", None),
+])
+def test_every_reason_is_dead_lettered_with_the_raw_bytes(
+        registered, body, content_type, reason, field) -> None:
+    result = ingest(registered, (body, content_type))
+    assert result.accepted == 0 and result.dead_lettered == 1
+    [letter] = dead_letters(registered)
+    assert (letter["reason"], letter["field"]) == (reason, field)
+    with registered.connect() as conn:
+        raw = deadletters.raw_of(conn, letter["id"])
+    if reason in ("malformed_json", "unsupported_content_type", "too_large"):
+        assert raw == body  # the whole body, as it came
+    else:
+        assert orjson.loads(raw) == orjson.loads(body)
+
+
+def test_one_bad_event_does_not_hold_back_the_good_ones(registered) -> None:
+    result = ingest(registered, batch(usage("g1"), {**usage("b1"), "time": 5}, "not an event",
+                                      usage("g2", licensee="ghost"), usage("g3")))
+    assert (result.received, result.accepted, result.dead_lettered) == (5, 2, 3)
+    assert sorted(d["reason"] for d in dead_letters(registered)) == [
+        "invalid_event", "invalid_event", "unknown_licensee"]
+
+
+def test_exact_quantities_even_as_long_json_numbers(registered) -> None:
+    event = usage("q1")
+    event["data"]["quantity"] = "placeholder"
+    raw = orjson.dumps([event]).replace(b'"placeholder"', b"0.12345678901234567890123")
+    ingest(registered, (raw, BATCH))
+    assert str(scalar(registered, "SELECT quantity FROM usage_event")) == "0.12345678901234567890123"
+
+
+def test_unknown_licensee_is_replayed_once_registered(cli, registered) -> None:
+    ingest(registered, batch(usage("late-1", licensee="late-co"), usage("late-2",
+                                                                        licensee="late-co")))
+    assert len(dead_letters(registered)) == 2
+    result = cli("dead-letters", "replay")
+    assert "2 still bad" in result.stdout
+    assert cli("import", "licensees", "-", input=jsonl([licensee("late-co")])).code == 0
+    result = cli("dead-letters", "replay")
+    assert result.code == 0 and "2 events accepted" in result.stdout and "0 still bad" in result.stdout
+    assert dead_letters(registered) == []
+    assert scalar(registered, "SELECT count(*) FROM usage_event") == 2
+    status = json.loads(cli("status", "--format", "json").stdout)
+    assert status["events"] | {"pending": 0} == {"received": 2, "accepted": 2, "duplicates": 0,
+                                                 "dead_letters": 0, "pending": 0}
+    report = json.loads(cli("report", "dead-letters", "--all", "--format", "json").stdout)
+    assert [r["resolution"] for r in report] == ["replayed", "replayed"]
+
+
+def test_replaying_a_still_bad_letter_keeps_it_with_its_reason(cli, registered) -> None:
+    ingest(registered, (b"{broken", SINGLE))
+    [letter] = dead_letters(registered)
+    assert "1 still bad" in cli("dead-letters", "replay", str(letter["id"])).stdout
+    [again] = dead_letters(registered)
+    assert again["id"] == letter["id"] and again["attempts"] == 2
+    assert again["reason"] == "malformed_json"

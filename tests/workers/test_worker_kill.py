@@ -1,0 +1,76 @@
+"""SIGKILL the real worker in the middle of a large ingest, repeatedly: after a restart
+every published event is stored exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ledger.ingest import topology
+from ledger.ingest.producer import UsageProducer
+from tests.builders import jsonl, licensee
+from tests.ingest_helpers import scalar, usage, wait_for
+
+ROYALTY = str(Path(sys.executable).with_name("royalty"))
+
+
+def start_worker(settings, log: Path) -> subprocess.Popen:  # noqa: ANN001
+    env = {**os.environ, "ROYALTY_DATABASE_URL": settings.database_url,
+           "ROYALTY_BROKER_URL": settings.broker_url,
+           "ROYALTY_USAGE_EXCHANGE": settings.usage_exchange,
+           "ROYALTY_INGEST_QUEUE": settings.ingest_queue, "ROYALTY_HOME": str(settings.home)}
+    return subprocess.Popen([ROYALTY, "worker", "--loglevel", "WARNING"], env=env,
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def kill(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_ingest_loses_nothing_and_doubles_nothing(cli, ledger, tmp_path) -> None:
+    assert cli("import", "licensees", "-", input=jsonl([licensee("acme-ai")])).code == 0
+    with topology.connection(ledger.broker_url) as conn:
+        ledger.topology.purge(conn)
+    total = 60_000
+    with UsageProducer(ledger.broker_url, batch_size=250, topology=ledger.topology) as producer:
+        producer.publish(usage(f"k{i}") for i in range(total))
+
+    def stored() -> int:
+        return scalar(ledger, "SELECT count(*) FROM usage_event")
+
+    log = tmp_path / "worker.log"
+    kills = 0
+    for _ in range(3):
+        before = stored()
+        worker = start_worker(ledger.settings, log)
+        try:
+            # Kill it while it is busy: some progress made, the backlog not yet done.
+            wait_for(lambda: stored() > before + 2_000 or stored() == total, timeout=60,
+                     interval=0.02)
+        finally:
+            kill(worker)
+        if stored() < total:
+            kills += 1
+    assert kills >= 1, "the worker finished before it could be killed; raise the total"
+
+    worker = start_worker(ledger.settings, log)
+    try:
+        wait_for(lambda: stored() == total, timeout=120)
+        time.sleep(0.5)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert stored() == total
+    assert scalar(ledger, "SELECT count(DISTINCT (source, event_id)) FROM usage_event") == total
+    assert scalar(ledger, "SELECT sum(accepted) FROM ingest_batch") == total
+    with topology.connection(ledger.broker_url) as conn:
+        assert ledger.topology.depth(conn) == 0
