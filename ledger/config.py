@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     max_message_bytes: int = 16 * 1024 * 1024
     usage_exchange: str = "royalty.usage"
     ingest_queue: str = "royalty.usage.ingest"
+    task_queue: str = "royalty.tasks"
 
 
 @lru_cache(maxsize=1)

@@ -86,6 +86,15 @@ def validate_rows(stream: IO[str], model: type[BaseModel], key_field: str
     return rows, errors
 
 
+def _record_change(conn: Connection, plan: Plan) -> None:
+    """The outbox row that makes workers re-evaluate what this import changed."""
+    if plan.changed_work_ids or plan.changed_creator_ids or plan.changed_licensee_ids:
+        conn.execute(text("INSERT INTO catalog_change (work_ids, creator_ids, licensee_ids) "
+                          "VALUES (:w, :c, :l)"),
+                     {"w": sorted(plan.changed_work_ids), "c": sorted(plan.changed_creator_ids),
+                      "l": sorted(plan.changed_licensee_ids)})
+
+
 def run(engine: Engine, stream: IO[str], *, kind: str, model: type[BaseModel], key_field: str,
         planner: Planner, after_commit: Callable[[Plan], None] | None = None) -> ImportResult:
     rows, errors = validate_rows(stream, model, key_field)
@@ -98,6 +107,7 @@ def run(engine: Engine, stream: IO[str], *, kind: str, model: type[BaseModel], k
             raise InvalidInput(plan.errors)
         for write in plan.writes:
             write(conn)
+        _record_change(conn, plan)
     if after_commit is not None:
         after_commit(plan)
     return ImportResult(kind=kind, rows=len(rows), created=plan.created, updated=plan.updated,

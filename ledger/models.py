@@ -2,6 +2,9 @@
 
 from sqlmodel import SQLModel
 
+from ledger.accounting.models import (  # noqa: F401
+    Account, CatalogChange, EventReevaluation, JournalEntry, Posting,
+)
 from ledger.catalog.models import (  # noqa: F401
     Creator, Licensee, SplitShare, SplitVersion, Work, WorkIdentifier,
 )

@@ -78,13 +78,45 @@ def broker_url(database_url: str) -> str:
     return os.environ.get("ROYALTY_BROKER_URL") or "sqla+" + sqlalchemy_url(database_url)
 
 
+# Session-unique exchange and queue names: test runs never share a queue.
+TEST_NAMES = {"ROYALTY_USAGE_EXCHANGE": f"royalty.usage.test-{SESSION_TAG}",
+              "ROYALTY_INGEST_QUEUE": f"royalty.usage.ingest.test-{SESSION_TAG}",
+              "ROYALTY_TASK_QUEUE": f"royalty.tasks.test-{SESSION_TAG}"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def environment(database_url: str, broker_url: str, royalty_home: Path) -> Iterator[None]:
+    """Point anything built from the environment (the Celery app, worker subprocesses)
+    at this session's database, broker names and home; remove the queues afterwards."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ROYALTY_DATABASE_URL", database_url)
+        patch.setenv("ROYALTY_BROKER_URL", broker_url)
+        patch.setenv("ROYALTY_HOME", str(royalty_home))
+        for name, value in TEST_NAMES.items():
+            patch.setenv(name, value)
+        yield
+    _delete_test_queues(broker_url)
+
+
+def _delete_test_queues(broker_url: str) -> None:
+    from kombu import Connection
+
+    with Connection(broker_url) as conn:
+        channel = conn.default_channel
+        for name in ("ROYALTY_INGEST_QUEUE", "ROYALTY_TASK_QUEUE"):
+            for suffix in ("", ".sqla"):
+                try:
+                    channel.queue_delete(TEST_NAMES[name] + suffix)
+                except conn.channel_errors:
+                    channel = conn.channel()
+
+
 @pytest.fixture
 def settings(database_url: str, broker_url: str, royalty_home: Path) -> Settings:
-    # Session-unique exchange and queue names: test runs never share a queue.
     return Settings(database_url=database_url, broker_url=broker_url, home=royalty_home,
-                    usage_exchange=f"royalty.usage.test-{SESSION_TAG}",
-                    ingest_queue=f"royalty.usage.ingest.test-{SESSION_TAG}",
-                    ingest_flush_seconds=0.1)
+                    usage_exchange=TEST_NAMES["ROYALTY_USAGE_EXCHANGE"],
+                    ingest_queue=TEST_NAMES["ROYALTY_INGEST_QUEUE"],
+                    task_queue=TEST_NAMES["ROYALTY_TASK_QUEUE"], ingest_flush_seconds=0.1)
 
 
 @pytest.fixture

@@ -9,9 +9,12 @@ from kombu import Exchange, Queue
 from ledger.bootstrap import Ledger
 from ledger.ingest.topology import transport_options
 
-TASK_QUEUE = "royalty.tasks"
-TASK_QUEUES = (Queue(TASK_QUEUE, Exchange(TASK_QUEUE, type="direct", durable=True),
-                     routing_key=TASK_QUEUE, durable=True),)
+
+
+def task_queues(name: str) -> tuple[Queue, ...]:
+    """Every queue the tasks use, declared explicitly (one: the task queue)."""
+    return (Queue(name, Exchange(name, type="direct", durable=True), routing_key=name,
+                  durable=True),)
 
 
 class RoyaltyCelery(Celery):
@@ -26,14 +29,15 @@ class RoyaltyCelery(Celery):
         ledger = self.get_ledger()
         self.conf.broker_url = ledger.broker_url
         self.conf.broker_transport_options = transport_options(ledger.broker_url)
+        queue = ledger.settings.task_queue
+        self.conf.task_queues = task_queues(queue)
+        self.conf.task_default_queue = queue
+        self.conf.task_default_exchange = queue
+        self.conf.task_default_routing_key = queue
 
 
 app = RoyaltyCelery("royalty", include=["workers.tasks"])
 app.conf.update(
-    task_queues=TASK_QUEUES,
-    task_default_queue=TASK_QUEUE,
-    task_default_exchange=TASK_QUEUE,
-    task_default_routing_key=TASK_QUEUE,
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     task_ignore_result=True,
@@ -41,6 +45,10 @@ app.conf.update(
     worker_hijack_root_logger=False,
     broker_connection_retry_on_startup=True,
     timezone="UTC",
+    beat_schedule={
+        # The outbox is drained right after each import too; this is the safety net.
+        "drain-catalog-changes": {"task": "royalty.reevaluate", "schedule": 30.0},
+    },
 )
 
 from workers.ingest_step import IngestStep  # noqa: E402  (the step needs the app's module)

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import Task
 
+from ledger.accounting import reevaluation
 from workers.celery_app import app
+
+log = logging.getLogger(__name__)
 
 
 class RoyaltyTask(Task):
-    """Project base task: late acks, no results, explicit names."""
+    """Project base task: late acks, no results, explicit names, and the composition root."""
 
     acks_late = True
     ignore_result = True
 
+    @property
+    def ledger(self):  # noqa: ANN201 - ledger.bootstrap.Ledger
+        return self.app.get_ledger()
 
-@app.task(base=RoyaltyTask, name="royalty.ping")
-def ping() -> str:
-    return "pong"
+
+@app.task(base=RoyaltyTask, bind=True, name="royalty.reevaluate")
+def reevaluate(self: RoyaltyTask) -> None:
+    """Drain the catalog-change outbox: re-evaluate what imports changed (back-pay)."""
+    with self.ledger.connect() as conn:
+        done = reevaluation.drain(conn)
+    if done.changes:
+        log.info("re-evaluated %d events for %d catalog changes: %d changed, %d reversed, "
+                 "%d booked", done.examined, done.changes, done.changed, done.reversed,
+                 done.booked)

@@ -10,7 +10,8 @@ from rich import print as rprint
 from ledger import jsonl
 from ledger.catalog import queries
 from ledger.catalog.service import ImportKind, import_file
-from ledger.cli.context import get_ledger
+from ledger.cli.context import err_console, get_ledger
+from ledger.imports import Plan
 from ledger.cli.output import Format, emit
 
 FORMAT = typer.Option(Format.table, "--format", "-f", help="table, json or csv.")
@@ -29,9 +30,22 @@ def import_command(
     """Import creators, works, licensees or licenses: all rows or none (contract §4)."""
     ledger = get_ledger()
     with jsonl.open_input(file) as stream:
-        result = import_file(ledger.engine, kind, stream)
+        result = import_file(ledger.engine, kind, stream, after_commit=_request_reevaluation)
     rprint(f"[green]imported {result.kind}[/green]: {result.rows} rows — "
            f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged")
+
+
+def _request_reevaluation(plan: Plan) -> None:
+    """Ask the workers to re-evaluate now; beat's periodic sweep is the safety net."""
+    if not (plan.changed_work_ids or plan.changed_creator_ids or plan.changed_licensee_ids):
+        return
+    from workers import app as celery_app
+
+    try:
+        celery_app.send_task("royalty.reevaluate")
+    except Exception as exc:  # noqa: BLE001 - the outbox row is committed; beat retries
+        err_console.print(f"[yellow]note:[/yellow] re-evaluation queued for the next sweep "
+                          f"({type(exc).__name__}: {exc})")
 
 
 @creators_app.command("list")

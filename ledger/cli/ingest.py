@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ledger import jsonl
 from ledger.cli.context import err_console, get_ledger
 from ledger.cli.output import Format, dumps, emit
+from ledger.accounting import reevaluation
 from ledger.errors import InvalidInput, RowError
 from ledger.ingest import deadletters, topology
 from ledger.ingest import status as ingest_status
@@ -83,19 +84,27 @@ def emit_command(
 def worker_command(
     concurrency: int = typer.Option(2, "--concurrency", "-c", help="Task threads."),
     loglevel: str = typer.Option("INFO", help="Log level."),
+    beat: bool = typer.Option(True, help="Also run the scheduler (payouts, safety sweeps); "
+                                         "turn off when a separate `celery beat` runs."),
 ) -> None:
     """Run the Celery worker: the ingest consumer plus the task queue
-    (the same as: celery -A workers worker --pool threads)."""
+    (the same as: celery -A workers worker --pool threads [-B])."""
     from workers import app
 
-    app.worker_main(["worker", "--loglevel", loglevel, "--pool", "threads",
-                     "--concurrency", str(concurrency), "--without-gossip", "--without-mingle"])
+    args = ["worker", "--loglevel", loglevel, "--pool", "threads",
+            "--concurrency", str(concurrency), "--without-gossip", "--without-mingle"]
+    if beat:
+        home = get_ledger().settings.home
+        home.mkdir(parents=True, exist_ok=True)
+        args += ["--beat", "--schedule", str(home / f"beat-schedule-{os.getpid()}")]
+    app.worker_main(args)
 
 
 def _snapshot() -> dict:
     ledger = get_ledger()
     with ledger.connect() as conn:
         data = ingest_status.counts(conn)
+        data["events"]["pending"] += reevaluation.pending_changes(conn)
     with topology.connection(ledger.broker_url) as broker:
         queued = ledger.topology.depth(broker)
     data["events"]["pending"] += queued

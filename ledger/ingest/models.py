@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger, Column, DateTime, Index, Integer, LargeBinary, Numeric, Text, UniqueConstraint,
+    BigInteger, CheckConstraint, Column, DateTime, Index, Integer, LargeBinary, Numeric, Text, UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -23,7 +23,15 @@ class UsageEvent(SQLModel, table=True):
     """One accepted usage event; ``(source, event_id)`` is its identity."""
 
     __tablename__ = "usage_event"
-    __table_args__ = (UniqueConstraint("source", "event_id", name="usage_event_identity"),)
+    __table_args__ = (
+        UniqueConstraint("source", "event_id", name="usage_event_identity"),
+        CheckConstraint("outcome IN ('accrued', 'unmatched', 'unlicensed', 'opted_out', "
+                        "'unpriced')", name="usage_event_outcome"),
+        Index("usage_event_work", "work_id"),
+        Index("usage_event_licensee_model", "licensee_id", "model"),
+        Index("usage_event_unmatched", "id", postgresql_where=text("outcome = 'unmatched'")),
+        Index("usage_event_pending", "id", postgresql_where=text("outcome IS NULL")),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
     source: str = Field(sa_column=Column(Text, nullable=False))
@@ -49,6 +57,19 @@ class UsageEvent(SQLModel, table=True):
     simhash: str | None = Field(default=None, sa_column=Column(Text))
     extensions: dict | None = Field(default=None, sa_column=Column(JSONB))
     received_at: datetime | None = Field(default=None, sa_column=_now())
+    # The evaluation (contract §6): set when the event is booked, changed only by a
+    # re-evaluation, which also books the difference and records it in event_reevaluation.
+    outcome: str | None = Field(default=None, sa_column=Column(Text))
+    work_id: int | None = Field(default=None, sa_column=Column(Integer))
+    split_version_id: int | None = Field(default=None, sa_column=Column(Integer))
+    license_id: int | None = Field(default=None, sa_column=Column(Integer))
+    currency: str | None = Field(default=None, sa_column=Column(Text))
+    gross: Decimal | None = Field(default=None, sa_column=Column(Numeric(38, 9)))
+    fee: Decimal | None = Field(default=None, sa_column=Column(Numeric(38, 9)))
+    net: Decimal | None = Field(default=None, sa_column=Column(Numeric(38, 9)))
+    entry_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    reevaluated_at: datetime | None = Field(default=None,
+                                            sa_column=Column(DateTime(timezone=True)))
 
 
 assert set(IDENTIFIER_KINDS) <= set(UsageEvent.model_fields), "an identifier kind has no column"

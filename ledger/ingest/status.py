@@ -23,11 +23,5 @@ def counts(conn: psycopg.Connection) -> dict:
 def outcome_counts(conn: psycopg.Connection) -> dict:
     found = dict(conn.execute(
         "SELECT outcome, count(*) FROM usage_event WHERE outcome IS NOT NULL GROUP BY outcome"
-    ).fetchall()) if _has_outcomes(conn) else {}
+    ).fetchall())
     return {name: int(found.get(name, 0)) for name in OUTCOMES}
-
-
-def _has_outcomes(conn: psycopg.Connection) -> bool:
-    return conn.execute("""SELECT EXISTS (SELECT 1 FROM information_schema.columns
-                           WHERE table_name = 'usage_event' AND column_name = 'outcome')"""
-                        ).fetchone()[0]

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 import orjson
 import psycopg
 
+from ledger.matching.sql import evaluation
+
+from ledger.accounting import booking
+from ledger.imports import CATALOG_LOCK
 from ledger.ingest.events import (
     SINGLE, Invalid, Reason, Rejected, event_bytes, parse_body, validate,
 )
@@ -31,11 +35,28 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
 ) ON COMMIT DELETE ROWS
 """
 COPY_STAGE = f"COPY ingest_stage (seq, {_COLUMN_LIST}) FROM STDIN"
-INSERT_NEW = f"""
-INSERT INTO usage_event ({_COLUMN_LIST})
-SELECT {_COLUMN_LIST} FROM ingest_stage
-ON CONFLICT ON CONSTRAINT usage_event_identity DO NOTHING
+EVALUATED = ("outcome", "work_id", "split_version_id", "license_id", "currency", "gross", "fee",
+             "net")
+# Insert the new events with their evaluation (match, license, amounts) in one statement,
+# keeping what the ledger needs of the accrued ones for the batch's journal entry.
+CREATE_INGESTED = """
+CREATE TEMP TABLE IF NOT EXISTS ingested (
+    outcome text, licensee_id integer, currency text, split_version_id integer,
+    gross numeric(38, 9), fee numeric(38, 9), net numeric(38, 9)
+) ON COMMIT DELETE ROWS
 """
+INSERT_NEW = f"""
+WITH inserted AS (
+    INSERT INTO usage_event ({_COLUMN_LIST}, {", ".join(EVALUATED)}, entry_id)
+    SELECT {_COLUMN_LIST}, {", ".join(EVALUATED)},
+           CASE WHEN outcome = 'accrued' THEN %(entry)s END
+    FROM ({evaluation("ingest_stage")}) AS evaluated
+    ON CONFLICT ON CONSTRAINT usage_event_identity DO NOTHING
+    RETURNING outcome, licensee_id, currency, split_version_id, gross, fee, net
+)
+INSERT INTO ingested SELECT * FROM inserted
+"""
+ACCRUED_ROWS = "(SELECT * FROM ingested WHERE outcome = 'accrued')"
 # Staged events whose identity was already stored before this transaction, and whether
 # the stored content is the same (a plain duplicate) or not (a conflicting duplicate).
 EARLIER_COPIES = """
@@ -149,11 +170,22 @@ def ingest(conn: psycopg.Connection, messages: list[Message], *, licensees: dict
 
     if rows:
         conn.execute(CREATE_STAGE)
+        conn.execute(CREATE_INGESTED)
         with conn.cursor().copy(COPY_STAGE) as copy:
             for row in rows:
                 copy.write_row(row)
-        inserted = conn.execute(INSERT_NEW).rowcount
+        # Imports take this lock exclusively: the batch is evaluated against one catalog,
+        # and a re-evaluation after an import sees every event evaluated before it.
+        conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (CATALOG_LOCK,))
+        entry_id = booking.next_entry_id(conn)
+        inserted = conn.execute(INSERT_NEW, {"entry": entry_id}).rowcount
         result.accepted = inserted
+        accrued = conn.execute("SELECT count(*) FROM ingested WHERE outcome = 'accrued'"
+                               ).fetchone()[0]
+        if accrued:
+            booking.open_entry(conn, entry_id, "accrual", f"{accrued} usage events")
+            booking.post(conn, entry_id, ACCRUED_ROWS, 1)
+        conn.execute("TRUNCATE ingested")
         if inserted < len(rows):
             for seq, same in conn.execute(EARLIER_COPIES):
                 if same:

@@ -21,11 +21,8 @@ ROYALTY = str(Path(sys.executable).with_name("royalty"))
 
 
 def start_worker(settings, log: Path) -> subprocess.Popen:  # noqa: ANN001
-    env = {**os.environ, "ROYALTY_DATABASE_URL": settings.database_url,
-           "ROYALTY_BROKER_URL": settings.broker_url,
-           "ROYALTY_USAGE_EXCHANGE": settings.usage_exchange,
-           "ROYALTY_INGEST_QUEUE": settings.ingest_queue, "ROYALTY_HOME": str(settings.home)}
-    return subprocess.Popen([ROYALTY, "worker", "--loglevel", "WARNING"], env=env,
+    # The session's environment already names this database, broker and queues.
+    return subprocess.Popen([ROYALTY, "worker", "--loglevel", "WARNING"],
                             stdout=log.open("ab"), stderr=subprocess.STDOUT,
                             start_new_session=True)
 

@@ -1,0 +1,90 @@
+"""Ledger tables. Entries and postings are append-only (database triggers refuse edits)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    ARRAY, BigInteger, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, Numeric,
+    Text, UniqueConstraint, text,
+)
+from sqlmodel import Field, SQLModel
+
+ACCOUNT_KINDS = ("licensee_receivable", "creator_payable", "platform_revenue",
+                 "payout_clearing", "payout_cash")
+
+
+class Account(SQLModel, table=True):
+    """One account per (kind, owner, currency); owner 0 is the platform."""
+
+    __tablename__ = "account"
+    __table_args__ = (
+        UniqueConstraint("kind", "owner_id", "currency"),
+        CheckConstraint("kind IN ('licensee_receivable', 'creator_payable', "
+                        "'platform_revenue', 'payout_clearing', 'payout_cash')",
+                        name="account_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    owner_id: int = Field(sa_column=Column(Integer, nullable=False))
+    currency: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class JournalEntry(SQLModel, table=True):
+    __tablename__ = "journal_entry"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    memo: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime | None = Field(default=None, sa_column=Column(
+        DateTime(timezone=True), nullable=False, server_default=text("now()")))
+
+
+class Posting(SQLModel, table=True):
+    """Positive amounts are debits, negative credits; an entry sums to 0 per currency."""
+
+    __tablename__ = "posting"
+    __table_args__ = (Index("posting_account", "account_id"), Index("posting_entry", "entry_id"))
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("journal_entry.id"),
+                                           nullable=False))
+    account_id: int = Field(sa_column=Column(Integer, ForeignKey("account.id"), nullable=False))
+    amount: Decimal = Field(sa_column=Column(Numeric(38, 9), nullable=False))
+
+
+class CatalogChange(SQLModel, table=True):
+    """Outbox: what an import changed, until the re-evaluation has handled it."""
+
+    __tablename__ = "catalog_change"
+    __table_args__ = (Index("catalog_change_open", "id",
+                            postgresql_where=text("processed_at IS NULL")),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    created_at: datetime | None = Field(default=None, sa_column=Column(
+        DateTime(timezone=True), nullable=False, server_default=text("now()")))
+    work_ids: list[int] = Field(sa_column=Column(ARRAY(Integer), nullable=False))
+    creator_ids: list[int] = Field(sa_column=Column(ARRAY(Integer), nullable=False))
+    licensee_ids: list[int] = Field(sa_column=Column(ARRAY(Integer), nullable=False))
+    processed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class EventReevaluation(SQLModel, table=True):
+    """Append-only history: an event's evaluation before and after a catalog change."""
+
+    __tablename__ = "event_reevaluation"
+    __table_args__ = (Index("event_reevaluation_event", "event_id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    event_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    entry_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    at: datetime | None = Field(default=None, sa_column=Column(
+        DateTime(timezone=True), nullable=False, server_default=text("now()")))
+    old_outcome: str | None = Field(default=None, sa_column=Column(Text))
+    new_outcome: str = Field(sa_column=Column(Text, nullable=False))
+    old_license_id: int | None = Field(default=None, sa_column=Column(Integer))
+    new_license_id: int | None = Field(default=None, sa_column=Column(Integer))
+    old_net: Decimal | None = Field(default=None, sa_column=Column(Numeric(38, 9)))
+    new_net: Decimal | None = Field(default=None, sa_column=Column(Numeric(38, 9)))

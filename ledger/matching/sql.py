@@ -1,0 +1,68 @@
+"""The set-based evaluation of usage events: match, split version, opt-outs, license,
+outcome and amounts, for a whole batch in one statement (contract §4–§6).
+
+``evaluation(source)`` reads a relation with columns ``time, licensee_id, purpose,
+quantity, unit`` and one column per identifier kind, and yields its columns and:
+``work_id, split_version_id, license_id, outcome, currency, gross, fee, net``.
+"""
+
+from __future__ import annotations
+
+from ledger.matching.rules import MATCH_PRIORITY
+
+_MATCH = ",\n            ".join(
+    f"(SELECT i.work_id FROM work_identifier i WHERE i.kind = '{kind}' AND i.value = src.{kind})"
+    for kind in MATCH_PRIORITY)
+
+_TEMPLATE = f"""
+SELECT src.*, m.work_id, sv.id AS split_version_id, lic.id AS license_id,
+       CASE WHEN m.work_id IS NULL THEN 'unmatched'
+            WHEN lic.id IS NULL THEN CASE WHEN opt.opted_out THEN 'opted_out'
+                                          ELSE 'unlicensed' END
+            WHEN lic.rate_unit <> src.unit THEN 'unpriced'
+            ELSE 'accrued' END AS outcome,
+       lic.currency,
+       priced.gross, priced.fee, CAST(priced.gross - priced.fee AS numeric(38, 9)) AS net
+FROM {{source}} AS src
+CROSS JOIN LATERAL (SELECT COALESCE(
+            {_MATCH}) AS work_id) AS m
+LEFT JOIN LATERAL (
+    SELECT v.id FROM split_version v
+    WHERE v.work_id = m.work_id AND v.effective_from <= src.time
+    ORDER BY v.effective_from DESC LIMIT 1) AS sv ON true
+LEFT JOIN LATERAL (
+    SELECT covers(w.opt_out, src.purpose) OR EXISTS (
+               SELECT 1 FROM split_share s JOIN creator c ON c.id = s.creator_id
+               WHERE s.split_version_id = sv.id AND covers(c.opt_out, src.purpose)
+           ) AS opted_out
+    FROM work w WHERE w.id = m.work_id) AS opt ON true
+LEFT JOIN LATERAL (
+    SELECT l.id, l.rate_unit, l.price, l.platform_fee, l.currency
+    FROM license l
+    WHERE m.work_id IS NOT NULL
+      AND l.licensee_id = src.licensee_id
+      AND l.valid_from <= src.time AND (l.valid_until IS NULL OR src.time < l.valid_until)
+      AND covers(l.purposes, src.purpose)
+      AND CASE l.scope_kind
+            WHEN 'works' THEN EXISTS (
+                SELECT 1 FROM license_scope_work sw
+                WHERE sw.license_id = l.id AND sw.work_id = m.work_id)
+            WHEN 'creators' THEN NOT EXISTS (
+                SELECT 1 FROM split_share s
+                WHERE s.split_version_id = sv.id AND NOT EXISTS (
+                    SELECT 1 FROM license_scope_creator sc
+                    WHERE sc.license_id = l.id AND sc.creator_id = s.creator_id))
+            ELSE NOT opt.opted_out END
+    ORDER BY CASE l.scope_kind WHEN 'works' THEN 3 WHEN 'creators' THEN 2 ELSE 1 END DESC,
+             l.key COLLATE "C"
+    LIMIT 1) AS lic ON true
+LEFT JOIN LATERAL (
+    SELECT g.gross, CAST(round_half_even(g.gross * lic.platform_fee, 9) AS numeric(38, 9)) AS fee
+    FROM (SELECT CAST(round_half_even(src.quantity * lic.price, 9) AS numeric(38, 9)) AS gross) g
+    WHERE lic.id IS NOT NULL AND lic.rate_unit = src.unit) AS priced ON true
+"""
+
+
+def evaluation(source: str) -> str:
+    """The evaluation query over ``source`` (a table name or a parenthesised subquery)."""
+    return _TEMPLATE.format(source=source)

@@ -1,0 +1,1 @@
+"""Reports: read-only queries returning JSON-ready rows (contract §7 shapes)."""
