@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from ledger.bootstrap import Ledger
 from ledger.ingest.consumer import IngestConsumer
@@ -47,3 +50,11 @@ def running_consumer(ledger: Ledger, **kwargs: object) -> Iterator[IngestConsume
         consumer.stopping.set()
         thread.join(timeout=30)
         assert not thread.is_alive(), "consumer did not stop"
+
+
+def worker_process(log: Path) -> subprocess.Popen:
+    """``royalty worker`` as a user runs it; the session's environment names the test
+    database, broker and queues."""
+    royalty = str(Path(sys.executable).with_name("royalty"))
+    return subprocess.Popen([royalty, "worker", "--loglevel", "INFO"], stdout=log.open("ab"),
+                            stderr=subprocess.STDOUT, start_new_session=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,16 +14,12 @@ import pytest
 from ledger.ingest import topology
 from ledger.ingest.producer import UsageProducer
 from tests.builders import jsonl, licensee
-from tests.ingest_helpers import scalar, usage, wait_for
+from tests.ingest_helpers import scalar, usage, wait_for, worker_process
 
-ROYALTY = str(Path(sys.executable).with_name("royalty"))
 
 
 def start_worker(settings, log: Path) -> subprocess.Popen:  # noqa: ANN001
-    # The session's environment already names this database, broker and queues.
-    return subprocess.Popen([ROYALTY, "worker", "--loglevel", "WARNING"],
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return worker_process(log)
 
 
 def kill(process: subprocess.Popen) -> None:

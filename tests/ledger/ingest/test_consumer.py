@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from decimal import Decimal
 
 import orjson
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from ledger.bootstrap import Ledger
 from ledger.ingest.events import SINGLE
 from ledger.ingest.producer import UsageProducer
-from tests.builders import jsonl, licensee
+from tests.builders import creator, jsonl, license, licensee, sha, work
 from tests.ingest_helpers import running_consumer, scalar, usage, wait_for
 
 
@@ -95,8 +96,13 @@ def test_the_embedded_broker_needs_no_extra_service(registered, database_url) ->
     assert scalar(embedded, "SELECT sum(accepted) FROM ingest_batch") == 1200
 
 
-def test_two_consumers_share_a_queue_without_doubling(registered) -> None:
-    events = [usage(f"t{i}") for i in range(4000)]
+def test_two_consumers_share_a_queue_without_doubling(cli, registered) -> None:
+    """Two consumers over one backlog, with redeliveries: every use booked exactly once."""
+    assert cli("import", "creators", "-", input=jsonl([creator("alice"), creator("bob")])).code == 0
+    assert cli("import", "works", "-", input=jsonl([
+        work(f"w{i}", {"alice": "0.7", "bob": "0.3"}) for i in range(50)])).code == 0
+    assert cli("import", "licenses", "-", input=jsonl([license("acme-cat", "acme-ai")])).code == 0
+    events = [usage(f"t{i}", item={"sha256": sha(f"w{i % 50}")}) for i in range(4000)]
     with running_consumer(registered), running_consumer(registered):
         threads = [threading.Thread(target=publish, args=(registered, events[i::2], 200))
                    for i in range(2)]
@@ -109,3 +115,6 @@ def test_two_consumers_share_a_queue_without_doubling(registered) -> None:
                                             "ingest_batch") == 5000, timeout=60)
     assert stored(registered) == 4000
     assert scalar(registered, "SELECT sum(duplicates) FROM ingest_batch") == 1000
+    balances = {r["creator"]: Decimal(r["balance"]) for r in json.loads(
+        cli("report", "balances", "--format", "json").stdout)}
+    assert balances == {"alice": 4000 * Decimal("0.0013685"), "bob": 4000 * Decimal("0.0005865")}
