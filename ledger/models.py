@@ -9,6 +9,7 @@ from ledger.catalog.models import (  # noqa: F401
     Creator, Licensee, SplitShare, SplitVersion, Work, WorkIdentifier,
 )
 from ledger.ingest.models import DeadLetter, IngestBatch, UsageEvent  # noqa: F401
+from ledger.payouts.models import Payout, PayoutRun, SandboxTransfer, WebhookEvent  # noqa: F401
 from ledger.licensing.models import License, LicenseScopeCreator, LicenseScopeWork  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -52,9 +54,22 @@ def running_consumer(ledger: Ledger, **kwargs: object) -> Iterator[IngestConsume
         assert not thread.is_alive(), "consumer did not stop"
 
 
+def stop_worker(process: subprocess.Popen, grace: float = 20) -> None:
+    """A warm shutdown, as an operator would do; a kill if it does not come in time."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
 def worker_process(log: Path) -> subprocess.Popen:
     """``royalty worker`` as a user runs it; the session's environment names the test
-    database, broker and queues."""
+    database, broker and queues. Tasks that earlier tests queued are purged first."""
+    from workers import app
+
+    app.control.purge()
     royalty = str(Path(sys.executable).with_name("royalty"))
     return subprocess.Popen([royalty, "worker", "--loglevel", "INFO"], stdout=log.open("ab"),
                             stderr=subprocess.STDOUT, start_new_session=True)

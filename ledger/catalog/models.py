@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    ARRAY, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, Numeric, Text,
+    ARRAY, Boolean, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, Numeric, Text,
     UniqueConstraint, text,
 )
 from sqlmodel import Field, SQLModel
@@ -33,6 +33,12 @@ class Creator(SQLModel, table=True):
     payout_threshold: Decimal | None = Field(default=None, sa_column=Column(Numeric))
     opt_out: list[str] = Field(default_factory=list, sa_column=_tokens_column())
     created_at: datetime | None = Field(default=None, sa_column=_created_column())
+    # Connect account state, kept current from account.updated webhooks.
+    payouts_enabled: bool = Field(default=False, sa_column=Column(
+        Boolean, nullable=False, server_default=text("false")))
+    requirements_due: list[str] = Field(default_factory=list, sa_column=_tokens_column())
+    account_updated_at: datetime | None = Field(default=None,
+                                                sa_column=Column(DateTime(timezone=True)))
 
 
 class Licensee(SQLModel, table=True):

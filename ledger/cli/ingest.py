@@ -92,7 +92,8 @@ def worker_command(
     from workers import app
 
     args = ["worker", "--loglevel", loglevel, "--pool", "threads",
-            "--concurrency", str(concurrency), "--without-gossip", "--without-mingle"]
+            "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
+            "--hostname", f"royalty-{os.getpid()}@%h"]
     if beat:
         home = get_ledger().settings.home
         home.mkdir(parents=True, exist_ok=True)

@@ -4,8 +4,6 @@ licenses registered later re-evaluated automatically (back-pay)."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 from decimal import Decimal
 
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from ledger.ingest import topology
 from ledger.ingest.producer import UsageProducer
 from tests.builders import creator, jsonl, license, licensee, sha, work
-from tests.ingest_helpers import scalar, usage, wait_for, worker_process
+from tests.ingest_helpers import scalar, stop_worker, usage, wait_for, worker_process
 
 
 @pytest.fixture
@@ -22,8 +20,7 @@ def worker(ledger, tmp_path):
         ledger.topology.purge(conn)
     process = worker_process(tmp_path / "worker.log")
     yield process
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
+    stop_worker(process)
 
 
 def test_late_registration_is_paid_back_automatically(cli, ledger, worker) -> None:

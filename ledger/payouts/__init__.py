@@ -1,0 +1,1 @@
+"""Paying creators: providers (Stripe Connect, sandbox), payout runs, webhooks, reconciling."""
