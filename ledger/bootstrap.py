@@ -49,6 +49,17 @@ class Ledger:
     def engine(self) -> Engine:
         return db.make_engine(self.database_url)
 
+    @cached_property
+    def payout_provider(self):  # noqa: ANN201 - ledger.payouts.providers.PayoutProvider
+        """Stripe when a key is configured; the sandbox (no money moves) otherwise."""
+        if self.settings.stripe_api_key:
+            from ledger.payouts.stripe_provider import StripeProvider
+
+            return StripeProvider(self.settings.stripe_api_key, self.settings.stripe_api_base)
+        from ledger.payouts.sandbox import SandboxProvider
+
+        return SandboxProvider(self.database_url)
+
     def connect(self, **kwargs: object):  # noqa: ANN201 - psycopg.Connection
         return db.connect(self.database_url, **kwargs)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ledger.bootstrap import Ledger
 from ledger.ingest.consumer import IngestConsumer
+from ledger.ingest.sql_queue import SqlQueueConsumer
 from tests.builders import sha
 
 
@@ -42,8 +43,9 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1) -> None:  
 
 @contextmanager
 def running_consumer(ledger: Ledger, **kwargs: object) -> Iterator[IngestConsumer]:
-    consumer = IngestConsumer(ledger.broker_url, ledger.database_url, topology=ledger.topology,
-                              flush_seconds=0.1, **kwargs)
+    kind = SqlQueueConsumer if ledger.broker_url.startswith("sqla+") else IngestConsumer
+    consumer = kind(ledger.broker_url, ledger.database_url, topology=ledger.topology,
+                    flush_seconds=0.1, **kwargs)
     thread = threading.Thread(target=consumer.run, daemon=True)
     thread.start()
     try:

@@ -4,6 +4,7 @@ nothing: the broker URL comes from the composition root the first time it is nee
 from __future__ import annotations
 
 from celery import Celery
+from celery.schedules import crontab
 from kombu import Exchange, Queue
 
 from ledger.bootstrap import Ledger
@@ -15,6 +16,12 @@ def task_queues(name: str) -> tuple[Queue, ...]:
     """Every queue the tasks use, declared explicitly (one: the task queue)."""
     return (Queue(name, Exchange(name, type="direct", durable=True), routing_key=name,
                   durable=True),)
+
+
+BEAT_SCHEDULE = {
+    # The outbox is drained right after each import too; this is the safety net.
+    "drain-catalog-changes": {"task": "royalty.reevaluate", "schedule": 30.0},
+}
 
 
 class RoyaltyCelery(Celery):
@@ -34,6 +41,12 @@ class RoyaltyCelery(Celery):
         self.conf.task_default_queue = queue
         self.conf.task_default_exchange = queue
         self.conf.task_default_routing_key = queue
+        minute, hour, day_of_month, month, day_of_week = ledger.settings.payout_schedule.split()
+        self.conf.beat_schedule = {
+            **BEAT_SCHEDULE,
+            "payout-run": {"task": "royalty.payouts.run", "schedule": crontab(
+                minute, hour, day_of_week, day_of_month, month)},
+        }
 
 
 app = RoyaltyCelery("royalty", include=["workers.tasks"])
@@ -45,10 +58,6 @@ app.conf.update(
     worker_hijack_root_logger=False,
     broker_connection_retry_on_startup=True,
     timezone="UTC",
-    beat_schedule={
-        # The outbox is drained right after each import too; this is the safety net.
-        "drain-catalog-changes": {"task": "royalty.reevaluate", "schedule": 30.0},
-    },
 )
 
 from workers.ingest_step import IngestStep  # noqa: E402  (the step needs the app's module)

@@ -9,6 +9,7 @@ import threading
 from celery import bootsteps
 
 from ledger.ingest.consumer import IngestConsumer
+from ledger.ingest.sql_queue import SqlQueueConsumer
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,9 @@ class IngestStep(bootsteps.StartStopStep):
     def start(self, worker) -> None:  # noqa: ANN001
         ledger = worker.app.get_ledger()
         settings = ledger.settings
-        self.consumer = IngestConsumer(
+        consumer_class = SqlQueueConsumer if ledger.broker_url.startswith("sqla+") \
+            else IngestConsumer
+        self.consumer = consumer_class(
             ledger.broker_url, ledger.database_url, topology=ledger.topology,
             max_message_bytes=settings.max_message_bytes,
             flush_seconds=settings.ingest_flush_seconds)

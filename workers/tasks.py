@@ -7,6 +7,7 @@ import logging
 from celery import Task
 
 from ledger.accounting import reevaluation
+from ledger.payouts import service
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)
@@ -32,3 +33,14 @@ def reevaluate(self: RoyaltyTask) -> None:
         log.info("re-evaluated %d events for %d catalog changes: %d changed, %d reversed, "
                  "%d booked", done.examined, done.changes, done.changed, done.reversed,
                  done.booked)
+
+
+@app.task(base=RoyaltyTask, bind=True, name="royalty.payouts.run")
+def run_payouts(self: RoyaltyTask) -> None:
+    """The scheduled payout run (Celery beat; ROYALTY_PAYOUT_SCHEDULE)."""
+    ledger = self.ledger
+    with ledger.connect() as conn:
+        summary = service.run(conn, ledger.payout_provider,
+                              threshold=ledger.settings.payout_threshold)
+    log.info("payout run %s (%s): %d paid, %d failed, %d in flight", summary.run_id,
+             summary.provider, len(summary.paid), len(summary.failed), len(summary.in_flight))

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from ledger.cli import catalog, db, demo, ingest, report
+from ledger.cli import catalog, db, demo, ingest, payouts, report
 from ledger.cli.context import err_console
 from ledger.errors import InvalidInput, LedgerError
 
@@ -23,6 +23,10 @@ app.command("worker")(ingest.worker_command)
 app.command("status")(ingest.status_command)
 app.add_typer(ingest.dead_letters_app, name="dead-letters")
 app.add_typer(report.app, name="report")
+app.add_typer(payouts.app, name="payouts")
+app.add_typer(payouts.webhooks_app, name="webhooks")
+catalog.creators_app.command("onboard")(payouts.onboard_command)
+report.app.command("payouts")(payouts.report_payouts)
 app.command("demo")(demo.demo)
 
 

@@ -51,6 +51,8 @@ class Payout(SQLModel, table=True):
     status: str = Field(sa_column=Column(Text, nullable=False))
     idempotency_key: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     transfer_id: str | None = Field(default=None, sa_column=Column(Text, unique=True))
+    reversed_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False,
+                                                            server_default=text("0")))
     failure: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime | None = Field(default=None, sa_column=_now())
     updated_at: datetime | None = Field(default=None, sa_column=_now())

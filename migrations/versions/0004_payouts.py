@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("status", sa.Text(), nullable=False),
         sa.Column("idempotency_key", sa.Text(), nullable=False, unique=True),
         sa.Column("transfer_id", sa.Text(), unique=True),
+        sa.Column("reversed_minor", sa.BigInteger(), nullable=False, server_default=sa.text("0")),
         sa.Column("failure", sa.Text()),
         sa.Column("created_at", TS, nullable=False, server_default=NOW),
         sa.Column("updated_at", TS, nullable=False, server_default=NOW),

@@ -1,0 +1,77 @@
+"""The sandbox provider: used when no Stripe key is configured. No money moves; its
+transfers are kept in ``sandbox_transfer`` (on its own connection, like a remote party)
+so payout runs, idempotency and reconciling behave as they would with Stripe."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from ledger.payouts.providers import AccountStatus, Definitive, Transfer
+
+LABEL = "SANDBOX (no money moves)"
+
+
+class SandboxProvider:
+    name = "sandbox"
+    sandbox = True
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+
+    def _conn(self) -> psycopg.Connection:
+        return psycopg.connect(self.database_url, autocommit=True)
+
+    def create_account(self, *, email: str | None, creator: str) -> str:
+        return f"acct_sandbox_{creator}"
+
+    def onboarding_link(self, account_id: str, *, refresh_url: str, return_url: str) -> str:
+        return f"https://sandbox.royalty-ledger.invalid/onboarding/{account_id}"
+
+    def account_status(self, account_id: str) -> AccountStatus:
+        return AccountStatus(account_id, payouts_enabled=True)
+
+    def create_transfer(self, *, amount: int, currency: str, destination: str,
+                        transfer_group: str, metadata: dict[str, str],
+                        idempotency_key: str) -> Transfer:
+        if amount <= 0:
+            raise Definitive("amount must be positive")
+        transfer_id = "tr_sandbox_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        with self._conn() as conn:
+            conn.execute("""
+                INSERT INTO sandbox_transfer (id, idempotency_key, amount, currency, destination,
+                                              transfer_group, metadata)
+                VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (idempotency_key) DO NOTHING
+            """, (transfer_id, idempotency_key, amount, currency.upper(), destination,
+                  transfer_group, Jsonb(metadata)))
+        return self.retrieve_transfer(transfer_id)
+
+    def retrieve_transfer(self, transfer_id: str) -> Transfer:
+        transfers = self._select("id = %s", (transfer_id,))
+        if not transfers:
+            raise Definitive(f"no sandbox transfer {transfer_id}")
+        return transfers[0]
+
+    def find_transfers(self, *, transfer_group: str | None = None,
+                       created_gte: int | None = None, created_lt: int | None = None
+                       ) -> list[Transfer]:
+        def moment(seconds: int | None) -> datetime | None:
+            return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+        return self._select(
+            "(%s::text IS NULL OR transfer_group = %s) AND "
+            "(%s::timestamptz IS NULL OR created_at >= %s) AND "
+            "(%s::timestamptz IS NULL OR created_at < %s)",
+            (transfer_group, transfer_group, moment(created_gte), moment(created_gte),
+             moment(created_lt), moment(created_lt)))
+
+    def _select(self, where: str, params: tuple) -> list[Transfer]:
+        with self._conn() as conn:
+            rows = conn.execute(f"SELECT id, amount, currency, destination, transfer_group, "
+                                f"metadata FROM sandbox_transfer WHERE {where} ORDER BY id",
+                                params).fetchall()
+        return [Transfer(id=r[0], amount=r[1], currency=r[2], destination=r[3],
+                         transfer_group=r[4], metadata=r[5]) for r in rows]
