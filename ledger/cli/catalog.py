@@ -54,7 +54,12 @@ def creators_list(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     with get_ledger().engine.connect() as conn:
         rows = queries.list_creators(conn)
     if fmt is Format.table:
-        rows = [{k: v for k, v in r.items() if k not in ("email", "payout_threshold")} for r in rows]
+        rows = [{"creator": r["creator"], "name": r["name"], "currency": r["currency"],
+                 "payout account": r["stripe_account"] or "",
+                 "payouts": "enabled" if r["payouts_enabled"] else (
+                     "due: " + ", ".join(r["requirements_due"]) if r["requirements_due"]
+                     else "not enabled"),
+                 "opt out": r["opt_out"], "works": r["works"]} for r in rows]
     emit(rows, fmt, title="Creators", output=output)
 
 
