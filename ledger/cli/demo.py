@@ -1,47 +1,100 @@
-"""``royalty demo``: the whole flow on whatever services are configured (embedded by default)."""
+"""``royalty demo``: the whole flow on embedded defaults, narrated."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from ledger import migrate
-from ledger.catalog import queries
-from ledger.catalog.service import ImportKind, import_file
 from ledger.cli.context import get_ledger
-from ledger.cli.output import table
-from ledger.demo.catalog import generate
+from ledger.demo import flow
+from ledger.payouts.sandbox import LABEL
+from ledger.reports import ledger_reports, usage_reports
 
 console = Console()
 
 
-def demo(out: Path = typer.Option(Path("out/demo"), help="Where the demo writes its files."),
-         works: int = typer.Option(1000, help="Works in the generated catalog."),
-         creators: int = typer.Option(200, help="Creators in the generated catalog.")) -> None:
-    """Set up the database, import a generated catalog and licenses, and show them."""
+def demo(out: Path = typer.Option(Path("out/demo"), help="Where the demo writes reports."),
+         events: int = typer.Option(100_000, help="Usage events to generate.")) -> None:
+    """Run the whole flow: catalog, licenses, usage through broker and worker, back-pay,
+    a sandbox payout and the reports."""
+    started = time.monotonic()
     ledger = get_ledger()
-    where = f"embedded PostgreSQL under {ledger.settings.home}" if ledger.database_is_embedded \
-        else "ROYALTY_DATABASE_URL"
-    console.print(Panel.fit(f"royalty-ledger demo\ndatabase: {where}", style="bold"))
-    migrate.upgrade(ledger.database_url)
-    console.print(f"schema at revision {migrate.current_revision(ledger.database_url)}")
-    paths = generate(creators, works).write(out / "catalog")
-    for kind in (ImportKind.creators, ImportKind.licensees, ImportKind.works, ImportKind.licenses):
-        with paths[kind.value].open() as stream:
-            result = import_file(ledger.engine, kind, stream)
-        console.print(f"imported {kind.value:<10} {result.rows:>6} rows: {result.created} created, "
-                      f"{result.updated} updated, {result.unchanged} unchanged")
-    with ledger.engine.connect() as conn:
-        console.print(table(queries.list_licensees(conn), "Licensees"))
-        licenses = [{"license": r["license"], "licensee": r["licensee"], "scope": r["scope"],
-                     "purposes": r["purposes"], "rate": f"{r['price']:f} {r['currency']}/{r['rate_unit']}"}
-                    for r in queries.list_licenses(conn)]
-        console.print(table(licenses, "Licenses"))
-        creators_rows = queries.list_creators(conn)
-        console.print(f"{len(creators_rows)} creators, "
-                      f"{len(queries.list_works(conn))} works registered "
-                      f"(`royalty works list`, `royalty creators list`)")
-    console.print(f"catalog files: {out / 'catalog'}")
+    where = (f"embedded PostgreSQL under {ledger.settings.home}" if ledger.database_is_embedded
+             else "ROYALTY_DATABASE_URL")
+    broker = ("embedded (kombu SQL transport on the same PostgreSQL)"
+              if ledger.broker_is_embedded else "ROYALTY_BROKER_URL")
+    console.print(Panel.fit(f"[bold]royalty-ledger demo[/bold]\ndatabase: {where}\n"
+                            f"broker:   {broker}\npayouts:  {ledger.payout_provider.name}"))
+
+    console.rule("1. catalog and licenses")
+    catalog = flow.default_catalog()
+    flow.setup_catalog(ledger, catalog, console.print)
+    console.print(f"[dim]{flow.HELD_BACK} works are held back, to be registered after "
+                  "their use[/dim]")
+
+    console.rule("2. usage: producer → broker → worker → ledger")
+    usage = flow.demo_usage(catalog, events)
+    baseline = flow.received(ledger)
+    with flow.worker(ledger, out / "worker.log") as process:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console) as progress:
+            published = progress.add_task("published", total=len(usage))
+            stored = progress.add_task("stored   ", total=len(usage))
+            flow.publish(ledger, usage, lambda n: progress.advance(published, n))
+
+            def all_stored() -> bool:
+                progress.update(stored, completed=flow.received(ledger) - baseline)
+                return flow.received(ledger) - baseline >= len(usage)
+
+            flow.wait_until(all_stored, "every event to be stored", 300, process)
+        console.print(f"{len(usage)} events published and stored")
+
+        console.rule("3. works registered late: re-evaluated and back-paid")
+        console.print(flow.register_late_works(ledger, catalog))
+        from workers import app as celery_app
+
+        celery_app.send_task("royalty.reevaluate")
+        flow.wait_until(lambda: flow.outbox_empty(ledger), "the re-evaluation", 120, process)
+
+    console.rule("4. payouts")
+    run = flow.pay(ledger)
+    if run.sandbox:
+        console.print(f"[bold yellow]{LABEL}[/bold yellow]")
+    console.print(f"paid {len(run.paid)} creators; {len(run.skipped)} below their threshold")
+
+    console.rule("5. reports")
+    out.mkdir(parents=True, exist_ok=True)
+    written = _write_reports(ledger, out)
+    data = flow.summary(ledger)
+    table = Table(title="Summary", show_header=False)
+    for name, value in [*data["events"].items(), *data["outcomes"].items()]:
+        table.add_row(name.replace("_", " "), f"{value:,}")
+    table.add_row("back-paid events", f"{data['back_paid_events']:,}")
+    table.add_row("booked for creators", f"{data['owed_to_creators']:.9f} USD")
+    table.add_row("paid to creators", f"{data['paid_to_creators']:.2f} USD"
+                  + (" (sandbox)" if run.sandbox else ""))
+    console.print(table)
+    for path in written:
+        console.print(f"report: {path}")
+    console.print(f"[green]done in {time.monotonic() - started:.0f}s[/green]")
+
+
+def _write_reports(ledger, out: Path) -> list[Path]:  # noqa: ANN001
+    from ledger.cli.output import dumps
+
+    written = []
+    with ledger.connect() as conn:
+        for licensee in ("acme-ai", "lumen-labs", "orbit-search"):
+            path = out / f"transparency-{licensee}.json"
+            path.write_text(dumps(usage_reports.transparency(conn, licensee)))
+            written.append(path)
+        path = out / "balances.json"
+        path.write_text(dumps(ledger_reports.balances(conn)))
+        written.append(path)
+    return written

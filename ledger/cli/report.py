@@ -2,27 +2,50 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.table import Table
 
 from ledger.cli import ingest
 from ledger.cli.context import get_ledger
-from ledger.cli.output import Format, emit
-from ledger.reports import ledger_reports, usage_reports
+from ledger.cli.output import Format, cell, dumps, emit, to_csv
+from ledger.errors import LedgerError
+from ledger.reports import html, ledger_reports, series, statement as statements, usage_reports
 
 app = typer.Typer(help="Reports for creators and operators.", no_args_is_help=True)
 app.command("dead-letters")(ingest.dead_letters_report)
 
 FORMAT = typer.Option(Format.table, "--format", "-f", help="table, json or csv.")
+PAGE_FORMAT = typer.Option(Format.table, "--format", "-f", help="table, json, csv or html.")
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file.")
+
+
+class UnsupportedFormat(LedgerError):
+    exit_code = 2
+
+
+def _no_html(fmt: Format) -> None:
+    if fmt is Format.html:
+        raise UnsupportedFormat("--format html is for statements and transparency reports; "
+                                "use table, json or csv")
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
 
 
 @app.command("balances")
 def balances(creator: str | None = typer.Option(None, help="Only this creator."),
              fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """What each creator has accrued, been paid, and is owed, per currency."""
+    _no_html(fmt)
     with get_ledger().connect() as conn:
         emit(ledger_reports.balances(conn, creator), fmt, title="Creator balances", output=output)
 
@@ -30,6 +53,7 @@ def balances(creator: str | None = typer.Option(None, help="Only this creator.")
 @app.command("trial-balance")
 def trial_balance(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Every ledger account's debits, credits and balance; each currency sums to zero."""
+    _no_html(fmt)
     with get_ledger().connect() as conn:
         rows = ledger_reports.trial_balance(conn)
     emit(rows, fmt, title="Trial balance", output=output)
@@ -42,10 +66,14 @@ def trial_balance(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
 @app.command("transparency")
 def transparency(licensee: str = typer.Option(..., help="Licensee key."),
                  model: str | None = typer.Option(None, help="Only this model."),
-                 fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
+                 fmt: Format = PAGE_FORMAT, output: Path | None = OUTPUT) -> None:
     """What a licensee's model used: events by outcome, works, creators, purposes, datasets."""
     with get_ledger().connect() as conn:
         data = usage_reports.transparency(conn, licensee, model)
+        extra = series.transparency_series(conn, licensee, model) if fmt is Format.html else {}
+    if fmt is Format.html:
+        _write(html.transparency_html(data, extra), output)
+        return
     if fmt is not Format.table:
         emit(data if fmt is Format.json else [_flat(data)], fmt, output=output)
         return
@@ -71,6 +99,7 @@ def _flat(data: dict) -> dict:
 @app.command("suspense")
 def suspense(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Unmatched items by identifier: held until their work is registered."""
+    _no_html(fmt)
     with get_ledger().connect() as conn:
         emit(usage_reports.suspense(conn), fmt, title="Suspense (unmatched items)", output=output)
 
@@ -78,6 +107,72 @@ def suspense(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
 @app.command("unlicensed")
 def unlicensed(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Unlicensed, opted-out and unpriced uses by licensee, model and work."""
+    _no_html(fmt)
     with get_ledger().connect() as conn:
         emit(usage_reports.unlicensed(conn), fmt, title="Unlicensed and opted-out uses",
              output=output)
+
+
+@app.command("statement")
+def statement(creator: str = typer.Option(..., help="Creator key."),
+              period: str | None = typer.Option(
+                  None, help="Booking month YYYY-MM (UTC); all time when omitted."),
+              currency: str | None = typer.Option(
+                  None, help="Currency of the statement (default: the creator's)."),
+              fmt: Format = PAGE_FORMAT, output: Path | None = OUTPUT) -> None:
+    """A creator's statement: balances and the lines behind what the ledger booked."""
+    statements.period_bounds(period)  # a bad period is refused before connecting
+    with get_ledger().connect() as conn:
+        data = statements.statement(conn, creator, period, currency)
+        if fmt is Format.html:
+            name = statements.creator_row(conn, creator)["name"]
+            page = html.statement_html(data, series.statement_series(conn, data), name)
+        others = [c for c in statements.currencies(conn, statements.creator_row(
+            conn, creator)["id"]) if c != data["currency"]]
+    if fmt is Format.html:
+        _write(page, output)
+    elif fmt is Format.json:
+        _write(dumps(data), output)
+    elif fmt is Format.csv:
+        head = {k: data[k] for k in ("creator", "period", "currency")}
+        _write(to_csv([{**head, **line} for line in data["lines"]]), output)
+    else:
+        console = Console(file=io.StringIO(), width=80, record=True) if output else Console()
+        _statement_table(console, data, others)
+        if output is not None:
+            _write(console.export_text(), output)
+
+
+def _statement_table(console: Console, data: dict, other_currencies: list[str]) -> None:
+    currency = data["currency"]
+    console.print(f"[bold]Statement for {data['creator']}[/bold], "
+                  f"{data['period'] or 'all time'}, in {currency}", highlight=False)
+    figures = Table.grid(padding=(0, 2))
+    figures.add_column()
+    figures.add_column(justify="right")
+    for label, key in (("Opening balance", "opening_balance"), ("Accrued", "accrued"),
+                       ("Paid", "paid"), ("Closing balance", "closing_balance")):
+        figures.add_row(label, cell(data[key]),
+                        style="bold" if key == "closing_balance" else None)
+    console.print(figures)
+    if other_currencies:
+        console.print(f"Also has {', '.join(other_currencies)}: see --currency.",
+                      style="dim", highlight=False)
+    if not data["lines"]:
+        console.print("No amounts booked in this period.", style="dim")
+        return
+    lines = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False,
+                  title="Lines (negative: reversed after a re-evaluation)", title_style="dim")
+    for name, justify in (("work", "left"), ("licensee", "left"), ("model", "left"),
+                          ("purpose", "left"), ("used in", "left"), ("events", "right"),
+                          ("quantity", "right"), ("amount", "right")):
+        lines.add_column(name, justify=justify, overflow="fold")
+    for line in data["lines"]:
+        lines.add_row(cell(line["work"]), cell(line["licensee"]), cell(line["model"]),
+                      cell(line["purpose"]), cell(line["usage_period"]), cell(line["events"]),
+                      f"{cell(line['quantity'])} {cell(line['unit'])}".strip(),
+                      cell(line["amount"]), style="red" if line["amount"] < 0 else None)
+    lines.add_section()
+    lines.add_row("total", "", "", "", "", cell(sum(line["events"] for line in data["lines"])),
+                  "", cell(data["accrued"]), style="bold")
+    console.print(lines)

@@ -42,7 +42,7 @@ def generate(n_creators: int = 200, n_works: int = 1000, seed: int = 7) -> Sampl
     rng = random.Random(seed)
     creators = []
     for i in range(1, n_creators + 1):
-        opt_out = rng.choices([[], ["ai-train"], ["ai-all"], ["all"]], [90, 5, 3, 2])[0]
+        opt_out = rng.choices([[], ["ai-train"], ["ai-all"], ["all"]], [95, 2, 2, 1])[0]
         creators.append({"creator": f"c-{i:04d}", "name": f"Creator {i:04d}",
                          "email": f"creator{i:04d}@example.org",
                          "currency": "USD", "opt_out": opt_out})
@@ -68,19 +68,19 @@ def generate(n_creators: int = 200, n_works: int = 1000, seed: int = 7) -> Sampl
         {"license": "acme-train-2026", "licensee": "acme-ai", "scope": {"catalog": True},
          "purposes": ["ai-train"], "valid_from": "2026-01-01T00:00:00Z",
          "valid_until": "2027-01-01T00:00:00Z", "currency": "USD",
-         "rate": {"type": "per_unit", "unit": "uses", "price": "0.0023"}, "platform_fee": "0.15"},
+         "rate": {"type": "per_unit", "unit": "uses", "price": "0.04"}, "platform_fee": "0.15"},
         {"license": "acme-video-premium", "licensee": "acme-ai",
          "scope": {"works": [w["work"] for w in works if w["kind"] == "video"][:50]},
          "purposes": ["ai-train"], "valid_from": "2026-01-01T00:00:00Z", "currency": "USD",
-         "rate": {"type": "per_unit", "unit": "uses", "price": "0.05"}, "platform_fee": "0.10"},
+         "rate": {"type": "per_unit", "unit": "uses", "price": "0.25"}, "platform_fee": "0.10"},
         {"license": "lumen-rag-creators", "licensee": "lumen-labs",
          "scope": {"creators": favoured}, "purposes": ["ai-all"],
          "valid_from": "2026-01-01T00:00:00Z", "currency": "USD",
-         "rate": {"type": "per_unit", "unit": "tokens", "price": "0.0000004"},
+         "rate": {"type": "per_unit", "unit": "tokens", "price": "0.000004"},
          "platform_fee": "0.2"},
         {"license": "orbit-search-h1", "licensee": "orbit-search", "scope": {"catalog": True},
          "purposes": ["search", "ai-index"], "valid_from": "2026-01-01T00:00:00Z",
          "valid_until": "2026-07-01T00:00:00Z", "currency": "USD",
-         "rate": {"type": "per_unit", "unit": "uses", "price": "0.0009"}, "platform_fee": "0.15"},
+         "rate": {"type": "per_unit", "unit": "uses", "price": "0.009"}, "platform_fee": "0.15"},
     ]
     return SampleCatalog(creators, works, licensees, licenses)

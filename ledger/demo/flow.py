@@ -1,0 +1,125 @@
+"""The whole flow, step by step, on whatever services are configured (embedded by default):
+catalog → licenses → usage through the real producer, broker and worker → late
+registrations (back-pay) → a sandbox payout run → reports."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+
+from ledger import migrate
+from ledger.accounting import reevaluation
+from ledger.bootstrap import Ledger
+from ledger.catalog.service import ImportKind, import_file
+from ledger.demo.catalog import SampleCatalog, generate
+from ledger.demo.usage import generate as generate_usage
+from ledger.errors import LedgerError
+from ledger.ingest import status
+from ledger.ingest.producer import UsageProducer
+from ledger.payouts import service
+
+HELD_BACK = 40  # works registered only after their use: their royalties are back-paid
+
+
+def import_rows(ledger: Ledger, kind: ImportKind, rows: list[dict]) -> str:
+    stream = io.StringIO("".join(json.dumps(r) + "\n" for r in rows))
+    result = import_file(ledger.engine, kind, stream)
+    return (f"{kind.value:<10} {result.rows:>6} rows: {result.created} created, "
+            f"{result.updated} updated, {result.unchanged} unchanged")
+
+
+def setup_catalog(ledger: Ledger, catalog: SampleCatalog, say: Callable[[str], None]) -> None:
+    migrate.upgrade(ledger.database_url)
+    say(f"schema at revision {migrate.current_revision(ledger.database_url)}")
+    say(import_rows(ledger, ImportKind.creators, catalog.creators))
+    say(import_rows(ledger, ImportKind.licensees, catalog.licensees))
+    say(import_rows(ledger, ImportKind.works, catalog.works[:-HELD_BACK]))
+    say(import_rows(ledger, ImportKind.licenses, catalog.licenses))
+
+
+@contextmanager
+def worker(ledger: Ledger, log: Path):
+    """``royalty worker`` in the background, on the same settings, for the demo's length."""
+    env = {**os.environ, "ROYALTY_HOME": str(ledger.settings.home)}
+    if not ledger.database_is_embedded:
+        env["ROYALTY_DATABASE_URL"] = ledger.database_url
+    log.parent.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen([sys.executable, "-m", "ledger.cli.app", "worker", "--loglevel",
+                                "WARNING"], env=env, stdout=log.open("ab"),
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def received(ledger: Ledger) -> int:
+    with ledger.connect() as conn:
+        return status.counts(conn)["events"]["received"]
+
+
+def wait_until(predicate: Callable[[], bool], what: str, timeout: float,
+               process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if process is not None and process.poll() is not None:
+            raise LedgerError(f"the worker stopped (exit {process.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            raise LedgerError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.25)
+
+
+def publish(ledger: Ledger, events: list[dict], advance: Callable[[int], None]) -> None:
+    with UsageProducer(ledger.broker_url, topology=ledger.topology) as producer:
+        producer.publish(events, progress=advance)
+
+
+def register_late_works(ledger: Ledger, catalog: SampleCatalog) -> str:
+    return import_rows(ledger, ImportKind.works, catalog.works[-HELD_BACK:])
+
+
+def outbox_empty(ledger: Ledger) -> bool:
+    with ledger.connect() as conn:
+        return reevaluation.pending_changes(conn) == 0
+
+
+def pay(ledger: Ledger) -> service.RunSummary:
+    with ledger.connect() as conn:
+        return service.run(conn, ledger.payout_provider,
+                           threshold=ledger.settings.payout_threshold)
+
+
+def summary(ledger: Ledger) -> dict:
+    with ledger.connect() as conn:
+        data = status.counts(conn)
+        booked, paid = conn.execute("""
+            SELECT coalesce(-sum(p.amount) FILTER (WHERE j.kind IN ('accrual', 'reevaluation')), 0),
+                   coalesce(sum(p.amount) FILTER (WHERE j.kind LIKE 'payout%%'), 0)
+            FROM posting p JOIN account a ON a.id = p.account_id
+            JOIN journal_entry j ON j.id = p.entry_id WHERE a.kind = 'creator_payable'
+        """).fetchone()
+        backpaid = conn.execute("SELECT count(*) FROM usage_event WHERE outcome = 'accrued' "
+                                "AND reevaluated_at IS NOT NULL").fetchone()[0]
+    return {**data, "owed_to_creators": Decimal(booked), "paid_to_creators": Decimal(paid),
+            "back_paid_events": backpaid}
+
+
+def default_catalog() -> SampleCatalog:
+    return generate()
+
+
+def demo_usage(catalog: SampleCatalog, count: int) -> list[dict]:
+    return list(generate_usage(catalog, count))

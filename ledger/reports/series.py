@@ -1,0 +1,107 @@
+"""Series behind the HTML reports' charts: per month, model, work or licensee.
+
+Money stays ``Decimal``; counts are ints. Months are ``YYYY-MM`` in UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+import psycopg
+from psycopg.rows import dict_row
+
+from ledger.ingest.status import OUTCOMES
+from ledger.reports.ledger_reports import ACCRUAL_KINDS
+from ledger.reports.usage_reports import licensee_id
+
+_SCOPE = "e.licensee_id = %(licensee)s AND (%(model)s::text IS NULL OR e.model = %(model)s)"
+
+
+def sum_by(lines: Iterable[dict], key: str, value: str = "amount") -> dict:
+    """Exact totals of ``value`` per ``key`` over statement lines, in first-seen order."""
+    totals: dict = {}
+    for line in lines:
+        name = line.get(key)
+        totals[name] = totals.get(name, 0) + line[value]
+    return totals
+
+
+def ledger_by_month(conn: psycopg.Connection, creator_id: int, currency: str) -> list[dict]:
+    """What the ledger accrued for and paid to a creator per booking month (all time)."""
+    return conn.cursor(row_factory=dict_row).execute("""
+        SELECT to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
+               coalesce(-sum(p.amount) FILTER (WHERE j.kind = ANY(%(accrual)s)), 0) AS accrued,
+               coalesce(sum(p.amount) FILTER (WHERE NOT j.kind = ANY(%(accrual)s)), 0) AS paid
+        FROM account a JOIN posting p ON p.account_id = a.id
+        JOIN journal_entry j ON j.id = p.entry_id
+        WHERE a.kind = 'creator_payable' AND a.owner_id = %(creator)s
+          AND a.currency = %(currency)s
+        GROUP BY 1 ORDER BY 1
+    """, {"creator": creator_id, "currency": currency, "accrual": list(ACCRUAL_KINDS)}).fetchall()
+
+
+def _params(conn: psycopg.Connection, licensee: str, model: str | None) -> dict:
+    return {"licensee": licensee_id(conn, licensee), "model": model}
+
+
+def usage_by_month(conn: psycopg.Connection, licensee: str, model: str | None) -> list[dict]:
+    """Events per usage month, by outcome."""
+    rows = conn.execute(f"""
+        SELECT to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM'), e.outcome, count(*)
+        FROM usage_event e WHERE {_SCOPE} AND e.outcome IS NOT NULL
+        GROUP BY 1, 2 ORDER BY 1
+    """, _params(conn, licensee, model)).fetchall()
+    months: dict[str, dict] = {}
+    for month, outcome, events in rows:
+        months.setdefault(month, {"month": month, **dict.fromkeys(OUTCOMES, 0)})[outcome] = events
+    return list(months.values())
+
+
+def usage_by_model(conn: psycopg.Connection, licensee: str, model: str | None) -> list[dict]:
+    """Events and accrued events per model, most used first."""
+    return conn.cursor(row_factory=dict_row).execute(f"""
+        SELECT coalesce(e.model, '(none)') AS model, count(*) AS events,
+               count(*) FILTER (WHERE e.outcome = 'accrued') AS accrued
+        FROM usage_event e WHERE {_SCOPE}
+        GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 30
+    """, _params(conn, licensee, model)).fetchall()
+
+
+def top_works(conn: psycopg.Connection, licensee: str, model: str | None,
+              limit: int = 15) -> list[dict]:
+    """The registered works used most, with how many of those uses were licensed."""
+    return conn.cursor(row_factory=dict_row).execute(f"""
+        SELECT w.key AS work, w.title, count(*) AS events,
+               count(*) FILTER (WHERE e.outcome = 'accrued') AS accrued
+        FROM usage_event e JOIN work w ON w.id = e.work_id
+        WHERE {_SCOPE}
+        GROUP BY w.key, w.title ORDER BY 3 DESC, 1 COLLATE "C" LIMIT %(limit)s
+    """, {**_params(conn, licensee, model), "limit": limit}).fetchall()
+
+
+def owed_by_month(conn: psycopg.Connection, licensee: str, model: str | None) -> list[dict]:
+    """Royalties owed (gross of accrued uses) per usage month and currency."""
+    return conn.cursor(row_factory=dict_row).execute(f"""
+        SELECT to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM') AS month, e.currency,
+               sum(e.gross) AS gross, sum(e.net) AS net, count(*) AS events
+        FROM usage_event e WHERE {_SCOPE} AND e.outcome = 'accrued'
+        GROUP BY 1, 2 ORDER BY 2, 1
+    """, _params(conn, licensee, model)).fetchall()
+
+
+def transparency_series(conn: psycopg.Connection, licensee: str, model: str | None) -> dict:
+    return {"by_month": usage_by_month(conn, licensee, model),
+            "by_model": usage_by_model(conn, licensee, model),
+            "top_works": top_works(conn, licensee, model),
+            "owed_by_month": owed_by_month(conn, licensee, model)}
+
+
+def statement_series(conn: psycopg.Connection, statement: dict) -> dict:
+    creator_id = conn.execute("SELECT id FROM creator WHERE key = %s",
+                              (statement["creator"],)).fetchone()[0]
+    return {"ledger_by_month": ledger_by_month(conn, creator_id, statement["currency"])}
+
+
+def as_decimal(value: object) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
