@@ -163,16 +163,16 @@ def _statement_table(console: Console, data: dict, other_currencies: list[str]) 
         return
     lines = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False,
                   title="Lines (negative: reversed after a re-evaluation)", title_style="dim")
-    for name, justify in (("work", "left"), ("licensee", "left"), ("model", "left"),
-                          ("purpose", "left"), ("used in", "left"), ("events", "right"),
-                          ("quantity", "right"), ("amount", "right")):
-        lines.add_column(name, justify=justify, overflow="fold")
+    for name in ("work", "licensee", "model", "purpose"):
+        lines.add_column(name, overflow="fold")
+    lines.add_column("used in", no_wrap=True)
+    for name in ("events", "quantity", "amount"):  # numbers are never broken
+        lines.add_column(name, justify="right", no_wrap=True)
     for line in data["lines"]:
         lines.add_row(cell(line["work"]), cell(line["licensee"]), cell(line["model"]),
                       cell(line["purpose"]), cell(line["usage_period"]), cell(line["events"]),
                       f"{cell(line['quantity'])} {cell(line['unit'])}".strip(),
                       cell(line["amount"]), style="red" if line["amount"] < 0 else None)
     lines.add_section()
-    lines.add_row("total", "", "", "", "", cell(sum(line["events"] for line in data["lines"])),
-                  "", cell(data["accrued"]), style="bold")
+    lines.add_row("total", "", "", "", "", "", "", cell(data["accrued"]), style="bold")
     console.print(lines)

@@ -1,15 +1,17 @@
-"""The ledger side of a payout, two-phase: held when created, posted when the provider
-confirms, released back to the creator when it fails or is reversed."""
+"""The ledger side of payouts, two-phase: held when created, posted when the provider
+confirms, released back to the creator when it fails or is reversed. A batch of payouts
+moving the same way shares one balanced entry (postings aggregated per account)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 import psycopg
 
 from ledger.accounting import booking
 
-# kind → (debit account, credit account); owner "creator" is the payout's creator.
+# kind → (debit account, credit account); "creator_payable" belongs to the payout's creator.
 MOVES = {
     "payout_hold": ("creator_payable", "payout_clearing"),
     "payout_post": ("payout_clearing", "payout_cash"),
@@ -17,21 +19,43 @@ MOVES = {
     "payout_reversal": ("payout_cash", "creator_payable"),
 }
 
+_POSTINGS = """
+INSERT INTO posting (entry_id, account_id, amount)
+SELECT %(entry)s, ledger_account(kind, owner, currency), sum(amount)
+FROM (
+    SELECT %(debit)s AS kind, CASE WHEN %(debit)s = 'creator_payable' THEN creator ELSE 0 END
+           AS owner, currency, amount
+    FROM unnest(%(creators)s::integer[], %(currencies)s::text[], %(amounts)s::numeric[])
+         AS m(creator, currency, amount)
+    UNION ALL
+    SELECT %(credit)s, CASE WHEN %(credit)s = 'creator_payable' THEN creator ELSE 0 END,
+           currency, -amount
+    FROM unnest(%(creators)s::integer[], %(currencies)s::text[], %(amounts)s::numeric[])
+         AS m(creator, currency, amount)
+) AS moves
+GROUP BY kind, owner, currency
+"""
 
-def record(conn: psycopg.Connection, kind: str, *, payout_id: int, creator_id: int,
-           currency: str, amount: Decimal) -> int:
-    """One balanced entry moving ``amount`` between the two accounts of ``kind``."""
+
+@dataclass(frozen=True)
+class Move:
+    payout_id: int
+    creator_id: int
+    currency: str
+    amount: Decimal
+
+
+def record(conn: psycopg.Connection, kind: str, moves: list[Move]) -> int | None:
+    """One balanced entry moving each payout's amount between the accounts of ``kind``."""
+    if not moves:
+        return None
     debit, credit = MOVES[kind]
     entry_id = booking.next_entry_id(conn)
-    booking.open_entry(conn, entry_id, kind, f"payout {payout_id}")
-
-    def owner(account: str) -> int:
-        return creator_id if account == "creator_payable" else 0
-
-    conn.execute("""
-        INSERT INTO posting (entry_id, account_id, amount) VALUES
-            (%(entry)s, ledger_account(%(debit)s, %(debit_owner)s, %(currency)s), %(amount)s),
-            (%(entry)s, ledger_account(%(credit)s, %(credit_owner)s, %(currency)s), -%(amount)s)
-    """, {"entry": entry_id, "debit": debit, "debit_owner": owner(debit), "credit": credit,
-          "credit_owner": owner(credit), "currency": currency, "amount": amount})
+    ids = [m.payout_id for m in moves]
+    memo = f"payout {ids[0]}" if len(ids) == 1 else f"{len(ids)} payouts ({min(ids)}…{max(ids)})"
+    booking.open_entry(conn, entry_id, kind, memo)
+    conn.execute(_POSTINGS, {"entry": entry_id, "debit": debit, "credit": credit,
+                             "creators": [m.creator_id for m in moves],
+                             "currencies": [m.currency for m in moves],
+                             "amounts": [m.amount for m in moves]})
     return entry_id

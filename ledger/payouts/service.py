@@ -10,6 +10,7 @@ under a new payout, hence a new key.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -80,8 +81,8 @@ def candidates(conn: psycopg.Connection, provider: PayoutProvider, threshold: De
 
 
 def run(conn: psycopg.Connection, provider: PayoutProvider, *, threshold: Decimal,
-        dry_run: bool = False, progress: Callable[[Candidate], None] | None = None
-        ) -> RunSummary:
+        dry_run: bool = False, progress: Callable[[dict], None] | None = None,
+        concurrency: int = 8, commit_every: int = 200) -> RunSummary:
     """One payout run. Refuses to start while another run holds the payout lock."""
     summary = RunSummary(provider.name, provider.sandbox, dry_run)
     if not conn.execute("SELECT pg_try_advisory_lock(%s)", (PAYOUT_LOCK,)).fetchone()[0]:
@@ -99,11 +100,9 @@ def run(conn: psycopg.Connection, provider: PayoutProvider, *, threshold: Decima
         summary.run_id = _next_id(conn, "payout_run")
         conn.execute("INSERT INTO payout_run (id, provider, transfer_group) VALUES (%s, %s, %s)",
                      (summary.run_id, provider.name, f"royalty-run-{summary.run_id}"))
-        conn.commit()
-        for candidate in summary.to_pay:
-            _pay(conn, provider, summary, candidate)
-            if progress is not None:
-                progress(candidate)
+        payouts = _hold(conn, summary.run_id, summary.to_pay)
+        conn.commit()  # phase one is durable before the provider hears of any payout
+        _submit(conn, provider, payouts, summary, progress, concurrency, commit_every)
         conn.execute("UPDATE payout_run SET finished_at = now() WHERE id = %s",
                      (summary.run_id,))
         conn.commit()
@@ -114,61 +113,109 @@ def run(conn: psycopg.Connection, provider: PayoutProvider, *, threshold: Decima
         conn.commit()
 
 
-def _pay(conn: psycopg.Connection, provider: PayoutProvider, summary: RunSummary,
-         candidate: Candidate) -> None:
-    # Phase one, committed before the provider hears of it: the payout and its hold.
-    # The key is the payout's own id: deterministic, and new for every attempt.
-    payout_id = _next_id(conn, "payout")
-    conn.execute("""
-        INSERT INTO payout (id, run_id, creator_id, currency, amount, amount_minor, destination,
-                            status, idempotency_key)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, 'submitted', %s)""",
-                 (payout_id, summary.run_id, candidate.creator_id, candidate.currency,
-                  candidate.amount, to_minor_units(candidate.amount, candidate.currency),
-                  candidate.destination, f"royalty-payout-{payout_id}"))
-    entries.record(conn, "payout_hold", payout_id=payout_id, creator_id=candidate.creator_id,
-                   currency=candidate.currency, amount=candidate.amount)
-    conn.commit()
-    _attempt(conn, provider, _payout(conn, payout_id), summary)
-
-
 def _next_id(conn: psycopg.Connection, table: str) -> int:
     return conn.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", (table,)
                         ).fetchone()[0]
 
 
-def _payout(conn: psycopg.Connection, payout_id: int) -> dict:
-    return conn.cursor(row_factory=dict_row).execute("""
-        SELECT o.*, c.key AS creator, r.transfer_group FROM payout o
-        JOIN creator c ON c.id = o.creator_id JOIN payout_run r ON r.id = o.run_id
-        WHERE o.id = %s""", (payout_id,)).fetchone()
+def _hold(conn: psycopg.Connection, run_id: int, due: list[Candidate]) -> list[dict]:
+    """Create the run's payouts, each with its own idempotency key (its id), and hold
+    their amounts in one entry."""
+    ids = [r[0] for r in conn.execute(
+        "SELECT nextval(pg_get_serial_sequence('payout', 'id')) FROM generate_series(1, %s)",
+        (len(due),)).fetchall()]
+    conn.execute("""
+        INSERT INTO payout (id, run_id, creator_id, currency, amount, amount_minor, destination,
+                            status, idempotency_key)
+        SELECT id, %s, creator, currency, amount, minor, destination, 'submitted',
+               'royalty-payout-' || id
+        FROM unnest(%s::bigint[], %s::integer[], %s::text[], %s::numeric[], %s::bigint[],
+                    %s::text[]) AS d(id, creator, currency, amount, minor, destination)
+    """, (run_id, ids, [c.creator_id for c in due], [c.currency for c in due],
+          [c.amount for c in due], [to_minor_units(c.amount, c.currency) for c in due],
+          [c.destination for c in due]))
+    entries.record(conn, "payout_hold", [entries.Move(i, c.creator_id, c.currency, c.amount)
+                                         for i, c in zip(ids, due, strict=True)])
+    return _payouts(conn, ids)
 
 
-def _attempt(conn: psycopg.Connection, provider: PayoutProvider, payout: dict,
-             summary: RunSummary) -> None:
-    """Ask the provider (same idempotency key every time for this payout), then settle."""
+_SELECT_PAYOUTS = """
+SELECT o.*, c.key AS creator, r.transfer_group FROM payout o
+JOIN creator c ON c.id = o.creator_id JOIN payout_run r ON r.id = o.run_id
+WHERE o.id = ANY(%s) ORDER BY o.id
+"""
+
+
+def _payouts(conn: psycopg.Connection, ids: list[int]) -> list[dict]:
+    return conn.cursor(row_factory=dict_row).execute(_SELECT_PAYOUTS, (ids,)).fetchall()
+
+
+def _ask(provider: PayoutProvider, payout: dict) -> tuple[str, Transfer | str]:
+    """Ask the provider (the payout's own idempotency key, every time); what it said."""
     try:
-        transfer = provider.create_transfer(
+        return "paid", provider.create_transfer(
             amount=payout["amount_minor"], currency=payout["currency"],
             destination=payout["destination"], transfer_group=payout["transfer_group"],
             metadata={"payout_id": str(payout["id"]), "creator": payout["creator"],
                       "run_id": str(payout["run_id"])},
             idempotency_key=payout["idempotency_key"])
     except Definitive as exc:
-        fail(conn, payout, str(exc))
-        summary.failed.append(_line(payout, str(exc)))
-        return
+        return "failed", str(exc)
     except Ambiguous as exc:
         found = _find(provider, payout)
-        if found is None:
-            conn.execute("UPDATE payout SET failure = %s, updated_at = now() WHERE id = %s",
-                         (f"unclear, will be settled later: {exc}", payout["id"]))
-            conn.commit()
-            summary.in_flight.append(_line(payout, str(exc)))
-            return
-        transfer = found
-    mark_paid(conn, payout, transfer)
-    summary.paid.append(_line(payout, None, transfer.id))
+        return ("paid", found) if found is not None else ("unclear", str(exc))
+
+
+def _submit(conn: psycopg.Connection, provider: PayoutProvider, payouts: list[dict],
+            summary: RunSummary, progress: Callable[[dict], None] | None, concurrency: int,
+            commit_every: int) -> None:
+    """Phase two: transfers requested concurrently, outcomes committed in batches. A crash
+    in between leaves payouts in flight; the next run settles them from Stripe's records."""
+    batch: list[tuple[dict, str, Transfer | str]] = []
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = {pool.submit(_ask, provider, p): p for p in payouts}
+        for future in as_completed(futures):
+            payout = futures[future]
+            outcome, detail = future.result()
+            batch.append((payout, outcome, detail))
+            if progress is not None:
+                progress(payout)
+            if len(batch) >= commit_every:
+                _apply(conn, batch, summary)
+                batch = []
+    _apply(conn, batch, summary)
+
+
+def _apply(conn: psycopg.Connection, batch: list[tuple[dict, str, Transfer | str]],
+           summary: RunSummary | None) -> None:
+    paid = [(p, d) for p, o, d in batch if o == "paid"]
+    failed = [(p, d) for p, o, d in batch if o == "failed"]
+    unclear = [(p, d) for p, o, d in batch if o == "unclear"]
+    if paid:
+        settled = conn.execute("""
+            UPDATE payout o SET status = 'paid', transfer_id = t.transfer, failure = NULL,
+                   updated_at = now()
+            FROM unnest(%s::bigint[], %s::text[]) AS t(id, transfer)
+            WHERE o.id = t.id AND o.status = 'submitted'
+            RETURNING o.id, o.creator_id, o.currency, o.amount""",
+            ([p["id"] for p, _ in paid], [t.id for _, t in paid])).fetchall()
+        entries.record(conn, "payout_post", [entries.Move(*row) for row in settled])
+    if failed:
+        released = conn.execute("""
+            UPDATE payout o SET status = 'failed', failure = t.reason, updated_at = now()
+            FROM unnest(%s::bigint[], %s::text[]) AS t(id, reason)
+            WHERE o.id = t.id AND o.status = 'submitted'
+            RETURNING o.id, o.creator_id, o.currency, o.amount""",
+            ([p["id"] for p, _ in failed], [r for _, r in failed])).fetchall()
+        entries.record(conn, "payout_release", [entries.Move(*row) for row in released])
+    for payout, reason in unclear:
+        conn.execute("UPDATE payout SET failure = %s, updated_at = now() WHERE id = %s",
+                     (f"unclear, will be settled later: {reason}", payout["id"]))
+    conn.commit()
+    if summary is not None:
+        summary.paid += [_line(p, None, t.id) for p, t in paid]
+        summary.failed += [_line(p, r) for p, r in failed]
+        summary.in_flight += [_line(p, r) for p, r in unclear]
 
 
 def _line(payout: dict, reason: str | None, transfer_id: str | None = None) -> dict:
@@ -191,28 +238,15 @@ def _find(provider: PayoutProvider, payout: dict) -> Transfer | None:
 
 def mark_paid(conn: psycopg.Connection, payout: dict, transfer: Transfer, *,
               commit: bool = True) -> None:
-    """Phase two: the provider confirmed. Idempotent."""
+    """Phase two for one payout: the provider confirmed. Idempotent."""
     updated = conn.execute("""
         UPDATE payout SET status = 'paid', transfer_id = %s, failure = NULL, updated_at = now()
         WHERE id = %s AND status = 'submitted'""", (transfer.id, payout["id"])).rowcount
     if updated:
-        entries.record(conn, "payout_post", payout_id=payout["id"],
-                       creator_id=payout["creator_id"], currency=payout["currency"],
-                       amount=payout["amount"])
+        entries.record(conn, "payout_post", [entries.Move(
+            payout["id"], payout["creator_id"], payout["currency"], payout["amount"])])
     if commit:
         conn.commit()
-
-
-def fail(conn: psycopg.Connection, payout: dict, reason: str) -> None:
-    """The provider refused: release the hold; the balance is paid on a later run."""
-    updated = conn.execute("""
-        UPDATE payout SET status = 'failed', failure = %s, updated_at = now()
-        WHERE id = %s AND status = 'submitted'""", (reason, payout["id"])).rowcount
-    if updated:
-        entries.record(conn, "payout_release", payout_id=payout["id"],
-                       creator_id=payout["creator_id"], currency=payout["currency"],
-                       amount=payout["amount"])
-    conn.commit()
 
 
 def reverse(conn: psycopg.Connection, payout: dict, transfer: Transfer) -> Decimal:
@@ -225,8 +259,8 @@ def reverse(conn: psycopg.Connection, payout: dict, transfer: Transfer) -> Decim
                     status = CASE WHEN %s >= amount_minor THEN 'reversed' ELSE status END
                     WHERE id = %s""", (transfer.amount_reversed, transfer.amount_reversed,
                                        payout["id"]))
-    entries.record(conn, "payout_reversal", payout_id=payout["id"],
-                   creator_id=payout["creator_id"], currency=payout["currency"], amount=amount)
+    entries.record(conn, "payout_reversal", [entries.Move(
+        payout["id"], payout["creator_id"], payout["currency"], amount)])
     return amount
 
 
@@ -234,15 +268,15 @@ def settle_in_flight(conn: psycopg.Connection, provider: PayoutProvider,
                      summary: RunSummary | None = None) -> int:
     """Settle payouts whose outcome was unclear: the provider's records decide; with no
     record, the same request is sent again under the same key."""
-    rows = conn.execute("SELECT id FROM payout WHERE status = 'submitted' ORDER BY id").fetchall()
+    ids = [r[0] for r in conn.execute(
+        "SELECT id FROM payout WHERE status = 'submitted' ORDER BY id").fetchall()]
     conn.commit()
-    summary = summary or RunSummary(provider.name, provider.sandbox, False)
-    for (payout_id,) in rows:
-        payout = _payout(conn, payout_id)
-        found = _find(provider, payout)
-        if found is not None:
-            mark_paid(conn, payout, found)
-            summary.paid.append(_line(payout, "settled", found.id))
-        else:
-            _attempt(conn, provider, payout, summary)
-    return len(rows)
+    if ids:
+        _apply(conn, [(p, *_settle(provider, p)) for p in _payouts(conn, ids)], summary)
+    return len(ids)
+
+
+def _settle(provider: PayoutProvider, payout: dict) -> tuple[str, Transfer | str]:
+    """Look before asking again: an idempotency key expires after a day, a transfer does not."""
+    found = _find(provider, payout)
+    return ("paid", found) if found is not None else _ask(provider, payout)

@@ -29,11 +29,12 @@ header{border-bottom:1px solid #dfe3e8;margin-bottom:24px;padding-bottom:16px}
 h1{font-size:26px;margin:0 0 4px;font-weight:650;letter-spacing:-.01em}
 h2{font-size:17px;margin:32px 0 12px;font-weight:650}
 .sub{color:#4a5568;margin:0}
-.figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(190px,1fr));gap:12px;
+.figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px;
 margin:20px 0 8px}
+.figures.wide{grid-template-columns:repeat(auto-fit,minmax(240px,1fr))}
 .figure{background:#fff;border:1px solid #dfe3e8;border-radius:10px;padding:14px 16px}
 .figure .label{color:#4a5568;font-size:12px;text-transform:uppercase;letter-spacing:.06em}
-.figure .value{font-size:21px;font-weight:650;font-variant-numeric:tabular-nums;
+.figure .value{font-size:20px;font-weight:650;font-variant-numeric:tabular-nums;
 overflow-wrap:anywhere}
 .figure.key{background:#1a365d;border-color:#1a365d;color:#fff}
 .figure.key .label{color:#bee3f8}
@@ -73,6 +74,7 @@ class Bar:
     label: str
     values: Sequence[float | int | Decimal]  # one per series
     note: str  # what is printed at the bar's end (exact)
+    color: str | None = None  # overrides the series colour (single-series charts)
 
 
 def bar_chart(title: str, bars: Sequence[Bar], series: Sequence[str] = ("",),
@@ -83,7 +85,7 @@ def bar_chart(title: str, bars: Sequence[Bar], series: Sequence[str] = ("",),
                 f'<p class="empty">Nothing to show.</p></div>')
     label_w, area, note_w, gap = 150, 300, 130, 6
     per_bar = 1 if stacked else len(series)
-    thick = 16 if per_bar == 1 else 10
+    thick = 16 if per_bar == 1 else 13
     row = thick * per_bar + gap + 4
     width, height = label_w + area + note_w, row * len(bars) + 8
     totals = [[float(v) for v in bar.values] for bar in bars]
@@ -110,14 +112,16 @@ def bar_chart(title: str, bars: Sequence[Bar], series: Sequence[str] = ("",),
             else:
                 x = (left if stacked else zero) - length
                 left = min(left, x)
-            color = colors[position % len(colors)]
+            color = bar.color or colors[position % len(colors)]
             out.append(f'<rect x="{x:.1f}" y="{y}" width="{max(length, 0.5):.1f}" '
                        f'height="{thick - 1}" rx="2" fill="{color}"><title>'
                        f"{escape(series[position] or bar.label)}: {escape(text(bar.values[position]))}"
                        f"</title></rect>")
-        out.append(f'<text x="{label_w + area + 8}" y="{top + row / 2 - 2:.1f}" '
-                   f'dominant-baseline="middle" fill="#1a202c" '
-                   f'font-variant-numeric="tabular-nums">{escape(bar.note)}</text>')
+        notes = [(bar.note, top + row / 2 - 2)] if stacked else [
+            (text(v), top + i * thick + thick / 2) for i, v in enumerate(bar.values)]
+        for note, y in notes:
+            out.append(f'<text x="{label_w + area + 8}" y="{y:.1f}" dominant-baseline="middle" '
+                       f'fill="#1a202c" font-size="{11 if stacked else 10}">{escape(note)}</text>')
     out.append("</svg>")
     legend = ""
     if len(series) > 1:
@@ -138,8 +142,8 @@ def _page(title: str, body: str) -> str:
             f"exact decimals as booked in the ledger.</footer></main></body></html>\n")
 
 
-def _figures(items: Sequence[tuple[str, object]], key: int = 0) -> str:
-    return '<section class="figures">' + "".join(
+def _figures(items: Sequence[tuple[str, object]], key: int = 0, wide: bool = False) -> str:
+    return f'<section class="figures{" wide" if wide else ""}">' + "".join(
         f'<div class="figure{" key" if i == key else ""}"><div class="label">{escape(label)}'
         f'</div><div class="value">{escape(text(value))}</div></div>'
         for i, (label, value) in enumerate(items)) + "</section>"
@@ -203,16 +207,18 @@ def statement_html(data: dict, series: dict | None = None, name: str | None = No
     columns = [("work", "Work"), ("licensee", "Licensee"), ("model", "Model"),
                ("purpose", "Purpose"), ("usage_period", "Used in"), ("events", "Events"),
                ("quantity", "Quantity"), ("amount", f"Amount ({currency})")]
-    footer = {"work": "Total accrued", "events": sum(line["events"] for line in lines),
-              "amount": data["accrued"]}
+    footer = {"work": "Total accrued", "amount": data["accrued"]}
+    booked = sum(line["events"] for line in lines if line["events"] > 0)
+    reversed_ = -sum(line["events"] for line in lines if line["events"] < 0)
     body = (
         f"<header><h1>Royalty statement — {escape(who)}</h1>"
-        f'<p class="sub">{escape(period)} · booked amounts in {escape(currency)}</p></header>'
-        + _figures([("Closing balance", f"{text(data['closing_balance'])} {currency}"),
+        f'<p class="sub">{escape(period)} · amounts booked in {escape(currency)} · '
+        f"{booked} events booked" + (f", {reversed_} reversed" if reversed_ else "")
+        + f" · {len({line['work'] for line in lines if line['work']})} works</p></header>"
+        + _figures([(f"Closing balance ({currency})", data["closing_balance"]),
                     ("Opening balance", data["opening_balance"]),
-                    ("Accrued", data["accrued"]), ("Paid", data["paid"]),
-                    ("Events", footer["events"]),
-                    ("Works", len({line["work"] for line in lines if line["work"]}))])
+                    ("Accrued", data["accrued"]), ("Paid", data["paid"])],
+                   wide=True)
         + '<p class="note">Amounts are what the ledger booked in this period; "Used in" is '
           "the month the content was used. Negative lines reverse amounts booked in an "
           "earlier period, after a re-evaluation (a new license, price or split); the "
@@ -234,7 +240,8 @@ def transparency_html(data: dict, series: dict | None = None) -> str:
     events = data["events"] or 0
     charts = [
         bar_chart("Events by outcome", [
-            Bar(name, [count], f"{count} ({100 * count / events:.1f}%)" if events else "0")
+            Bar(name, [count], f"{count} ({100 * count / events:.1f}%)" if events else "0",
+                color=OUTCOME_COLORS[name])
             for name, count in outcomes.items()]),
         bar_chart("Events by usage month and outcome", [
             Bar(r["month"], [r[o] for o in OUTCOMES], str(sum(r[o] for o in OUTCOMES)))

@@ -15,6 +15,7 @@ from ledger.ingest.status import OUTCOMES
 from ledger.reports.ledger_reports import ACCRUAL_KINDS
 from ledger.reports.usage_reports import licensee_id
 
+NANO = Decimal("1e-9")
 _SCOPE = "e.licensee_id = %(licensee)s AND (%(model)s::text IS NULL OR e.model = %(model)s)"
 
 
@@ -29,7 +30,7 @@ def sum_by(lines: Iterable[dict], key: str, value: str = "amount") -> dict:
 
 def ledger_by_month(conn: psycopg.Connection, creator_id: int, currency: str) -> list[dict]:
     """What the ledger accrued for and paid to a creator per booking month (all time)."""
-    return conn.cursor(row_factory=dict_row).execute("""
+    rows = conn.cursor(row_factory=dict_row).execute("""
         SELECT to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
                coalesce(-sum(p.amount) FILTER (WHERE j.kind = ANY(%(accrual)s)), 0) AS accrued,
                coalesce(sum(p.amount) FILTER (WHERE NOT j.kind = ANY(%(accrual)s)), 0) AS paid
@@ -39,6 +40,8 @@ def ledger_by_month(conn: psycopg.Connection, creator_id: int, currency: str) ->
           AND a.currency = %(currency)s
         GROUP BY 1 ORDER BY 1
     """, {"creator": creator_id, "currency": currency, "accrual": list(ACCRUAL_KINDS)}).fetchall()
+    return [{**r, "accrued": r["accrued"].quantize(NANO), "paid": r["paid"].quantize(NANO)}
+            for r in rows]
 
 
 def _params(conn: psycopg.Connection, licensee: str, model: str | None) -> dict:
@@ -76,7 +79,7 @@ def top_works(conn: psycopg.Connection, licensee: str, model: str | None,
                count(*) FILTER (WHERE e.outcome = 'accrued') AS accrued
         FROM usage_event e JOIN work w ON w.id = e.work_id
         WHERE {_SCOPE}
-        GROUP BY w.key, w.title ORDER BY 3 DESC, 1 COLLATE "C" LIMIT %(limit)s
+        GROUP BY w.key, w.title ORDER BY 3 DESC, w.key COLLATE "C" LIMIT %(limit)s
     """, {**_params(conn, licensee, model), "limit": limit}).fetchall()
 
 
@@ -103,5 +106,3 @@ def statement_series(conn: psycopg.Connection, statement: dict) -> dict:
     return {"ledger_by_month": ledger_by_month(conn, creator_id, statement["currency"])}
 
 
-def as_decimal(value: object) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))

@@ -101,16 +101,20 @@ def test_a_failed_payout_is_retried_later_under_a_new_key(ready, stripe_fake) ->
 
 def test_killed_between_the_stripe_call_and_the_commit(ready, stripe_fake, stripe_ledger,
                                                        monkeypatch) -> None:
-    real = service.mark_paid
+    real = service._apply
 
     def die(*args, **kwargs):
         raise KeyboardInterrupt("worker killed")
 
-    monkeypatch.setattr(service, "mark_paid", die)
+    monkeypatch.setattr(service, "_apply", die)
     with stripe_ledger.connect() as conn, pytest.raises(KeyboardInterrupt):
         service.run(conn, stripe_ledger.payout_provider, threshold=Decimal(10))
-    monkeypatch.setattr(service, "mark_paid", real)
-    assert len(stripe_fake.transfers) == 1  # Stripe moved the money; the ledger did not hear
+    monkeypatch.setattr(service, "_apply", real)
+    # Stripe moved the money; the ledger only knows the payouts are in flight (and held).
+    assert stripe_paid(stripe_fake) == EXPECTED_MINOR
+    listed = json.loads(ready("payouts", "list", "--format", "json").stdout)
+    assert [p["status"] for p in listed] == ["submitted"] * 3
+    assert all(Decimal(r["balance"]) < 1 for r in balances(ready).values())
     settle_and_check(ready, stripe_fake)
 
 
