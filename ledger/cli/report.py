@@ -8,13 +8,16 @@ from pathlib import Path
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ledger.cli import ingest
 from ledger.cli.context import get_ledger
 from ledger.cli.output import Format, cell, dumps, emit, to_csv
 from ledger.errors import LedgerError
-from ledger.reports import html, ledger_reports, series, statement as statements, usage_reports
+from ledger.reports import html, ledger_reports, series, usage_reports
+from ledger.reports import statement as statements
 
 app = typer.Typer(help="Reports for creators and operators.", no_args_is_help=True)
 app.command("dead-letters")(ingest.dead_letters_report)
@@ -124,18 +127,18 @@ def statement(creator: str = typer.Option(..., help="Creator key."),
     statements.period_bounds(period)  # a bad period is refused before connecting
     with get_ledger().connect() as conn:
         data = statements.statement(conn, creator, period, currency)
+        row = statements.creator_row(conn, creator)
+        others = [c for c in statements.currencies(conn, row["id"]) if c != data["currency"]]
         if fmt is Format.html:
-            name = statements.creator_row(conn, creator)["name"]
-            page = html.statement_html(data, series.statement_series(conn, data), name)
-        others = [c for c in statements.currencies(conn, statements.creator_row(
-            conn, creator)["id"]) if c != data["currency"]]
+            page = html.statement_html(data, series.statement_series(conn, data), row["name"])
     if fmt is Format.html:
         _write(page, output)
     elif fmt is Format.json:
         _write(dumps(data), output)
-    elif fmt is Format.csv:
+    elif fmt is Format.csv:  # one row per line, each naming its statement
         head = {k: data[k] for k in ("creator", "period", "currency")}
-        _write(to_csv([{**head, **line} for line in data["lines"]]), output)
+        rows = [{**head, **line} for line in data["lines"]]
+        _write(to_csv(rows) or ",".join([*head, *statements.LINE_KEYS]) + "\n", output)
     else:
         console = Console(file=io.StringIO(), width=80, record=True) if output else Console()
         _statement_table(console, data, others)
@@ -145,7 +148,7 @@ def statement(creator: str = typer.Option(..., help="Creator key."),
 
 def _statement_table(console: Console, data: dict, other_currencies: list[str]) -> None:
     currency = data["currency"]
-    console.print(f"[bold]Statement for {data['creator']}[/bold], "
+    console.print(f"[bold]Statement for {escape(data['creator'])}[/bold], "
                   f"{data['period'] or 'all time'}, in {currency}", highlight=False)
     figures = Table.grid(padding=(0, 2))
     figures.add_column()
@@ -161,18 +164,30 @@ def _statement_table(console: Console, data: dict, other_currencies: list[str]) 
     if not data["lines"]:
         console.print("No amounts booked in this period.", style="dim")
         return
-    lines = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False,
-                  title="Lines (negative: reversed after a re-evaluation)", title_style="dim")
-    for name in ("work", "licensee", "model", "purpose"):
-        lines.add_column(name, overflow="fold")
+    # A field with one value on every line is said once, above the table: it stays
+    # readable at 80 columns.
+    shared = {key: data["lines"][0][key] for key in ("licensee", "model", "purpose", "unit")
+              if len({cell(line[key]) for line in data["lines"]}) == 1}
+    if shared:
+        console.print("All lines: " + ", ".join(f"{k} {cell(v) or '(none)'}"
+                                                for k, v in shared.items()),
+                      highlight=False, markup=False)
+    lines = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False,
+                  collapse_padding=True)
+    texts = ["work", *(k for k in ("licensee", "model", "purpose") if k not in shared)]
+    for key in texts:
+        lines.add_column(key, overflow="fold", min_width=6)
     lines.add_column("used in", no_wrap=True)
     for name in ("events", "quantity", "amount"):  # numbers are never broken
         lines.add_column(name, justify="right", no_wrap=True)
     for line in data["lines"]:
-        lines.add_row(cell(line["work"]), cell(line["licensee"]), cell(line["model"]),
-                      cell(line["purpose"]), cell(line["usage_period"]), cell(line["events"]),
-                      f"{cell(line['quantity'])} {cell(line['unit'])}".strip(),
-                      cell(line["amount"]), style="red" if line["amount"] < 0 else None)
+        quantity = cell(line["quantity"]) + ("" if "unit" in shared else f" {cell(line['unit'])}")
+        lines.add_row(*(Text(cell(line[key])) for key in texts), cell(line["usage_period"]),
+                      cell(line["events"]), quantity.strip(), cell(line["amount"]),
+                      style="red" if line["amount"] < 0 else None)
     lines.add_section()
-    lines.add_row("total", "", "", "", "", "", "", cell(data["accrued"]), style="bold")
+    lines.add_row("total", *[""] * (len(texts) + 2), cell(data["accrued"]), style="bold")
     console.print(lines)
+    if any(line["events"] < 0 for line in data["lines"]):
+        console.print("Negative lines reverse amounts booked earlier, after a re-evaluation.",
+                      style="dim", highlight=False)

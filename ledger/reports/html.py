@@ -182,7 +182,8 @@ def _period_name(period: str | None) -> str:
 
 
 def statement_html(data: dict, series: dict | None = None, name: str | None = None) -> str:
-    """The creator's statement (``ledger.reports.statement.statement``) as a page."""
+    """The creator's statement as a page: ``data`` as ``statement.statement`` returns it
+    (decimals, not JSON strings), ``series`` from ``series.statement_series``."""
     series = series or {}
     currency, lines = data["currency"], data["lines"]
     who = f"{name} ({data['creator']})" if name and name != data["creator"] else data["creator"]

@@ -86,13 +86,17 @@ JOIN journal_entry j ON j.id = p.entry_id
 WHERE a.kind = 'creator_payable' AND a.owner_id = %(creator)s AND a.currency = %(currency)s
 """
 
+# What a line needs of an event; the usage month is the month (UTC) of its time.
+_EVENT_COLUMNS = ("work_id", "licensee_id", "model", "purpose", "month", "unit", "quantity")
+_EVENT = ("e.work_id, e.licensee_id, e.model, e.purpose, "
+          "date_trunc('month', e.time AT TIME ZONE 'UTC') AS month, e.unit, e.quantity")
 _WORKS = """
     SELECT DISTINCT v.work_id FROM split_version v
     JOIN split_share s ON s.split_version_id = v.id WHERE s.creator_id = %(creator)s
 """
 # The evaluations that stand: booked in the period, never reversed.
 _CURRENT = f"""
-    SELECT e.id AS event_id, e.work_id, e.split_version_id, e.net, 1 AS sign
+    SELECT {_EVENT}, e.split_version_id, e.net, 1 AS sign
     FROM usage_event e JOIN journal_entry j ON j.id = e.entry_id
     WHERE e.work_id IN (SELECT work_id FROM works) AND e.outcome = 'accrued'
       AND e.currency = %(currency)s AND {_IN_PERIOD.format(at="j.created_at")}
@@ -100,17 +104,21 @@ _CURRENT = f"""
 # Replaced evaluations: each re-evaluation of an accrued event reverses the evaluation
 # before it, which was booked by the re-evaluation before that (or at ingest).
 _REPLACED = f"""
-    SELECT event_id, work_id, split_version_id, net,
+    SELECT {", ".join(_EVENT_COLUMNS)}, split_version_id, net,
            CASE WHEN {_IN_PERIOD.format(at="booked_at")} THEN 1 ELSE -1 END AS sign
     FROM (
-        SELECT h.event_id, e.work_id, sv.id AS split_version_id, h.net,
+        SELECT {_EVENT}, sv.id AS split_version_id, h.net,
                coalesce(jb.created_at, e.received_at) AS booked_at, jr.created_at AS reversed_at
         FROM (SELECT r.event_id, r.old_outcome, r.old_net AS net, r.old_license_id,
                      r.entry_id AS reversed_entry, lag(r.entry_id) OVER w AS booked_entry,
                      lag(r.at) OVER w AS evaluated_at
               FROM event_reevaluation r
-              WHERE r.event_id IN (SELECT id FROM usage_event
-                                   WHERE work_id IN (SELECT work_id FROM works))
+              -- events of the creator's works reversed in or after the period
+              WHERE r.event_id IN (
+                  SELECT x.event_id FROM event_reevaluation x
+                  JOIN usage_event xe ON xe.id = x.event_id
+                  WHERE x.old_outcome = 'accrued' AND x.at >= %(start)s
+                    AND xe.work_id IN (SELECT work_id FROM works))
               WINDOW w AS (PARTITION BY r.event_id ORDER BY r.id)) AS h
         JOIN usage_event e ON e.id = h.event_id
         JOIN license lic ON lic.id = h.old_license_id
@@ -131,11 +139,9 @@ _LINES = """
 WITH works AS ({works}),
 movements AS ({movements}),
 grouped AS (
-    SELECT m.work_id, e.licensee_id, e.model, e.purpose,
-           to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM') AS usage_period, e.unit, m.sign,
-           m.split_version_id, m.net, count(*) AS events, sum(e.quantity) AS quantity
-    FROM movements m JOIN usage_event e ON e.id = m.event_id
-    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+    SELECT work_id, licensee_id, model, purpose, month, unit, sign, split_version_id, net,
+           count(*) AS events, sum(quantity) AS quantity
+    FROM movements GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
 ),
 parts AS (
     SELECT d.split_version_id, d.net, p.amount
@@ -143,15 +149,17 @@ parts AS (
     CROSS JOIN LATERAL split_parts(d.net, d.split_version_id) AS p
     WHERE p.creator_id = %(creator)s
 )
-SELECT w.key AS work, l.key AS licensee, g.model, g.purpose, g.usage_period,
-       CAST(g.sign * sum(g.events) AS bigint) AS events, g.sign * sum(g.quantity) AS quantity, g.unit,
+SELECT w.key AS work, l.key AS licensee, g.model, g.purpose,
+       to_char(g.month, 'YYYY-MM') AS usage_period,
+       CAST(g.sign * sum(g.events) AS bigint) AS events,
+       g.sign * sum(g.quantity) AS quantity, g.unit,
        g.sign * sum(p.amount * g.events) AS amount
 FROM grouped g
 JOIN parts p ON p.split_version_id = g.split_version_id AND p.net = g.net
 JOIN work w ON w.id = g.work_id
 JOIN licensee l ON l.id = g.licensee_id
-GROUP BY w.key, l.key, g.model, g.purpose, g.usage_period, g.unit, g.sign
-ORDER BY g.usage_period, w.key COLLATE "C", l.key COLLATE "C", g.model COLLATE "C",
+GROUP BY w.key, l.key, g.model, g.purpose, g.month, g.unit, g.sign
+ORDER BY g.month, w.key COLLATE "C", l.key COLLATE "C", g.model COLLATE "C",
          g.purpose, g.unit, g.sign DESC
 """
 

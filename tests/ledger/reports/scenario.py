@@ -16,9 +16,10 @@ from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 import orjson
 import pytest
 
-from ledger.accounting import booking, reevaluation
+from ledger.accounting import reevaluation
 from ledger.ingest import store
 from ledger.ingest.events import BATCH
+from ledger.payouts import entries
 from tests.builders import creator, jsonl, license, licensee, sha, work
 from tests.ingest_helpers import usage
 
@@ -33,6 +34,7 @@ ACME = ("0.0023", "0.15")        # acme's catalog license: price, fee (USD)
 ACME_W3 = ("0.01", "0.2")        # acme's works-scope license for w3, added in month 3
 LUMEN = ("0.001", "0.3")         # lumen's EUR license, added in month 2
 PAID = D("0.01")                 # paid to alice (USD) in month 3
+EXCESS = D("0.005")              # held for her too, then released (a failed part)
 
 
 @dataclass(frozen=True)
@@ -116,16 +118,12 @@ def travel_back(ledger, days: int) -> None:
 
 
 def pay(ledger, who: str, amount: D, currency: str = "USD") -> None:
-    """A payout hold, as the payouts work books it: creator_payable → payout_clearing."""
+    """Payout entries as the payouts work books them: a hold of more than ``amount``, then
+    a release of the excess (a failed part), so the net paid is ``amount``."""
     with ledger.connect() as conn:
         creator_id = conn.execute("SELECT id FROM creator WHERE key = %s", (who,)).fetchone()[0]
-        entry = booking.next_entry_id(conn)
-        booking.open_entry(conn, entry, "payout_hold", f"payout to {who}")
-        conn.execute("""
-            INSERT INTO posting (entry_id, account_id, amount) VALUES
-            (%(e)s, ledger_account('creator_payable', %(c)s, %(cur)s), %(a)s),
-            (%(e)s, ledger_account('payout_clearing', %(c)s, %(cur)s), -%(a)s)
-        """, {"e": entry, "c": creator_id, "cur": currency, "a": amount})
+        entries.record(conn, "payout_hold", [entries.Move(1, creator_id, currency, amount + EXCESS)])
+        entries.record(conn, "payout_release", [entries.Move(1, creator_id, currency, EXCESS)])
         conn.commit()
 
 

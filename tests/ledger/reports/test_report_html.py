@@ -31,7 +31,7 @@ def render(page: Path, tmp_path: Path) -> tuple[str, Path]:
 
 
 def visible_text(dom: str) -> str:
-    body = re.sub(r"<(style|title)[^>]*>.*?</\1>", " ", dom, flags=re.S)
+    body = re.sub(r"<(style|title)[^>]*>.*?</\1>", " ", dom, flags=re.DOTALL)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
 
 

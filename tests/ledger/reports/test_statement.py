@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from decimal import Decimal
 
+from ledger.accounting import reevaluation
 from ledger.reports.statement import statement
+from tests.builders import jsonl, sha, work
 from tests.ledger.reports.scenario import (
-    ACME, ACME_W3, LUMEN, PAID, W2_AFTER, W2_BEFORE, W3, W4, part,
+    ACME,
+    ACME_W3,
+    LUMEN,
+    PAID,
+    W2_AFTER,
+    W2_BEFORE,
+    W3,
+    W4,
+    part,
 )
 
 D = Decimal
@@ -80,7 +91,7 @@ def test_periods_are_booking_months_and_chain(scenario) -> None:
         for data in months:
             assert_adds_up(data)
         assert months[0]["opening_balance"] == "0.000000000"
-        for before, after in zip(months, months[1:]):
+        for before, after in itertools.pairwise(months):
             assert after["opening_balance"] == before["closing_balance"]
         assert months[-1]["closing_balance"] == whole["closing_balance"]
         assert sum(D(m["accrued"]) for m in months) == D(whole["accrued"])
@@ -166,6 +177,11 @@ def test_csv_has_one_row_per_line(scenario, tmp_path) -> None:
     assert {r["creator"] for r in rows} == {"bob"} and {r["period"] for r in rows} == {month}
     assert sum(D(r["amount"]) for r in rows) == D(data["accrued"])
     assert any(r["events"].startswith("-") for r in rows)
+    quiet = cli("report", "statement", "--creator", "bob", "--period", "2020-01",
+                "--format", "csv")
+    assert quiet.code == 0 and quiet.stdout.splitlines() == [
+        "creator,period,currency,work,licensee,model,purpose,usage_period,events,quantity,"
+        "unit,amount"]
 
 
 def test_table_reads_at_80_columns(scenario, tmp_path) -> None:
@@ -183,3 +199,21 @@ def test_table_reads_at_80_columns(scenario, tmp_path) -> None:
                "--output", str(out)).code == 0
     text = out.read_text()
     assert data["closing_balance"] in text and max(len(x) for x in text.splitlines()) <= 80
+
+
+def test_a_reversal_that_names_no_work_is_an_adjustment_line(scenario, ledger) -> None:
+    cli = scenario.cli
+    # w4 gets other identifiers: e6 (booked in month 2 as w4) matches nothing any more.
+    assert cli("import", "works", "-", input=jsonl([
+        work("w4", W4, identifiers={"sha256": sha("w4-remastered")})])).code == 0
+    with ledger.connect() as conn:
+        reevaluation.drain(conn)
+    month = report(cli, "--creator", "bob", "--period", scenario.months[2])
+    assert month["lines"] == [{
+        "work": None, "licensee": None, "model": None, "purpose": "adjustment",
+        "usage_period": None, "events": 0, "quantity": "0", "unit": None,
+        "amount": str(-part("bob", "2", ACME, W4))}]
+    assert D(month["accrued"]) == -part("bob", "2", ACME, W4)
+    whole = report(cli, "--creator", "bob")
+    assert_adds_up(whole)  # over all time e6 was booked and reversed: nothing to adjust
+    assert "w4" not in {x["work"] for x in whole["lines"]}

@@ -1,0 +1,567 @@
+"""Ingest benchmark: end-to-end throughput of the real worker against the bare PostgreSQL
+limit on the same rows. A measurement, not a test: it prints figures.
+
+    python -m bench.ingest [--events N] [--batch-size B] [--works K] [--chunk C] [--keep]
+
+Settings come from the environment:
+
+- ``ROYALTY_DATABASE_URL``: the PostgreSQL *server* to use (default
+  ``postgresql://postgres@127.0.0.1:5432/postgres``). A fresh database ``royalty_bench`` is
+  created on it (dropped first if it exists) and dropped at the end unless ``--keep``.
+- ``ROYALTY_BROKER_URL``: the RabbitMQ broker (default ``amqp://guest:guest@127.0.0.1:5672//``).
+  The ``royalty.usage.ingest`` queue is purged before the run. The worker gets its own task
+  queue (``ROYALTY_TASK_QUEUE``, default ``royalty.bench.tasks``) so that it runs no one
+  else's tasks.
+
+The catalog: one licensee and, unless ``--works 0``, ``--works`` works of three creators (one
+opted out of ``ai-input``) under one catalog license. Half of the events use a registered
+work, so the evaluation in the ingest transaction yields every outcome (accrued, unmatched,
+opted_out, unpriced) and the accrual is booked, as in production.
+
+End to end: the real worker (``royalty worker --concurrency 1``) runs as a subprocess; N
+valid CloudEvents are generated up front, then published with ``UsageProducer`` in batch
+messages of ``--batch-size`` events; the clock runs from the first publish until
+``sum(ingest_batch.accepted)`` reaches N (polled every 0.2 s). The worker process tree's
+RSS is sampled every 0.2 s.
+
+Bare limit: the exact rows the store would ``COPY`` are built (outside the clock) with
+``ledger.ingest.events.validate``; then ``usage_event`` is truncated and, per chunk of the
+consumer's flush size, the clock covers ``CREATE_STAGE``, ``COPY`` into the stage,
+``INSERT_NEW`` (evaluation included), the booking of the accrual and the commit: the SQL
+of ``ledger.ingest.store``, in the order ``store.ingest`` runs it (see ``store_sql``).
+
+Exit status: 0 whatever the figures; 1 when the stored count is not exactly N, a duplicate
+or dead letter appeared, or the run could not complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import inspect
+import io
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import psutil
+import psycopg
+from sqlalchemy.engine import make_url
+
+from ledger import db as ledger_db
+from ledger import migrate
+from ledger.accounting import booking
+from ledger.catalog.service import ImportKind, import_file
+from ledger.imports import CATALOG_LOCK
+from ledger.ingest import store, topology
+from ledger.ingest.consumer import IngestConsumer
+from ledger.ingest.events import EVENT_TYPE, validate
+from ledger.ingest.producer import UsageProducer
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
+BENCH_DB = "royalty_bench"
+LICENSEE = "bench-ai"
+BENCH_TASK_QUEUE = "royalty.bench.tasks"
+POLL = 0.2
+TARGET_EPS = 50_000
+TARGET_RATIO = 0.5
+ROYALTY = Path(sys.executable).with_name("royalty")
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+# --- set-up ---------------------------------------------------------------------------------
+
+def bench_url(server_url: str) -> str:
+    return make_url(server_url).set(database=BENCH_DB, drivername="postgresql") \
+        .render_as_string(hide_password=False)
+
+
+def work_sha256(k: int) -> str:
+    return hashlib.sha256(b"bench-work-%d" % k).hexdigest()
+
+
+def item_sha256(i: int) -> str:
+    return hashlib.sha256(i.to_bytes(8, "big")).hexdigest()
+
+
+def _jsonl(rows: list[dict]) -> io.StringIO:
+    return io.StringIO("".join(orjson.dumps(row).decode() + "\n" for row in rows))
+
+
+def import_catalog(url: str, works: int) -> None:
+    """One licensee; with ``works``: three creators, the works and one catalog license."""
+    engine = ledger_db.make_engine(url)
+    try:
+        import_file(engine, ImportKind.licensees, _jsonl([
+            {"licensee": LICENSEE, "name": "Bench AI Inc.", "email": "ap@bench.example"}]))
+        if not works:
+            return
+        import_file(engine, ImportKind.creators, _jsonl([
+            {"creator": "bench-alice", "name": "Alice"},
+            {"creator": "bench-bob", "name": "Bob"},
+            {"creator": "bench-carol", "name": "Carol", "opt_out": ["ai-input"]}]))
+        import_file(engine, ImportKind.works, _jsonl([
+            {"work": f"bench-w{k:06d}", "title": f"Bench work {k}", "kind": "video",
+             "identifiers": {"sha256": work_sha256(k)},
+             "splits": ([{"creator": "bench-alice", "share": "0.7"},
+                         {"creator": "bench-bob", "share": "0.3"}] if k % 2 == 0
+                        else [{"creator": "bench-carol", "share": "1"}])}
+            for k in range(works)]))
+        import_file(engine, ImportKind.licenses, _jsonl([
+            {"license": "bench-catalog-2026", "licensee": LICENSEE, "scope": {"catalog": True},
+             "purposes": ["ai-train", "ai-input"], "valid_from": "2026-01-01T00:00:00Z",
+             "valid_until": "2027-01-01T00:00:00Z", "currency": "USD",
+             "rate": {"type": "per_unit", "unit": "uses", "price": "0.0023"},
+             "platform_fee": "0.15"}]))
+    finally:
+        engine.dispose()
+
+
+def fresh_database(server_url: str, works: int) -> str:
+    with psycopg.connect(ledger_db.libpq_url(server_url), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    url = bench_url(server_url)
+    migrate.upgrade(url)
+    import_catalog(url, works)
+    return url
+
+
+def drop_database(server_url: str) -> None:
+    with psycopg.connect(ledger_db.libpq_url(server_url), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+
+
+def bench_topology():  # noqa: ANN201 - topology.Topology, or None before it existed
+    """The exchange and queue the worker will use: the contract's names, or those of
+    ``ROYALTY_USAGE_EXCHANGE`` / ``ROYALTY_INGEST_QUEUE`` (the worker inherits them)."""
+    kind = getattr(topology, "Topology", None)
+    if kind is None:
+        return None
+    return kind(os.environ.get("ROYALTY_USAGE_EXCHANGE") or "royalty.usage",
+                os.environ.get("ROYALTY_INGEST_QUEUE") or "royalty.usage.ingest")
+
+
+TOPOLOGY = bench_topology()
+INGEST_QUEUE = TOPOLOGY.queue if TOPOLOGY is not None else topology.INGEST_QUEUE
+
+
+def declare(conn) -> None:  # noqa: ANN001
+    if TOPOLOGY is not None:
+        TOPOLOGY.declare(conn)
+    else:
+        topology.declare(conn)
+
+
+def queue_state(broker_url: str) -> tuple[int, int]:
+    """(messages ready, consumers) of the ingest queue, declaring the topology first."""
+    with topology.connection(broker_url) as conn:
+        declare(conn)
+        _, messages, consumers = INGEST_QUEUE(conn.default_channel).queue_declare(passive=True)
+        return int(messages or 0), int(consumers or 0)
+
+
+def purge_queue(broker_url: str) -> int:
+    with topology.connection(broker_url) as conn:
+        declare(conn)
+        return int(INGEST_QUEUE(conn.default_channel).purge() or 0)
+
+
+def producer(broker_url: str, batch_size: int) -> UsageProducer:
+    if TOPOLOGY is not None and "topology" in inspect.signature(UsageProducer).parameters:
+        return UsageProducer(broker_url, batch_size=batch_size, topology=TOPOLOGY)
+    return UsageProducer(broker_url, batch_size=batch_size)
+
+
+# --- events ---------------------------------------------------------------------------------
+
+def make_events(n: int, works: int = 0) -> list[dict]:
+    """N valid, distinct usage events of one registered licensee (contract §2); with
+    ``works``, the even ones use one of the registered works, the odd ones unknown items."""
+    run_tag = uuid.uuid4().int >> 64
+    base = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    purposes = ("ai-train", "ai-train", "ai-train", "ai-input")
+    activities = ("pretrain", "pretrain", "finetune", "rag")
+    events = []
+    for i in range(n):
+        item = {"sha256": work_sha256(i // 2 % works) if works and i % 2 == 0
+                else item_sha256(i)}
+        if i % 3 == 0:
+            item["url"] = f"https://cdn.example.org/items/{i}.mp4"
+        k = i // 2 % 4
+        data = {
+            "licensee": LICENSEE, "purpose": purposes[k], "activity": activities[k],
+            "model": f"bench-model-{i % 2}", "run": f"run-{i % 7:02d}",
+            "dataset": f"dataset-{i % 5}", "item": item,
+        }
+        if i % 10 == 0:
+            data["quantity"], data["unit"] = str(1 + i % 4096), "tokens"
+        else:
+            data["quantity"], data["unit"] = "1", "uses"
+        moment = base + timedelta(seconds=i)
+        events.append({
+            "specversion": "1.0", "type": EVENT_TYPE,
+            "source": f"urn:bench:pipeline:{i % 4}",
+            "id": str(uuid.UUID(int=(run_tag << 64) | i)),
+            "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "datacontenttype": "application/json", "data": data,
+        })
+    return events
+
+
+def stored_rows(events: list[dict], licensee_id: int) -> list[tuple]:
+    """The rows ``store.ingest`` COPYs (without the per-batch ``seq``), same layout."""
+    rows = []
+    for event in events:
+        usage = validate(event)
+        ids = usage.identifiers
+        rows.append((usage.source, usage.event_id, usage.content_hash, usage.time, licensee_id,
+                     usage.purpose, usage.activity, usage.model, usage.run, usage.dataset,
+                     usage.quantity, usage.unit, *(ids.get(k) for k in store.IDENTIFIERS),
+                     None if usage.extensions is None
+                     else orjson.dumps(usage.extensions, default=str).decode()))
+    return rows
+
+
+def consumer_flush_events(events: list[dict], batch_size: int) -> tuple[int, int, int]:
+    """Events per consumer flush at the consumer's default limits (messages or bytes),
+    and the average message body size: (events, messages, bytes per message)."""
+    params = inspect.signature(IngestConsumer.__init__).parameters
+    max_messages = params["max_messages"].default
+    max_bytes = params["max_bytes"].default
+    sample = events[:batch_size]
+    msg_bytes = len(orjson.dumps(sample, default=str)) * batch_size // max(len(sample), 1)
+    per_flush = min(max_messages, max(1, math.ceil(max_bytes / max(msg_bytes, 1))))
+    return per_flush * batch_size, per_flush, msg_bytes
+
+
+# --- worker ---------------------------------------------------------------------------------
+
+class RssSampler(threading.Thread):
+    """Peak RSS of a process and all its descendants, sampled every ``POLL`` seconds."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(name="rss-sampler", daemon=True)
+        self.root = psutil.Process(pid)
+        self.peak = 0
+        self.stop = threading.Event()
+
+    def sample(self) -> None:
+        total = 0
+        try:
+            procs = [self.root, *self.root.children(recursive=True)]
+        except psutil.Error:
+            return
+        for proc in procs:
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                pass
+        self.peak = max(self.peak, total)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.sample()
+            self.stop.wait(POLL)
+
+
+def start_worker(database_url: str, broker_url: str, log_path: Path) -> subprocess.Popen:
+    env = dict(os.environ, ROYALTY_DATABASE_URL=database_url, ROYALTY_BROKER_URL=broker_url)
+    env.setdefault("ROYALTY_TASK_QUEUE", BENCH_TASK_QUEUE)
+    log = log_path.open("wb")
+    return subprocess.Popen(
+        [str(ROYALTY), "worker", "--concurrency", "1", "--loglevel", "WARNING"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def wait_consuming(broker_url: str, worker: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise RuntimeError(f"the worker exited with status {worker.returncode}")
+        if queue_state(broker_url)[1] >= 1:
+            return
+        time.sleep(POLL)
+    raise RuntimeError(f"the worker did not start consuming within {timeout:.0f}s")
+
+
+def stop_worker(worker: subprocess.Popen, timeout: float = 60) -> int:
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout)
+        except subprocess.TimeoutExpired:
+            say(f"  worker did not stop within {timeout:.0f}s after SIGTERM; killing it")
+            worker.kill()
+            worker.wait()
+    return worker.returncode
+
+
+def accepted(conn: psycopg.Connection) -> int:
+    return conn.execute("SELECT coalesce(sum(accepted), 0) FROM ingest_batch").fetchone()[0]
+
+
+def end_to_end(url: str, broker_url: str, events: list[dict], batch_size: int,
+               log_path: Path) -> dict:
+    n = len(events)
+    ready, consumers = queue_state(broker_url)
+    if consumers:
+        raise RuntimeError(f"{consumers} other consumer(s) already on {INGEST_QUEUE.name}"
+                           "; they would take the bench's messages")
+    purged = purge_queue(broker_url)
+    say(f"  purged {purged} message(s) from {INGEST_QUEUE.name}")
+
+    worker = start_worker(url, broker_url, log_path)
+    sampler = RssSampler(worker.pid)
+    sampler.start()
+    try:
+        t_start = time.monotonic()
+        wait_consuming(broker_url, worker)
+        say(f"  worker pid {worker.pid} consuming after {time.monotonic() - t_start:.1f}s")
+        _, consumers = queue_state(broker_url)
+        if consumers != 1:
+            raise RuntimeError(f"{consumers} consumers on the queue, expected only the worker")
+        idle_rss = sampler.peak
+
+        with producer(broker_url, batch_size) as publisher, \
+                psycopg.connect(ledger_db.libpq_url(url), autocommit=True) as conn:
+            t0 = time.perf_counter()
+            publisher.publish(events)
+            t_published = time.perf_counter() - t0
+            messages = publisher.published_messages
+            limit = max(120.0, n / 2_000)
+            done = 0
+            while True:
+                done = accepted(conn)
+                if done >= n:
+                    break
+                if time.perf_counter() - t0 > limit:
+                    raise RuntimeError(f"only {done:,} of {n:,} events stored after {limit:.0f}s")
+                if worker.poll() is not None:
+                    raise RuntimeError(f"the worker exited with status {worker.returncode}")
+                time.sleep(POLL)
+            t_e2e = time.perf_counter() - t0
+            batches, avg_batch, max_batch = conn.execute(
+                "SELECT count(*), coalesce(avg(received), 0), coalesce(max(received), 0) "
+                "FROM ingest_batch").fetchone()
+        sampler.sample()
+    finally:
+        sampler.stop.set()
+        sampler.join()
+        status = stop_worker(worker)
+    return {"publish_s": t_published, "e2e_s": t_e2e, "messages": messages,
+            "peak_rss": sampler.peak, "idle_rss": idle_rss, "worker_status": status,
+            "batches": batches, "avg_batch": float(avg_batch), "max_batch": max_batch,
+            "accepted": done}
+
+
+# --- bare PostgreSQL ------------------------------------------------------------------------
+
+class Clock:
+    """Seconds spent per step, summed over the chunks."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.spent[step] = self.spent.get(step, 0.0) + now - self._t
+        self._t = now
+
+
+def store_sql(conn: psycopg.Connection, rows: list[tuple], clock: Clock) -> int:
+    """The SQL ``store.ingest`` runs for a batch of new rows, in its order, then the commit
+    that ``IngestConsumer`` adds; ``rows`` carry their staging ``seq`` first."""
+    conn.execute(store.CREATE_STAGE)
+    conn.execute(store.CREATE_INGESTED)
+    clock.lap("CREATE_STAGE + CREATE_INGESTED")
+    with conn.cursor().copy(store.COPY_STAGE) as copy:
+        for row in rows:
+            copy.write_row(row)
+    clock.lap("COPY_STAGE (write_row + end)")
+    conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (CATALOG_LOCK,))
+    entry_id = booking.next_entry_id(conn)
+    clock.lap("catalog lock + next_entry_id")
+    inserted = conn.execute(store.INSERT_NEW, {"entry": entry_id}).rowcount
+    clock.lap("INSERT_NEW (evaluate + insert)")
+    accrued = conn.execute("SELECT count(*) FROM ingested WHERE outcome = 'accrued'"
+                           ).fetchone()[0]
+    if accrued:
+        booking.open_entry(conn, entry_id, "accrual", f"{accrued} usage events")
+        booking.post(conn, entry_id, store.ACCRUED_ROWS, 1)
+    clock.lap("booking (count, entry, postings)")
+    conn.execute("TRUNCATE ingested")
+    conn.execute("TRUNCATE ingest_stage")
+    clock.lap("TRUNCATE ingested + ingest_stage")
+    conn.execute(store.INSERT_BATCH, (1, len(rows), inserted, 0, 0, 0))
+    conn.commit()
+    clock.lap("INSERT_BATCH + commit (balance check)")
+    return inserted
+
+
+def bare(url: str, rows: list[tuple], chunk: int) -> dict:
+    with psycopg.connect(ledger_db.libpq_url(url)) as conn:
+        conn.execute("SET LOCAL royalty.maintenance = on")  # else usage_event refuses TRUNCATE
+        conn.execute("TRUNCATE usage_event, ingest_batch")
+        conn.commit()
+        chunks = [[(seq, *row) for seq, row in enumerate(rows[i:i + chunk])]
+                  for i in range(0, len(rows), chunk)]
+        t0 = time.perf_counter()
+        clock = Clock()
+        for part in chunks:
+            store_sql(conn, part, clock)
+        elapsed = time.perf_counter() - t0
+        stored = conn.execute("SELECT count(*) FROM usage_event").fetchone()[0]
+    return {"bare_s": elapsed, "stored": stored, "chunks": len(chunks), "steps": clock.spent}
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+def integrity(url: str) -> dict:
+    with psycopg.connect(ledger_db.libpq_url(url)) as conn:
+        stored, distinct = conn.execute(
+            "SELECT count(*), count(DISTINCT (source, event_id)) FROM usage_event").fetchone()
+        accepted_, duplicates, dead = conn.execute(
+            "SELECT coalesce(sum(accepted), 0), coalesce(sum(duplicates), 0), "
+            "coalesce(sum(dead_lettered), 0) FROM ingest_batch").fetchone()
+        dead_letters = conn.execute("SELECT count(*) FROM dead_letter").fetchone()[0]
+        outcomes = dict(conn.execute(
+            "SELECT coalesce(outcome, 'pending'), count(*) FROM usage_event GROUP BY 1 ORDER BY 1"
+        ).fetchall())
+        entries = conn.execute("SELECT count(*) FROM journal_entry").fetchone()[0]
+    return {"stored": stored, "distinct": distinct, "accepted": accepted_,
+            "duplicates": duplicates, "dead_lettered": dead, "dead_letters": dead_letters,
+            "outcomes": outcomes, "entries": entries}
+
+
+def mib(n: int) -> str:
+    return f"{n / 2**20:,.0f} MiB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=500_000, help="events to ingest")
+    parser.add_argument("--batch-size", type=int, default=1000, help="events per message")
+    parser.add_argument("--works", type=int, default=1000,
+                        help="registered works that half of the events use (0: licensee only)")
+    parser.add_argument("--chunk", type=int, default=None,
+                        help="rows per bare-PostgreSQL transaction (default: the consumer's "
+                             "flush size at this message size)")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    args = parser.parse_args(argv)
+    n = args.events
+
+    server_url = os.environ.get("ROYALTY_DATABASE_URL") or DEFAULT_SERVER
+    broker_url = os.environ.get("ROYALTY_BROKER_URL") or DEFAULT_BROKER
+    say(f"ingest bench: {n:,} events, {args.batch_size:,} per message, "
+        f"{args.works:,} registered works")
+    say(f"  server {make_url(server_url).render_as_string(hide_password=True)}, "
+        f"database {BENCH_DB}; broker {make_url(broker_url).render_as_string(hide_password=True)}")
+
+    ok = True
+    url = fresh_database(server_url, args.works)
+    try:
+        with psycopg.connect(ledger_db.libpq_url(url)) as conn:
+            licensee_id = conn.execute("SELECT id FROM licensee WHERE key = %s",
+                                       (LICENSEE,)).fetchone()[0]
+            version, jit, sync, buffers = conn.execute(
+                "SELECT current_setting('server_version'), current_setting('jit'), "
+                "current_setting('synchronous_commit'), current_setting('shared_buffers')"
+            ).fetchone()
+        say(f"  PostgreSQL {version} (jit {jit}, synchronous_commit {sync}, shared_buffers "
+            f"{buffers}); {os.cpu_count()} CPUs here")
+        t = time.perf_counter()
+        events = make_events(n, args.works)
+        chunk, per_flush, msg_bytes = consumer_flush_events(events, args.batch_size)
+        chunk = args.chunk or chunk
+        say(f"  generated {n:,} events in {time.perf_counter() - t:.1f}s (not timed); "
+            f"message body ≈ {msg_bytes / 1024:,.0f} KiB, consumer flush ≈ {per_flush} "
+            f"messages = {chunk:,} events")
+
+        # 1. End to end
+        say("end to end (worker subprocess, RabbitMQ, PostgreSQL):")
+        log_path = Path(tempfile.gettempdir()) / "royalty-bench-worker.log"
+        try:
+            e2e = end_to_end(url, broker_url, events, args.batch_size, log_path)
+        except RuntimeError as exc:
+            say(f"  FAILED: {exc}")
+            tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
+            if tail:
+                say(f"  worker log ({log_path}):\n{tail}")
+            return 1
+        check = integrity(url)
+        e2e_eps = n / e2e["e2e_s"]
+        say(f"  published {e2e['messages']:,} messages in {e2e['publish_s']:.2f}s: "
+            f"{n / e2e['publish_s']:,.0f} ev/s")
+        say(f"  stored {check['stored']:,} events in {e2e['e2e_s']:.2f}s from first publish: "
+            f"{e2e_eps:,.0f} ev/s")
+        say(f"  worker batches: {e2e['batches']:,} commits, avg {e2e['avg_batch']:,.0f} "
+            f"events, max {e2e['max_batch']:,}")
+        say(f"  worker RSS: idle {mib(e2e['idle_rss'])}, peak {mib(e2e['peak_rss'])} "
+            f"(process tree); stopped with status {e2e['worker_status']}")
+        say(f"  check: stored {check['stored']:,}, distinct identities {check['distinct']:,}, "
+            f"accepted {check['accepted']:,}, duplicates {check['duplicates']:,}, "
+            f"dead letters {check['dead_letters']:,}")
+        say("  outcomes: " + ", ".join(f"{k} {v:,}" for k, v in check["outcomes"].items())
+            + f"; journal entries {check['entries']:,}")
+        if check["outcomes"].get("pending"):
+            say(f"  ERROR: {check['outcomes']['pending']:,} event(s) stored without an outcome")
+            ok = False
+        if check["stored"] != n or check["accepted"] != n:
+            say(f"  ERROR: stored {check['stored']:,} / accepted {check['accepted']:,}, "
+                f"expected exactly {n:,}")
+            ok = False
+        if check["duplicates"] or check["distinct"] != check["stored"]:
+            say(f"  ERROR: {check['duplicates']:,} duplicate(s) reported")
+            ok = False
+        if check["dead_letters"] or check["dead_lettered"]:
+            say(f"  ERROR: {check['dead_letters']:,} dead letter(s) for valid events")
+            ok = False
+
+        # 2. Bare PostgreSQL on the same rows
+        say(f"bare PostgreSQL (the store's SQL: stage, COPY, INSERT_NEW, booking, commit; "
+        f"{chunk:,} rows per transaction):")
+        t = time.perf_counter()
+        rows = stored_rows(events, licensee_id)
+        del events
+        say(f"  built {len(rows):,} rows in {time.perf_counter() - t:.1f}s (not timed)")
+        b = bare(url, rows, chunk)
+        bare_eps = n / b["bare_s"]
+        say(f"  stored {b['stored']:,} events in {b['bare_s']:.2f}s ({b['chunks']} transactions): "
+            f"{bare_eps:,.0f} ev/s")
+        for step, spent in b["steps"].items():
+            say(f"    {step:40s} {spent:6.2f}s  {1e6 * spent / n:6.2f} µs/event")
+        if b["stored"] != n:
+            say(f"  ERROR: bare run stored {b['stored']:,}, expected {n:,}")
+            ok = False
+
+        ratio = e2e_eps / bare_eps
+        say("summary:")
+        say(f"ingest: e2e {e2e_eps:,.0f} ev/s, bare {bare_eps:,.0f} ev/s, ratio {ratio:.2f}, "
+            f"worker peak RSS {e2e['peak_rss'] / 2**20:,.0f} MiB")
+        say(f"targets: e2e ≥ {TARGET_EPS:,} ev/s: {'met' if e2e_eps >= TARGET_EPS else 'MISSED'}; "
+            f"ratio ≥ {TARGET_RATIO}: {'met' if ratio >= TARGET_RATIO else 'MISSED'}")
+    finally:
+        if args.keep:
+            say(f"kept database {BENCH_DB}")
+        else:
+            drop_database(server_url)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
