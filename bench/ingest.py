@@ -414,7 +414,8 @@ def store_sql(conn: psycopg.Connection, rows: list[tuple], clock: Clock) -> int:
 
 
 def bare(url: str, rows: list[tuple], chunk: int) -> dict:
-    with psycopg.connect(ledger_db.libpq_url(url)) as conn:
+    # Same session settings as the ingest consumer (JIT off): the limit of the same SQL.
+    with psycopg.connect(ledger_db.libpq_url(url), options=ledger_db.HOT_PATH_OPTIONS) as conn:
         conn.execute("SET LOCAL royalty.maintenance = on")  # else usage_event refuses TRUNCATE
         conn.execute("TRUNCATE usage_event, ingest_batch")
         conn.commit()

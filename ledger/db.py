@@ -44,6 +44,11 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+# Hot paths (ingest, re-evaluation) run the same statements over and over on batches
+# PostgreSQL cannot estimate (temporary tables): JIT compilation costs more than it saves.
+HOT_PATH_OPTIONS = "-c jit=off"
+
+
 def connect(url: str, **kwargs: object) -> psycopg.Connection:
     """A raw psycopg connection, for COPY and set-based statements."""
     return psycopg.connect(libpq_url(url), **kwargs)

@@ -16,8 +16,14 @@ _DOI = re.compile(r"10\.[0-9]{4,9}/\S+")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ws": 80, "wss": 443}
 
 
+# Already canonical: lower-case http(s) scheme and host, no port, no user, no fragment.
+_CANONICAL = re.compile(r"https?://[a-z0-9.-]+(?:[/?][^#\s]*)?")
+
+
 def canonical_url(url: str) -> str:
     """Lower-case scheme and host, no default port, no fragment (contract §2)."""
+    if _CANONICAL.fullmatch(url):
+        return url  # the common case, on the hot path: nothing to change
     parts = urlsplit(url.strip())
     if not parts.scheme or not parts.netloc or not parts.hostname:
         raise ValueError(f"not an absolute URL: {url!r}")

@@ -30,6 +30,23 @@ report.app.command("payouts")(payouts.report_payouts)
 app.command("demo")(demo.demo)
 
 
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Typer ≥ 0.29 vendors its own click; catch both kinds of usage error."""
+    import click
+
+    kinds: list[type[Exception]] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:
+        pass
+    else:
+        kinds.append(ClickException)
+    return tuple(kinds)
+
+
+_USAGE_ERRORS = _usage_errors()
+
+
 def main() -> None:
     """Entry point: domain errors become exit codes and readable reasons."""
     try:
@@ -50,13 +67,9 @@ def main() -> None:
     except FileNotFoundError as exc:
         err_console.print(f"[red]error:[/red] {exc.strerror}: {exc.filename}")
         sys.exit(2)
-    except Exception as exc:  # click's usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except _USAGE_ERRORS as exc:  # usage errors carry their own exit code (2)
+        exc.show()
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 class Format(str, Enum):
@@ -70,8 +71,8 @@ def table(rows: Sequence[dict], title: str | None = None,
             and not isinstance(rows[0].get(name), bool)
         result.add_column(name.replace("_", " "), justify="right" if numeric else "left",
                           overflow="fold", no_wrap=index == 0)
-    for row in rows:
-        result.add_row(*(cell(row.get(name)) for name in columns))
+    for row in rows:  # Text: a key such as "[red]x" is data, never markup
+        result.add_row(*(Text(cell(row.get(name))) for name in columns))
     return result
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import orjson
 import psycopg
 
+from ledger.db import HOT_PATH_OPTIONS
 from ledger.ingest import store, topology
 from ledger.ingest.topology import Topology
 
@@ -77,7 +78,7 @@ class SqlQueueConsumer:
         backoff = 0.5
         while not self.stopping.is_set():
             try:
-                with psycopg.connect(self.database_url) as db:
+                with psycopg.connect(self.database_url, options=HOT_PATH_OPTIONS) as db:
                     queue_id = self._queue_id(db)
                     db.commit()
                     while not self.stopping.is_set():

@@ -109,10 +109,28 @@ def _source_and_id(event: object) -> tuple[str | None, str | None]:
     return None, None
 
 
+@dataclass
+class Prepared:
+    """A batch validated in Python, ready for ``write``: the rows to COPY, where each came
+    from, and the partial result (received, in-batch duplicates, rejected events)."""
+
+    rows: list[tuple]
+    origin: list[tuple[object, Message]]
+    result: BatchResult
+
+
 def ingest(conn: psycopg.Connection, messages: list[Message], *, licensees: dict[str, int],
            max_message_bytes: int, replayed: int = 0, count_received: bool = True,
            record_rejects: bool = True) -> BatchResult:
     """Store a batch in the open transaction of ``conn``; the caller commits."""
+    return write(conn, prepare(messages, licensees=licensees,
+                               max_message_bytes=max_message_bytes),
+                 replayed=replayed, count_received=count_received, record_rejects=record_rejects)
+
+
+def prepare(messages: list[Message], *, licensees: dict[str, int], max_message_bytes: int
+            ) -> Prepared:
+    """Parse and validate every event of a batch, in one pass, with no database access."""
     result = BatchResult(messages=len(messages))
     rows: list[tuple] = []
     origin: list[tuple[object, Message]] = []  # by staging seq: the event and its message
@@ -168,6 +186,21 @@ def ingest(conn: psycopg.Connection, messages: list[Message], *, licensees: dict
                          else orjson.dumps(usage.extensions, default=str).decode()))
             origin.append((event, message))
 
+    return Prepared(rows, origin, result)
+
+
+def _reject_later(result: BatchResult, reason: str, detail: str, event: object,
+                  message: Message) -> None:
+    source, event_id = _source_and_id(event)
+    raw = event_bytes(event)
+    result.rejected.append((Rejected(reason, detail, None, source, event_id, raw),
+                            Message(raw, SINGLE, message.routing_key)))
+
+
+def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
+          count_received: bool = True, record_rejects: bool = True) -> BatchResult:
+    """The SQL half: COPY, evaluate, insert, book, dead letters, batch log. No commit."""
+    rows, origin, result = prepared.rows, prepared.origin, prepared.result
     if rows:
         conn.execute(CREATE_STAGE)
         conn.execute(CREATE_INGESTED)
@@ -192,8 +225,9 @@ def ingest(conn: psycopg.Connection, messages: list[Message], *, licensees: dict
                     result.duplicates += 1
                 else:
                     event, message = origin[seq]
-                    reject(Reason.CONFLICTING_DUPLICATE, "same source and id as an earlier event "
-                           "with other content; the first one stands", message, event=event)
+                    _reject_later(result, Reason.CONFLICTING_DUPLICATE, "same source and id as "
+                                  "an earlier event with other content; the first one stands",
+                                  event, message)
         conn.execute("TRUNCATE ingest_stage")
 
     if result.rejected and record_rejects:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from ledger.matching.rules import MATCH_PRIORITY
 
 _MATCH = ",\n            ".join(
-    f"(SELECT i.work_id FROM work_identifier i WHERE i.kind = '{kind}' AND i.value = src.{kind})"
+    f"CASE WHEN src.{kind} IS NOT NULL THEN (SELECT i.work_id FROM work_identifier i "
+    f"WHERE i.kind = '{kind}' AND i.value = src.{kind}) END"
     for kind in MATCH_PRIORITY)
 
 _TEMPLATE = f"""
@@ -25,7 +26,7 @@ SELECT src.*, m.work_id, sv.id AS split_version_id, lic.id AS license_id,
        priced.gross, priced.fee, CAST(priced.gross - priced.fee AS numeric(38, 9)) AS net
 FROM {{source}} AS src
 CROSS JOIN LATERAL (SELECT COALESCE(
-            {_MATCH}) AS work_id) AS m
+            {_MATCH}) AS work_id OFFSET 0) AS m
 LEFT JOIN LATERAL (
     SELECT v.id FROM split_version v
     WHERE v.work_id = m.work_id AND v.effective_from <= src.time
@@ -59,7 +60,7 @@ LEFT JOIN LATERAL (
 LEFT JOIN LATERAL (
     SELECT g.gross, CAST(round_half_even(g.gross * lic.platform_fee, 9) AS numeric(38, 9)) AS fee
     FROM (SELECT CAST(round_half_even(src.quantity * lic.price, 9) AS numeric(38, 9)) AS gross) g
-    WHERE lic.id IS NOT NULL AND lic.rate_unit = src.unit) AS priced ON true
+    WHERE lic.id IS NOT NULL AND lic.rate_unit = src.unit OFFSET 0) AS priced ON true
 """
 
 

@@ -59,7 +59,12 @@ def test_sigkill_mid_ingest_loses_nothing_and_doubles_nothing(cli, ledger, tmp_p
     worker = start_worker(ledger.settings, log)
     try:
         wait_for(lambda: stored() == total, timeout=300)
-        time.sleep(0.5)
+
+        def drained() -> bool:  # redelivered messages are consumed too (as duplicates)
+            with topology.connection(ledger.broker_url) as conn:
+                return ledger.topology.depth(conn) == 0
+        wait_for(drained, timeout=120)
+        time.sleep(1.0)
     finally:
         stop_worker(worker)
     assert stored() == total
