@@ -86,15 +86,29 @@ def demo(out: Path = typer.Option(Path("out/demo"), help="Where the demo writes 
 
 
 def _write_reports(ledger, out: Path) -> list[Path]:  # noqa: ANN001
+    """HTML pages a person opens: each licensee's transparency report, and the statements
+    of the three best-earning creators; balances as JSON."""
     from ledger.cli.output import dumps
+    from ledger.reports import html, series, statement
 
     written = []
     with ledger.connect() as conn:
         for licensee in ("acme-ai", "lumen-labs", "orbit-search"):
-            path = out / f"transparency-{licensee}.json"
-            path.write_text(dumps(usage_reports.transparency(conn, licensee)))
-            written.append(path)
-        path = out / "balances.json"
-        path.write_text(dumps(ledger_reports.balances(conn)))
-        written.append(path)
+            data = usage_reports.transparency(conn, licensee)
+            page = html.transparency_html(data, series.transparency_series(conn, licensee, None))
+            written.append(_save(out / f"transparency-{licensee}.html", page))
+        balances = ledger_reports.balances(conn)
+        written.append(_save(out / "balances.json", dumps(balances)))
+        top = sorted(balances, key=lambda r: r["accrued"], reverse=True)[:3]
+        for row in top:
+            data = statement.statement(conn, row["creator"], None, row["currency"])
+            name = conn.execute("SELECT name FROM creator WHERE key = %s",
+                                (row["creator"],)).fetchone()[0]
+            page = html.statement_html(data, series.statement_series(conn, data), name)
+            written.append(_save(out / f"statement-{row['creator']}.html", page))
     return written
+
+
+def _save(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path.resolve()
