@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,3 +49,22 @@ def jsonl(rows: list[Any]) -> str:
 def write_jsonl(path: Path, rows: list[Any]) -> Path:
     path.write_text(jsonl(rows), encoding="utf-8")
     return path
+
+
+NANO = Decimal("0.000000001")
+
+
+def expected_net(quantity: str, price: str, fee: str) -> Decimal:
+    """Contract §5 per event, written out independently of the code under test."""
+    gross = (Decimal(quantity) * Decimal(price)).quantize(NANO, rounding=ROUND_HALF_EVEN)
+    return gross - (gross * Decimal(fee)).quantize(NANO, rounding=ROUND_HALF_EVEN)
+
+
+def expected_parts(net: Decimal, shares: dict[str, str]) -> dict[str, Decimal]:
+    """Floor each exact share at 9 dp; leftover units to the largest remainders, ties by key."""
+    exact = {c: net * Decimal(s) for c, s in shares.items()}
+    parts = {c: x.quantize(NANO, rounding=ROUND_FLOOR) for c, x in exact.items()}
+    units = int((net - sum(parts.values())) / NANO)
+    for c in sorted(shares, key=lambda c: (parts[c] - exact[c], c))[:units]:
+        parts[c] += NANO
+    return parts

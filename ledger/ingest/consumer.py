@@ -114,23 +114,51 @@ class _Writer:
             return total
 
 
-class IngestConsumer:
-    """One broker connection and a writer thread; nothing acknowledged before its commit."""
+class ConsumerBase:
+    """What every ingest consumer shares: its settings, and a run loop that survives
+    broker and database failures (unacknowledged messages stay queued; nothing is lost)."""
 
     def __init__(self, broker_url: str, database_url: str, *,
                  topology: Topology | None = None, max_messages: int = 1000,
-                 max_bytes: int = 8 * 1024 * 1024, flush_seconds: float = 0.2,
-                 max_message_bytes: int = 16 * 1024 * 1024,
+                 flush_seconds: float = 0.2, max_message_bytes: int = 16 * 1024 * 1024,
                  after_commit: Callable[[store.BatchResult], None] | None = None) -> None:
         self.broker_url = broker_url
         self.database_url = database_url
         self.topology = topology or Topology()
         self.max_messages = max_messages
-        self.max_bytes = max_bytes
         self.flush_seconds = flush_seconds
         self.max_message_bytes = max_message_bytes
         self.after_commit = after_commit
         self.stopping = threading.Event()
+
+    def _consume(self) -> None:
+        raise NotImplementedError
+
+    def run(self) -> None:
+        """Consume until ``stopping`` is set, reconnecting with backoff after failures."""
+        backoff = 0.5
+        while not self.stopping.is_set():
+            try:
+                self._consume()
+                backoff = 0.5
+            except (psycopg.OperationalError, OSError, KombuError, AMQPError) as exc:
+                log.warning("ingest consumer: %s; retrying in %.1fs", exc, backoff)
+            except Exception:
+                # Not a passing fault: log it loudly and keep trying.
+                log.exception("ingest consumer failed; retrying in %.1fs", backoff)
+            else:
+                continue
+            self.stopping.wait(backoff)
+            backoff = min(backoff * 2, 10)
+
+
+class IngestConsumer(ConsumerBase):
+    """One broker connection and a writer thread; nothing acknowledged before its commit."""
+
+    def __init__(self, broker_url: str, database_url: str, *,
+                 max_bytes: int = 8 * 1024 * 1024, **kwargs: object) -> None:
+        super().__init__(broker_url, database_url, **kwargs)
+        self.max_bytes = max_bytes
         self._buffer: list[KombuMessage] = []
         self._buffered_bytes = 0
         self._oldest = 0.0
@@ -189,32 +217,17 @@ class IngestConsumer:
             if self.after_commit is not None:
                 self.after_commit(batch.result)
 
-    def run(self) -> None:
-        """Consume until ``stopping`` is set; reconnect after broker or database failures.
-        Unacknowledged messages go back to the queue and are stored once, later."""
-        backoff = 0.5
-        while not self.stopping.is_set():
-            self._writer = _Writer(self.database_url, self.max_message_bytes)
-            try:
-                self._consume()
-                backoff = 0.5
-            except (psycopg.OperationalError, OSError, KombuError, AMQPError) as exc:
-                log.warning("ingest consumer: %s; retrying in %.1fs", exc, backoff)
-                self.stopping.wait(backoff)
-                backoff = min(backoff * 2, 10)
-            except Exception:
-                # Not a passing fault; log it loudly and keep trying: unacknowledged messages
-                # stay in the queue, nothing is lost.
-                log.exception("ingest consumer failed; retrying in %.1fs", backoff)
-                self.stopping.wait(backoff)
-                backoff = min(backoff * 2, 10)
-            finally:
-                self._buffer, self._buffered_bytes = [], 0
-                self._writer.close()
-                if self._reader is not None and not self._reader.closed:
-                    self._reader.close()
-
     def _consume(self) -> None:
+        self._writer = _Writer(self.database_url, self.max_message_bytes)
+        try:
+            self._take_from_broker()
+        finally:
+            self._buffer, self._buffered_bytes = [], 0
+            self._writer.close()
+            if self._reader is not None and not self._reader.closed:
+                self._reader.close()
+
+    def _take_from_broker(self) -> None:
         with topology.connection(self.broker_url) as conn:
             self.topology.declare(conn)
             self._multiple_ack = conn.transport.driver_type == "amqp"

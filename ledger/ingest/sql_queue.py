@@ -8,18 +8,13 @@ would lose it to a SIGKILL; this consumer never does that.)"""
 from __future__ import annotations
 
 import base64
-import logging
-import threading
-from collections.abc import Callable
 
 import orjson
 import psycopg
 
 from ledger.db import HOT_PATH_OPTIONS
 from ledger.ingest import store, topology
-from ledger.ingest.topology import Topology
-
-log = logging.getLogger(__name__)
+from ledger.ingest.consumer import ConsumerBase
 
 TAKE = """
 SELECT m.id, m.payload FROM kombu_message m
@@ -39,20 +34,7 @@ def decode(payload: str) -> store.Message:
     return store.Message(raw, envelope.get("content-type"), routing_key)
 
 
-class SqlQueueConsumer:
-    def __init__(self, broker_url: str, database_url: str, *, topology: Topology | None = None,
-                 max_messages: int = 1000, flush_seconds: float = 0.2,
-                 max_message_bytes: int = 16 * 1024 * 1024,
-                 after_commit: Callable[[store.BatchResult], None] | None = None) -> None:
-        self.broker_url = broker_url
-        self.database_url = database_url
-        self.topology = topology or Topology()
-        self.max_messages = max_messages
-        self.flush_seconds = flush_seconds
-        self.max_message_bytes = max_message_bytes
-        self.after_commit = after_commit
-        self.stopping = threading.Event()
-
+class SqlQueueConsumer(ConsumerBase):
     def _queue_id(self, db: psycopg.Connection) -> int:
         with topology.connection(self.broker_url) as conn:
             self.topology.declare(conn)  # creates kombu's tables and the queue row
@@ -74,19 +56,10 @@ class SqlQueueConsumer:
             self.after_commit(result)
         return result
 
-    def run(self) -> None:
-        backoff = 0.5
-        while not self.stopping.is_set():
-            try:
-                with psycopg.connect(self.database_url, options=HOT_PATH_OPTIONS) as db:
-                    queue_id = self._queue_id(db)
-                    db.commit()
-                    while not self.stopping.is_set():
-                        if self.take_batch(db, queue_id) is None:
-                            self.stopping.wait(self.flush_seconds)
-                    backoff = 0.5
-            except Exception:
-                # The transaction rolled back: its messages are still queued. Keep going.
-                log.exception("embedded-broker ingest failed; retrying in %.1fs", backoff)
-                self.stopping.wait(backoff)
-                backoff = min(backoff * 2, 10)
+    def _consume(self) -> None:
+        with psycopg.connect(self.database_url, options=HOT_PATH_OPTIONS) as db:
+            queue_id = self._queue_id(db)
+            db.commit()
+            while not self.stopping.is_set():
+                if self.take_batch(db, queue_id) is None:
+                    self.stopping.wait(self.flush_seconds)

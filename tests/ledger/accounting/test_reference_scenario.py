@@ -5,7 +5,7 @@ computed here independently with Decimal."""
 from __future__ import annotations
 
 import json
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 import orjson
 import pytest
@@ -13,25 +13,12 @@ import pytest
 from ledger.accounting import reevaluation
 from ledger.ingest import store
 from ledger.ingest.events import BATCH
-from tests.builders import creator, jsonl, license, licensee, sha, work
+from tests.builders import (
+    creator, expected_net, expected_parts, jsonl, license, licensee, sha, work,
+)
 from tests.ingest_helpers import usage
 
 D = Decimal
-NANO = D("0.000000001")
-
-
-def expected_net(quantity: str, price: str, fee: str) -> D:
-    gross = (D(quantity) * D(price)).quantize(NANO, rounding=ROUND_HALF_EVEN)
-    return gross - (gross * D(fee)).quantize(NANO, rounding=ROUND_HALF_EVEN)
-
-
-def expected_parts(net: D, shares: dict[str, str]) -> dict[str, D]:
-    exact = {c: net * D(s) for c, s in shares.items()}
-    parts = {c: x.quantize(NANO, rounding=ROUND_FLOOR) for c, x in exact.items()}
-    units = int((net - sum(parts.values())) / NANO)
-    for c in sorted(shares, key=lambda c: (parts[c] - exact[c], c))[:units]:
-        parts[c] += NANO
-    return parts
 
 
 W2_BEFORE = {"alice": "0.7", "bob": "0.3"}

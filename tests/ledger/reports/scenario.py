@@ -11,7 +11,7 @@ happened then (the append-only triggers are bypassed for that, in tests only).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 import orjson
 import pytest
@@ -20,7 +20,9 @@ from ledger.accounting import reevaluation
 from ledger.ingest import store
 from ledger.ingest.events import BATCH
 from ledger.payouts import entries
-from tests.builders import creator, jsonl, license, licensee, sha, work
+from tests.builders import (
+    creator, expected_net, expected_parts, jsonl, license, licensee, sha, work,
+)
 from tests.ingest_helpers import usage
 
 D = Decimal
@@ -65,18 +67,8 @@ BATCHES = [
 ]
 
 
-def net(quantity: str, price: str, fee: str) -> D:
-    gross = (D(quantity) * D(price)).quantize(NANO, rounding=ROUND_HALF_EVEN)
-    return gross - (gross * D(fee)).quantize(NANO, rounding=ROUND_HALF_EVEN)
-
-
-def parts(amount: D, shares: dict[str, str]) -> dict[str, D]:
-    exact = {c: amount * D(s) for c, s in shares.items()}
-    floor = {c: x.quantize(NANO, rounding=ROUND_FLOOR) for c, x in exact.items()}
-    units = int((amount - sum(floor.values())) / NANO)
-    for c in sorted(shares, key=lambda c: (floor[c] - exact[c], c))[:units]:
-        floor[c] += NANO
-    return floor
+net = expected_net
+parts = expected_parts
 
 
 def part(who: str, quantity: str, terms: tuple[str, str], shares: dict[str, str]) -> D:
