@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ CONTEXT_ATTRIBUTES = frozenset({"specversion", "type", "source", "id", "time",
 DATA_FIELDS = frozenset({"licensee", "purpose", "activity", "model", "run", "dataset", "item",
                          "quantity", "unit"})
 _PURPOSES = frozenset(USAGE_TOKENS)
+_KINDS = frozenset(IDENTIFIER_KINDS)
 
 
 class Reason:
@@ -57,7 +59,7 @@ class Invalid(Exception):
         self.detail = detail
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Usage:
     """A valid usage event, as stored. ``licensee`` is still the key here."""
 
@@ -101,15 +103,31 @@ def _text(obj: dict, key: str, where: str, *, required: bool = False) -> str | N
     return value
 
 
+@lru_cache(maxsize=4096)
+def _decimal(text: str) -> Decimal:
+    """Quantities repeat a lot ("1", "3"…): parse each spelling once."""
+    return Decimal(text)
+
+
 def _quantity(value: Any) -> Decimal:
     if value is None:
         return Decimal(1)
+    if isinstance(value, str) and len(value) < 32:
+        try:
+            quantity = _decimal(value)
+        except InvalidOperation:
+            raise Invalid("data.quantity", f"data.quantity {value!r} is not a decimal") from None
+        return _in_range(quantity)
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
         raise Invalid("data.quantity", "data.quantity must be a decimal string or number")
     try:
         quantity = Decimal(repr(value) if isinstance(value, float) else value)
     except InvalidOperation:
         raise Invalid("data.quantity", f"data.quantity {value!r} is not a decimal") from None
+    return _in_range(quantity)
+
+
+def _in_range(quantity: Decimal) -> Decimal:
     if not quantity.is_finite() or quantity < 0:
         raise Invalid("data.quantity", "data.quantity must be a finite number ≥ 0")
     if quantity.adjusted() > 17 or quantity.as_tuple().exponent < -30:
@@ -163,13 +181,15 @@ def validate(event: Any) -> Usage:
         raise Invalid("data.item", "data.item has no known identifier "
                                    f"({', '.join(IDENTIFIER_KINDS)})")
     unit = _text(data, "unit", "data.unit") or "uses"
-    extra = {k: v for k, v in event.items() if k not in CONTEXT_ATTRIBUTES}
-    extra_data = {k: v for k, v in data.items() if k not in DATA_FIELDS}
-    extra_item = {k: v for k, v in item.items() if k not in IDENTIFIER_KINDS}
-    if extra_data:
-        extra["data"] = extra_data
-    if extra_item:
-        extra["item"] = extra_item
+    extra = None  # unknown attributes are kept, never rejected; most events have none
+    if event.keys() - CONTEXT_ATTRIBUTES or data.keys() - DATA_FIELDS or item.keys() - _KINDS:
+        extra = {k: v for k, v in event.items() if k not in CONTEXT_ATTRIBUTES}
+        extra_data = {k: v for k, v in data.items() if k not in DATA_FIELDS}
+        extra_item = {k: v for k, v in item.items() if k not in _KINDS}
+        if extra_data:
+            extra["data"] = extra_data
+        if extra_item:
+            extra["item"] = extra_item
     return Usage(
         source=source, event_id=event_id, content_hash=content_hash(event), time=moment,
         licensee=licensee, purpose=purpose,
