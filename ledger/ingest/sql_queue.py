@@ -16,11 +16,15 @@ from ledger.db import HOT_PATH_OPTIONS
 from ledger.ingest import store, topology
 from ledger.ingest.consumer import ConsumerBase
 
-TAKE = """
-SELECT m.id, m.payload FROM kombu_message m
+# Lock the next messages (others' locked ones skipped), then read the bodies of as many
+# as fit the batch size: a batch is bounded in bytes, not only in messages.
+LOCK_NEXT = """
+SELECT m.id, length(m.payload) FROM kombu_message m
 WHERE m.queue_id = %s AND m.visible
 ORDER BY m.id LIMIT %s FOR UPDATE SKIP LOCKED
 """
+READ = "SELECT id, payload FROM kombu_message WHERE id = ANY(%s) ORDER BY id"
+MAX_BATCH_BYTES = 8 * 1024 * 1024
 
 
 def decode(payload: str) -> store.Message:
@@ -43,10 +47,17 @@ class SqlQueueConsumer(ConsumerBase):
 
     def take_batch(self, db: psycopg.Connection, queue_id: int) -> store.BatchResult | None:
         """One transaction: take up to ``max_messages``, store their events, delete them."""
-        rows = db.execute(TAKE, (queue_id, self.max_messages)).fetchall()
-        if not rows:
+        locked = db.execute(LOCK_NEXT, (queue_id, self.max_messages)).fetchall()
+        if not locked:
             db.rollback()
             return None
+        chosen, size = [], 0
+        for message_id, length in locked:
+            if chosen and size + length > MAX_BATCH_BYTES:
+                break
+            chosen.append(message_id)
+            size += length
+        rows = db.execute(READ, (chosen,)).fetchall()
         result = store.ingest(db, [decode(payload) for _, payload in rows],
                               licensees=store.licensee_ids(db),
                               max_message_bytes=self.max_message_bytes)
