@@ -7,6 +7,7 @@ import logging
 from celery import Task
 
 from ledger.accounting import reevaluation
+from ledger.db import HOT_PATH_OPTIONS
 from ledger.payouts import service
 from workers.celery_app import app
 
@@ -27,7 +28,7 @@ class RoyaltyTask(Task):
 @app.task(base=RoyaltyTask, bind=True, name="royalty.reevaluate")
 def reevaluate(self: RoyaltyTask) -> None:
     """Drain the catalog-change outbox: re-evaluate what imports changed (back-pay)."""
-    with self.ledger.connect() as conn:
+    with self.ledger.connect(options=HOT_PATH_OPTIONS) as conn:
         done = reevaluation.drain(conn)
     if done.changes:
         log.info("re-evaluated %d events for %d catalog changes: %d changed, %d reversed, "
