@@ -2,6 +2,7 @@
 limit on the same rows. A measurement, not a test: it prints figures.
 
     python -m bench.ingest [--events N] [--batch-size B] [--works K] [--chunk C] [--keep]
+    python -m bench.ingest --booking [...]   # same as: python -m bench.booking [...]
 
 Settings come from the environment:
 
@@ -239,7 +240,10 @@ def stored_rows(events: list[dict], licensee_id: int) -> list[tuple]:
 def consumer_flush_events(events: list[dict], batch_size: int) -> tuple[int, int, int]:
     """Events per consumer flush at the consumer's default limits (messages or bytes),
     and the average message body size: (events, messages, bytes per message)."""
-    params = inspect.signature(IngestConsumer.__init__).parameters
+    params: dict[str, inspect.Parameter] = {}
+    for kind in reversed(IngestConsumer.__mro__):  # defaults may live on a base class
+        if "__init__" in vars(kind):
+            params.update(inspect.signature(vars(kind)["__init__"]).parameters)
     max_messages = params["max_messages"].default
     max_bytes = params["max_bytes"].default
     sample = events[:batch_size]
@@ -454,6 +458,10 @@ def mib(n: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--booking" in argv:  # the "Match, price and book" benchmark: see bench/booking.py
+        from bench import booking
+        return booking.main([a for a in argv if a != "--booking"])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=500_000, help="events to ingest")
     parser.add_argument("--batch-size", type=int, default=1000, help="events per message")
