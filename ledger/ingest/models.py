@@ -28,8 +28,15 @@ class UsageEvent(SQLModel, table=True):
         CheckConstraint("outcome IN ('accrued', 'unmatched', 'unlicensed', 'opted_out', "
                         "'unpriced')", name="usage_event_outcome"),
         Index("usage_event_work", "work_id"),
-        Index("usage_event_licensee_model", "licensee_id", "model"),
-        Index("usage_event_unmatched", "id", postgresql_where=text("outcome = 'unmatched'")),
+        Index("usage_event_transparency", "licensee_id", "model",
+              postgresql_include=["outcome", "purpose", "dataset", "work_id", "split_version_id"]),
+        Index("usage_event_unmatched", "id", postgresql_where=text("outcome = 'unmatched'"),
+              postgresql_include=["licensee_id", "time", "quantity", "sha256", "c2pa", "isrc",
+                                  "iswc", "isbn", "doi", "url"]),
+        Index("usage_event_unlicensed", "licensee_id", "model", "work_id", "outcome", "purpose",
+              postgresql_include=["quantity"],
+              postgresql_where=text("outcome IN ('unlicensed', 'opted_out', 'unpriced')")),
+        Index("usage_event_entry", "entry_id", postgresql_where=text("entry_id IS NOT NULL")),
         Index("usage_event_pending", "id", postgresql_where=text("outcome IS NULL")),
     )
 
