@@ -83,6 +83,8 @@ class SplitVersion(SQLModel, table=True):
     work_id: int = Field(sa_column=Column(Integer, ForeignKey("work.id"), nullable=False))
     effective_from: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     created_at: datetime | None = Field(default=None, sa_column=_created_column())
+    # The work's and its creators' opt-outs together; kept by database triggers.
+    opt_out: list[str] = Field(default_factory=list, sa_column=_tokens_column())
 
 
 class SplitShare(SQLModel, table=True):

@@ -18,7 +18,7 @@ _MATCH = ",\n            ".join(
 _TEMPLATE = f"""
 SELECT src.*, m.work_id, sv.id AS split_version_id, lic.id AS license_id,
        CASE WHEN m.work_id IS NULL THEN 'unmatched'
-            WHEN lic.id IS NULL THEN CASE WHEN opt.opted_out THEN 'opted_out'
+            WHEN lic.id IS NULL THEN CASE WHEN covers(sv.opt_out, src.purpose) THEN 'opted_out'
                                           ELSE 'unlicensed' END
             WHEN lic.rate_unit <> src.unit THEN 'unpriced'
             ELSE 'accrued' END AS outcome,
@@ -28,15 +28,10 @@ FROM {{source}} AS src
 CROSS JOIN LATERAL (SELECT COALESCE(
             {_MATCH}) AS work_id OFFSET 0) AS m
 LEFT JOIN LATERAL (
-    SELECT v.id FROM split_version v
+    -- opt_out: the work's and the split's creators' opt-outs together (kept by triggers)
+    SELECT v.id, v.opt_out FROM split_version v
     WHERE v.work_id = m.work_id AND v.effective_from <= src.time
     ORDER BY v.effective_from DESC LIMIT 1) AS sv ON true
-LEFT JOIN LATERAL (
-    SELECT covers(w.opt_out, src.purpose) OR EXISTS (
-               SELECT 1 FROM split_share s JOIN creator c ON c.id = s.creator_id
-               WHERE s.split_version_id = sv.id AND covers(c.opt_out, src.purpose)
-           ) AS opted_out
-    FROM work w WHERE w.id = m.work_id) AS opt ON true
 LEFT JOIN LATERAL (
     SELECT l.id, l.rate_unit, l.price, l.platform_fee, l.currency
     FROM license l
@@ -53,7 +48,7 @@ LEFT JOIN LATERAL (
                 WHERE s.split_version_id = sv.id AND NOT EXISTS (
                     SELECT 1 FROM license_scope_creator sc
                     WHERE sc.license_id = l.id AND sc.creator_id = s.creator_id))
-            ELSE NOT opt.opted_out END
+            ELSE NOT covers(sv.opt_out, src.purpose) END
     ORDER BY CASE l.scope_kind WHEN 'works' THEN 3 WHEN 'creators' THEN 2 ELSE 1 END DESC,
              l.key COLLATE "C"
     LIMIT 1) AS lic ON true
