@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from ledger.matching.rules import MATCH_PRIORITY
 
-_MATCH = ",\n            ".join(
-    f"CASE WHEN src.{kind} IS NOT NULL THEN (SELECT i.work_id FROM work_identifier i "
-    f"WHERE i.kind = '{kind}' AND i.value = src.{kind}) END"
-    for kind in MATCH_PRIORITY)
+_MATCH = ", ".join(f"i_{kind}.work_id" for kind in MATCH_PRIORITY)
+_MATCH_JOINS = "\n".join(
+    f"LEFT JOIN work_identifier i_{kind} ON i_{kind}.kind = '{kind}' "
+    f"AND i_{kind}.value = src.{kind}" for kind in MATCH_PRIORITY)
 
 _TEMPLATE = f"""
 SELECT src.*, m.work_id, sv.id AS split_version_id, lic.id AS license_id,
@@ -25,8 +25,8 @@ SELECT src.*, m.work_id, sv.id AS split_version_id, lic.id AS license_id,
        lic.currency,
        priced.gross, priced.fee, CAST(priced.gross - priced.fee AS numeric(38, 9)) AS net
 FROM {{source}} AS src
-CROSS JOIN LATERAL (SELECT COALESCE(
-            {_MATCH}) AS work_id OFFSET 0) AS m
+{_MATCH_JOINS}
+CROSS JOIN LATERAL (SELECT COALESCE({_MATCH}) AS work_id OFFSET 0) AS m
 LEFT JOIN LATERAL (
     -- opt_out: the work's and the split's creators' opt-outs together (kept by triggers)
     SELECT v.id, v.opt_out FROM split_version v
