@@ -38,19 +38,17 @@ import argparse
 import hashlib
 import os
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg
 from sqlalchemy.engine import make_url
 
 from bench.ingest import (
     BENCH_DB, DEFAULT_BROKER, DEFAULT_SERVER, LICENSEE, Clock, _jsonl, bench_url,
-    consumer_flush_events, drop_database, end_to_end, mib, say, stored_rows,
+    consumer_flush_events, drop_database, end_to_end_or_report, mib, say, stored_rows,
 )
 from ledger import db as ledger_db
 from ledger import migrate
@@ -316,14 +314,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - a linear repo
             f"{chunk:,} events")
 
         say("end to end (publish → royalty worker → booked):")
-        log_path = Path(tempfile.gettempdir()) / "royalty-bench-booking-worker.log"
-        try:
-            e2e = end_to_end(url, broker_url, events, args.batch_size, log_path)
-        except RuntimeError as exc:
-            say(f"  FAILED: {exc}")
-            tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
-            if tail:
-                say(f"  worker log ({log_path}):\n{tail}")
+        e2e = end_to_end_or_report(url, broker_url, events, args.batch_size,
+                                   "royalty-bench-booking-worker.log")
+        if e2e is None:
             return 1
         e2e_eps = n / e2e["e2e_s"]
         j = journal_check(url)

@@ -372,6 +372,20 @@ def end_to_end(url: str, broker_url: str, events: list[dict], batch_size: int,
             "accepted": done}
 
 
+def end_to_end_or_report(url: str, broker_url: str, events: list[dict], batch_size: int,
+                         log_name: str) -> dict | None:
+    """``end_to_end``, or ``None`` after printing why it failed and the worker log's tail."""
+    log_path = Path(tempfile.gettempdir()) / log_name
+    try:
+        return end_to_end(url, broker_url, events, batch_size, log_path)
+    except RuntimeError as exc:
+        say(f"  FAILED: {exc}")
+        tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
+        if tail:
+            say(f"  worker log ({log_path}):\n{tail}")
+        return None
+
+
 # --- bare PostgreSQL ------------------------------------------------------------------------
 
 class Clock:
@@ -503,14 +517,9 @@ def main(argv: list[str] | None = None) -> int:
 
         # 1. End to end
         say("end to end (worker subprocess, RabbitMQ, PostgreSQL):")
-        log_path = Path(tempfile.gettempdir()) / "royalty-bench-worker.log"
-        try:
-            e2e = end_to_end(url, broker_url, events, args.batch_size, log_path)
-        except RuntimeError as exc:
-            say(f"  FAILED: {exc}")
-            tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
-            if tail:
-                say(f"  worker log ({log_path}):\n{tail}")
+        e2e = end_to_end_or_report(url, broker_url, events, args.batch_size,
+                                   "royalty-bench-worker.log")
+        if e2e is None:
             return 1
         check = integrity(url)
         e2e_eps = n / e2e["e2e_s"]
