@@ -47,8 +47,23 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from bench.ingest import (
-    BENCH_DB, DEFAULT_BROKER, DEFAULT_SERVER, LICENSEE, Clock, _jsonl, bench_url,
-    consumer_flush_events, drop_database, end_to_end_or_report, mib, say, stored_rows,
+    BARE_DEDUPE,
+    BENCH_DB,
+    DEFAULT_BROKER,
+    DEFAULT_SERVER,
+    LICENSEE,
+    Clock,
+    _jsonl,
+    bare_store,
+    bench_url,
+    chunks_of,
+    consumer_flush_events,
+    drop_database,
+    empty_events,
+    end_to_end_or_report,
+    mib,
+    say,
+    stored_rows,
 )
 from ledger import db as ledger_db
 from ledger import migrate
@@ -198,9 +213,6 @@ def journal_check(url: str) -> dict:
 
 # --- bare SQL -------------------------------------------------------------------------------
 
-_EVENT_COLUMNS = ", ".join(store.COLUMNS)
-BARE_DEDUPE = (f"INSERT INTO usage_event ({_EVENT_COLUMNS}) SELECT {_EVENT_COLUMNS} "
-               "FROM ingest_stage ON CONFLICT ON CONSTRAINT usage_event_identity DO NOTHING")
 BARE_POSTINGS = """
 INSERT INTO bare_posting (entry_id, account_id, amount)
 SELECT %s, coalesce(i.work_id, 0), s.quantity
@@ -217,17 +229,6 @@ CREATE INDEX bare_posting_entry ON bare_posting (entry_id);
 """
 
 
-def empty_events(conn: psycopg.Connection) -> None:
-    conn.execute("SET LOCAL royalty.maintenance = on")  # else usage_event refuses TRUNCATE
-    conn.execute("TRUNCATE usage_event, ingest_batch")
-    conn.commit()
-
-
-def chunks_of(rows: list[tuple], chunk: int) -> list[list[tuple]]:
-    return [[(seq, *row) for seq, row in enumerate(rows[i:i + chunk])]
-            for i in range(0, len(rows), chunk)]
-
-
 def bare_issue(url: str, parts: list[list[tuple]]) -> dict:
     """The issue's bare limit: COPY, dedupe insert, join to identifiers, one posting per
     event, commit; per chunk, JIT off like the consumer."""
@@ -239,9 +240,7 @@ def bare_issue(url: str, parts: list[list[tuple]]) -> dict:
         inserted = postings = 0
         for entry, part in enumerate(parts, 1):
             conn.execute(store.CREATE_STAGE)
-            with conn.cursor().copy(store.COPY_STAGE) as copy:
-                for row in part:
-                    copy.write_row(row)
+            store.copy_stage(conn, part)
             clock.lap("COPY into stage")
             inserted += conn.execute(BARE_DEDUPE).rowcount
             clock.lap("dedupe INSERT usage_event")
@@ -258,24 +257,9 @@ def bare_issue(url: str, parts: list[list[tuple]]) -> dict:
             "steps": clock.spent}
 
 
-def bare_store(url: str, parts: list[list[tuple]]) -> dict:
-    """``store.write`` (the consumer's SQL half) on the same chunks, then commit."""
-    with psycopg.connect(ledger_db.libpq_url(url), options=ledger_db.HOT_PATH_OPTIONS) as conn:
-        empty_events(conn)
-        t0 = time.perf_counter()
-        accepted = 0
-        for part in parts:
-            prepared = store.Prepared(part, [], store.BatchResult(messages=1,
-                                                                   received=len(part)))
-            accepted += store.write(conn, prepared).accepted
-            conn.commit()
-        elapsed = time.perf_counter() - t0
-    return {"seconds": elapsed, "accepted": accepted}
-
-
 # --- main -----------------------------------------------------------------------------------
 
-def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - a linear report
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=500_000)
     parser.add_argument("--works", type=int, default=200_000)

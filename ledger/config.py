@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     payout_schedule: str = "0 6 1 * *"  # cron: monthly, 06:00 UTC on the 1st
     ingest_batch_events: int = 20_000
     ingest_flush_seconds: float = 0.2
+    ingest_writers: int = 2  # database connections storing batches in parallel
     max_message_bytes: int = 16 * 1024 * 1024
     usage_exchange: str = "royalty.usage"
     ingest_queue: str = "royalty.usage.ingest"

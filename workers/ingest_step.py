@@ -27,10 +27,11 @@ class IngestStep(bootsteps.StartStopStep):
         settings = ledger.settings
         consumer_class = SqlQueueConsumer if ledger.broker_url.startswith("sqla+") \
             else IngestConsumer
+        options = {"writers": settings.ingest_writers} if consumer_class is IngestConsumer else {}
         self.consumer = consumer_class(
             ledger.broker_url, ledger.database_url, topology=ledger.topology,
             max_message_bytes=settings.max_message_bytes,
-            flush_seconds=settings.ingest_flush_seconds)
+            flush_seconds=settings.ingest_flush_seconds, **options)
         self.thread = threading.Thread(target=self.consumer.run, name="royalty-ingest",
                                        daemon=True)
         self.thread.start()

@@ -68,8 +68,9 @@ class WorkIdentifier(SQLModel, table=True):
     __tablename__ = "work_identifier"
     __table_args__ = (Index("work_identifier_work_id", "work_id"),)
 
-    kind: str = Field(sa_column=Column(Text, primary_key=True))
-    value: str = Field(sa_column=Column(Text, primary_key=True))
+    # Compared byte for byte ("C"): matching looks values up by the thousand per batch.
+    kind: str = Field(sa_column=Column(Text(collation="C"), primary_key=True))
+    value: str = Field(sa_column=Column(Text(collation="C"), primary_key=True))
     work_id: int = Field(sa_column=Column(Integer, ForeignKey("work.id"), nullable=False))
 
 
@@ -85,6 +86,12 @@ class SplitVersion(SQLModel, table=True):
     created_at: datetime | None = Field(default=None, sa_column=_created_column())
     # The work's and its creators' opt-outs together; kept by database triggers.
     opt_out: list[str] = Field(default_factory=list, sa_column=_tokens_column())
+    # The shares in creator key order (code points), for set-based splitting; kept by the
+    # same triggers.
+    creator_ids: list[int] = Field(default_factory=list, sa_column=Column(
+        ARRAY(Integer), nullable=False, server_default=text("'{}'::integer[]")))
+    shares: list[Decimal] = Field(default_factory=list, sa_column=Column(
+        ARRAY(Numeric), nullable=False, server_default=text("'{}'::numeric[]")))
 
 
 class SplitShare(SQLModel, table=True):

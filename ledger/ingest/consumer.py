@@ -1,10 +1,11 @@
 """The ingest consumer: takes messages off the ingest queue in batches, stores them, and
 acknowledges them only after the transaction that stored them has committed.
 
-Two threads share the work so that Python and PostgreSQL run at the same time: the
-consumer thread takes messages from the broker and validates batch k+1 (pure Python)
-while a writer thread stores batch k (COPY, evaluate, book, commit). Acknowledgements
-stay on the consumer thread (a channel is not thread-safe), in order, after each commit.
+Threads share the work so that Python and PostgreSQL run at the same time: the consumer
+thread takes messages from the broker and validates the next batch (pure Python) while
+writer threads (``writers``, two by default, each with its own connection) store earlier
+batches (COPY, evaluate, book, commit) in parallel. Acknowledgements stay on the consumer
+thread (a channel is not thread-safe), in submission order, each after its commit.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 import psycopg
 from amqp.exceptions import AMQPError
@@ -37,60 +39,86 @@ class _Batch:
     prepared: store.Prepared
     result: store.BatchResult | None = None
     error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
 
 
-class _Writer:
-    """Stores prepared batches, one at a time, in order, on its own connection."""
+# A batch that lost a deadlock (two writers storing the same events in different orders)
+# or a serialization conflict is stored again, from the start, this many times at most.
+ATTEMPTS = 5
 
-    def __init__(self, database_url: str, max_message_bytes: int) -> None:
+
+class _Writers:
+    """Store prepared batches on ``count`` threads, each with its own connection, so that
+    PostgreSQL works on several batches at once. Batches may commit in any order; they are
+    handed back (for acknowledgement) in the order they were submitted."""
+
+    def __init__(self, database_url: str, max_message_bytes: int, count: int = 1) -> None:
         self.database_url = database_url
         self.max_message_bytes = max_message_bytes
         self.todo: queue.Queue[_Batch | None] = queue.Queue(maxsize=1)
-        self.done: queue.Queue[_Batch] = queue.Queue()
-        self.in_flight = 0
-        self._db: psycopg.Connection | None = None
-        self._thread = threading.Thread(target=self._run, name="royalty-ingest-writer",
-                                        daemon=True)
-        self._thread.start()
+        self.submitted: deque[_Batch] = deque()
+        self._threads = [threading.Thread(target=self._run, name=f"royalty-ingest-writer-{i}",
+                                          daemon=True) for i in range(max(1, count))]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self.submitted)
 
     def submit(self, batch: _Batch) -> None:
-        self.in_flight += 1
-        self.todo.put(batch)
+        self.submitted.append(batch)
+        self.todo.put(batch)  # blocks while every writer is busy and one batch waits
+
+    def next_done(self, wait: bool) -> _Batch | None:
+        """The oldest submitted batch once it is stored (or failed), else None."""
+        if not self.submitted or not self.submitted[0].done.wait(30 if wait else 0):
+            return None
+        return self.submitted.popleft()
 
     def close(self) -> None:
-        self.todo.put(None)
-        self._thread.join(timeout=60)
-
-    def _database(self) -> psycopg.Connection:
-        if self._db is None or self._db.closed:
-            self._db = psycopg.connect(self.database_url, options=HOT_PATH_OPTIONS)
-        return self._db
+        for _ in self._threads:
+            self.todo.put(None)
+        for thread in self._threads:
+            thread.join(timeout=60)
 
     def _run(self) -> None:
+        db: psycopg.Connection | None = None
         while (batch := self.todo.get()) is not None:
             try:
-                batch.result = self._store(batch)
+                if db is None or db.closed:
+                    db = psycopg.connect(self.database_url, options=HOT_PATH_OPTIONS)
+                batch.result = self._store(db, batch)
             except BaseException as exc:  # noqa: BLE001 - handed to the consumer thread
                 batch.error = exc
-                if self._db is not None and not self._db.closed:
-                    self._db.close()
-            self.done.put(batch)
+                if db is not None and not db.closed:
+                    db.close()
+            batch.done.set()
+        if db is not None and not db.closed:
+            db.close()
 
-    def _commit(self, write: Callable[[psycopg.Connection], store.BatchResult]
-                ) -> store.BatchResult:
-        db = self._database()
-        try:
-            result = write(db)
-            db.commit()
-            return result
-        except BaseException:
-            if not db.closed:
+    @staticmethod
+    def _commit(db: psycopg.Connection,
+                write: Callable[[psycopg.Connection], store.BatchResult]) -> store.BatchResult:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                result = write(db)
+                db.commit()
+                return result
+            except psycopg.errors.TransactionRollbackError:
                 db.rollback()
-            raise
+                if attempt == ATTEMPTS:
+                    raise
+                log.info("ingest batch lost a lock conflict; storing it again (%d)", attempt)
+            except BaseException:
+                if not db.closed:
+                    db.rollback()
+                raise
+        raise AssertionError("unreachable")
 
-    def _store(self, batch: _Batch) -> store.BatchResult:
+    def _store(self, db: psycopg.Connection, batch: _Batch) -> store.BatchResult:
         try:
-            return self._commit(lambda db: store.write(db, batch.prepared))
+            return self._commit(db, lambda db: store.write(db, batch.prepared))
         except psycopg.OperationalError:
             raise
         except Exception:
@@ -101,13 +129,13 @@ class _Writer:
             total = store.BatchResult(messages=len(batch.messages))
             for message in batch.messages:
                 try:
-                    one = self._commit(lambda db, m=message: store.ingest(
+                    one = self._commit(db, lambda db, m=message: store.ingest(
                         db, [m], licensees=store.licensee_ids(db),
                         max_message_bytes=self.max_message_bytes))
                 except psycopg.OperationalError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - kept as a dead letter with its reason
-                    self._commit(lambda db, m=message, e=exc: store.set_aside(
+                    self._commit(db, lambda db, m=message, e=exc: store.set_aside(
                         db, m, f"{type(e).__name__}: {e}") or store.BatchResult())
                     continue
                 total.accepted += one.accepted
@@ -152,18 +180,30 @@ class ConsumerBase:
             backoff = min(backoff * 2, 10)
 
 
+def _raw_body(message: KombuMessage) -> bytes:
+    """The body as sent: py-amqp hands over text when the message names a content encoding."""
+    body = message.body
+    if isinstance(body, str):
+        try:
+            return body.encode(message.content_encoding or "utf-8")
+        except (LookupError, UnicodeError):
+            return body.encode("utf-8", "surrogatepass")
+    return body
+
+
 class IngestConsumer(ConsumerBase):
     """One broker connection and a writer thread; nothing acknowledged before its commit."""
 
     def __init__(self, broker_url: str, database_url: str, *,
-                 max_bytes: int = 8 * 1024 * 1024, **kwargs: object) -> None:
+                 max_bytes: int = 8 * 1024 * 1024, writers: int = 2, **kwargs: object) -> None:
         super().__init__(broker_url, database_url, **kwargs)
         self.max_bytes = max_bytes
+        self.writers = writers
         self._buffer: list[KombuMessage] = []
         self._buffered_bytes = 0
         self._oldest = 0.0
         self._reader: psycopg.Connection | None = None
-        self._writer: _Writer | None = None
+        self._writer: _Writers | None = None
         self._multiple_ack = False
 
     def _on_message(self, message: KombuMessage) -> None:
@@ -187,7 +227,7 @@ class IngestConsumer(ConsumerBase):
         if not self._buffer:
             return
         deliveries, self._buffer, self._buffered_bytes = self._buffer, [], 0
-        messages = [store.Message(m.body, m.content_type, m.delivery_info.get("routing_key"))
+        messages = [store.Message(_raw_body(m), m.content_type, m.delivery_info.get("routing_key"))
                     for m in deliveries]
         gc.disable()  # a batch allocates many short-lived objects: collect after, not during
         try:
@@ -199,14 +239,8 @@ class IngestConsumer(ConsumerBase):
         self.acknowledge()
 
     def acknowledge(self, wait: bool = False) -> None:
-        """Acknowledge every batch whose commit is done (all of them when ``wait``)."""
-        while self._writer.in_flight:
-            try:
-                batch = self._writer.done.get(timeout=30) if wait else \
-                    self._writer.done.get_nowait()
-            except queue.Empty:
-                return
-            self._writer.in_flight -= 1
+        """Acknowledge, in order, every batch whose commit is done (all when ``wait``)."""
+        while (batch := self._writer.next_done(wait)) is not None:
             if batch.error is not None:
                 raise batch.error
             if self._multiple_ack:
@@ -218,7 +252,7 @@ class IngestConsumer(ConsumerBase):
                 self.after_commit(batch.result)
 
     def _consume(self) -> None:
-        self._writer = _Writer(self.database_url, self.max_message_bytes)
+        self._writer = _Writers(self.database_url, self.max_message_bytes, self.writers)
         try:
             self._take_from_broker()
         finally:
@@ -231,9 +265,10 @@ class IngestConsumer(ConsumerBase):
         with topology.connection(self.broker_url) as conn:
             self.topology.declare(conn)
             self._multiple_ack = conn.transport.driver_type == "amqp"
-            # Twice a batch in flight: the writer stores one while the next one arrives.
+            # A batch per writer in flight, one waiting, and the next one arriving.
             with conn.Consumer(self.topology.queue, on_message=self._on_message,
-                               prefetch_count=2 * self.max_messages, no_ack=False):
+                               prefetch_count=(self.writers + 2) * self.max_messages,
+                               no_ack=False):
                 while not self.stopping.is_set():
                     try:
                         conn.drain_events(timeout=self.flush_seconds / 2)

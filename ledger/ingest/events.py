@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -25,6 +26,7 @@ CONTEXT_ATTRIBUTES = frozenset({"specversion", "type", "source", "id", "time",
 DATA_FIELDS = frozenset({"licensee", "purpose", "activity", "model", "run", "dataset", "item",
                          "quantity", "unit"})
 _PURPOSES = frozenset(USAGE_TOKENS)
+_HEX64_LOWER = re.compile(r"[0-9a-f]{64}")
 _KINDS = frozenset(IDENTIFIER_KINDS)
 
 
@@ -105,19 +107,22 @@ def _text(obj: dict, key: str, where: str, *, required: bool = False) -> str | N
 
 @lru_cache(maxsize=4096)
 def _decimal(text: str) -> Decimal:
-    """Quantities repeat a lot ("1", "3"…): parse each spelling once."""
-    return Decimal(text)
+    """Quantities repeat a lot ("1", "3"…): parse and check each spelling once."""
+    try:
+        quantity = Decimal(text)
+    except InvalidOperation:
+        raise Invalid("data.quantity", f"data.quantity {text!r} is not a decimal") from None
+    return _in_range(quantity)
+
+
+_ONE = Decimal(1)
 
 
 def _quantity(value: Any) -> Decimal:
     if value is None:
-        return Decimal(1)
-    if isinstance(value, str) and len(value) < 32:
-        try:
-            quantity = _decimal(value)
-        except InvalidOperation:
-            raise Invalid("data.quantity", f"data.quantity {value!r} is not a decimal") from None
-        return _in_range(quantity)
+        return _ONE
+    if type(value) is str and len(value) < 32:
+        return _decimal(value)
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
         raise Invalid("data.quantity", "data.quantity must be a decimal string or number")
     try:
@@ -147,42 +152,57 @@ def _time(value: Any) -> datetime:
     return moment
 
 
+def _optional_text(data: dict, key: str) -> str | None:
+    value = data.get(key)
+    if value is None or type(value) is str:
+        return value
+    raise Invalid(f"data.{key}", f"data.{key} must be a non-empty string")
+
+
+def _identifier(kind: str, value: Any) -> str:
+    # The common case first: a sha256 already in normal form.
+    if kind == "sha256" and type(value) is str and len(value) == 64 \
+            and _HEX64_LOWER.fullmatch(value):
+        return value
+    try:
+        return normalise(kind, value)
+    except ValueError as exc:
+        raise Invalid(f"data.item.{kind}", str(exc)) from None
+
+
 def validate(event: Any) -> Usage:
     """The stored form of one event, or ``Invalid`` naming the field at fault."""
-    if not isinstance(event, dict):
+    if type(event) is not dict:
         raise Invalid("", "an event must be a JSON object")
     if event.get("specversion") != "1.0":
         raise Invalid("specversion", 'specversion must be "1.0"')
     source = _text(event, "source", "source", required=True)
     event_id = _text(event, "id", "id", required=True)
-    kind = _text(event, "type", "type", required=True)
-    if kind != EVENT_TYPE:
+    if event.get("type") != EVENT_TYPE:
+        _text(event, "type", "type", required=True)
         raise Invalid("type", f"type must be {EVENT_TYPE!r}")
     moment = _time(event.get("time"))
     data = event.get("data")
-    if not isinstance(data, dict):
+    if type(data) is not dict:
         raise Invalid("data", "data must be a JSON object")
     licensee = _text(data, "licensee", "data.licensee", required=True)
-    purpose = _text(data, "purpose", "data.purpose", required=True)
-    if purpose not in _PURPOSES:
+    purpose = data.get("purpose")
+    if type(purpose) is not str or purpose not in _PURPOSES:
+        _text(data, "purpose", "data.purpose", required=True)
         raise Invalid("data.purpose", f"data.purpose {purpose!r} is not one of "
                                       f"{', '.join(USAGE_TOKENS)}")
     item = data.get("item")
-    if not isinstance(item, dict):
+    if type(item) is not dict:
         raise Invalid("data.item", "data.item must be an object with at least one identifier")
-    identifiers = {}
-    for kind_, value in item.items():
-        if kind_ in IDENTIFIER_KINDS:
-            try:
-                identifiers[kind_] = normalise(kind_, value)
-            except ValueError as exc:
-                raise Invalid(f"data.item.{kind_}", str(exc)) from None
+    identifiers = {kind: _identifier(kind, value) for kind, value in item.items()
+                   if kind in _KINDS}
     if not identifiers:
         raise Invalid("data.item", "data.item has no known identifier "
                                    f"({', '.join(IDENTIFIER_KINDS)})")
-    unit = _text(data, "unit", "data.unit") or "uses"
+    unit = _optional_text(data, "unit") or "uses"
     extra = None  # unknown attributes are kept, never rejected; most events have none
-    if event.keys() - CONTEXT_ATTRIBUTES or data.keys() - DATA_FIELDS or item.keys() - _KINDS:
+    if not (event.keys() <= CONTEXT_ATTRIBUTES and data.keys() <= DATA_FIELDS
+            and len(identifiers) == len(item)):
         extra = {k: v for k, v in event.items() if k not in CONTEXT_ATTRIBUTES}
         extra_data = {k: v for k, v in data.items() if k not in DATA_FIELDS}
         extra_item = {k: v for k, v in item.items() if k not in _KINDS}
@@ -190,13 +210,16 @@ def validate(event: Any) -> Usage:
             extra["data"] = extra_data
         if extra_item:
             extra["item"] = extra_item
-    return Usage(
-        source=source, event_id=event_id, content_hash=content_hash(event), time=moment,
-        licensee=licensee, purpose=purpose,
-        activity=_text(data, "activity", "data.activity"), model=_text(data, "model", "data.model"),
-        run=_text(data, "run", "data.run"), dataset=_text(data, "dataset", "data.dataset"),
-        quantity=_quantity(data.get("quantity")), unit=unit, identifiers=identifiers,
-        extensions=extra or None)
+    return Usage(source, event_id, content_hash(event), moment, licensee, purpose,
+                 _optional_text(data, "activity"), _optional_text(data, "model"),
+                 _optional_text(data, "run"), _optional_text(data, "dataset"),
+                 _quantity(data.get("quantity")), unit, identifiers, extra or None)
+
+
+# A quantity given as a JSON number somewhere in a body (most producers send strings), or
+# a key that may be spelt with escapes: only then are the events looked at one by one for
+# lost digits.
+_NUMERIC_QUANTITY = re.compile(rb'"quantity"\s*:\s*-?[0-9]')
 
 
 def _imprecise_quantity(event: Any) -> bool:
@@ -219,7 +242,8 @@ def parse_body(body: bytes, content_type: str | None) -> list[Any] | Rejected:
     if ctype == BATCH and not isinstance(parsed, list):
         return Rejected(Reason.MALFORMED_JSON, "a batch body must be a JSON array", raw=body)
     events = parsed if ctype == BATCH else [parsed]
-    if any(_imprecise_quantity(e) for e in events):
+    if (_NUMERIC_QUANTITY.search(body) or b"\\u" in body) \
+            and any(_imprecise_quantity(e) for e in events):
         exact = json.loads(body, parse_float=Decimal)
         events = exact if ctype == BATCH else [exact]
     return events

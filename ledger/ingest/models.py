@@ -37,12 +37,13 @@ class UsageEvent(SQLModel, table=True):
               postgresql_include=["quantity"],
               postgresql_where=text("outcome IN ('unlicensed', 'opted_out', 'unpriced')")),
         Index("usage_event_entry", "entry_id", postgresql_where=text("entry_id IS NOT NULL")),
-        Index("usage_event_pending", "id", postgresql_where=text("outcome IS NULL")),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
-    source: str = Field(sa_column=Column(Text, nullable=False))
-    event_id: str = Field(sa_column=Column(Text, nullable=False))
+    # The identity, compared byte for byte ("C"): every event is looked up and inserted in
+    # its unique index.
+    source: str = Field(sa_column=Column(Text(collation="C"), nullable=False))
+    event_id: str = Field(sa_column=Column(Text(collation="C"), nullable=False))
     content_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     licensee_id: int = Field(sa_column=Column(Integer, nullable=False))

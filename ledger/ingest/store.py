@@ -8,7 +8,7 @@ commit that stored it, and a redelivered message only finds its events already s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import orjson
 import psycopg
@@ -29,41 +29,51 @@ _COLUMN_LIST = ", ".join(COLUMNS)
 CREATE_STAGE = f"""
 CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
     seq integer NOT NULL,
-    source text, event_id text, content_hash bytea, time timestamptz, licensee_id integer,
-    purpose text, activity text, model text, run text, dataset text, quantity numeric,
-    unit text, {", ".join(f"{k} text" for k in IDENTIFIERS)}, extensions jsonb
+    source text COLLATE "C", event_id text COLLATE "C", content_hash bytea, time timestamptz,
+    licensee_id integer, purpose text, activity text, model text, run text, dataset text,
+    quantity numeric, unit text, {", ".join(f'{k} text COLLATE "C"' for k in IDENTIFIERS)},
+    extensions text
 ) ON COMMIT DELETE ROWS
 """
-COPY_STAGE = f"COPY ingest_stage (seq, {_COLUMN_LIST}) FROM STDIN"
+# Binary COPY: no text to format in Python or to parse in PostgreSQL. The extensions stay
+# JSON text in the stage and become jsonb on insert.
+COPY_STAGE = f"COPY ingest_stage (seq, {_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)"
+STAGE_TYPES = ("int4", "text", "text", "bytea", "timestamptz", "int4", "text", "text", "text",
+               "text", "text", "numeric", "text", *("text" for _ in IDENTIFIERS), "text")
+# The staged columns as usage_event takes them.
+STAGED = ", ".join("CAST(extensions AS jsonb)" if c == "extensions" else c for c in COLUMNS)
 EVALUATED = ("outcome", "work_id", "split_version_id", "license_id", "currency", "gross", "fee",
              "net")
-# Insert the new events with their evaluation (match, license, amounts) in one statement,
-# keeping what the ledger needs of the accrued ones for the batch's journal entry.
-CREATE_INGESTED = """
-CREATE TEMP TABLE IF NOT EXISTS ingested (
-    outcome text, licensee_id integer, currency text, split_version_id integer,
-    gross numeric(38, 9), fee numeric(38, 9), net numeric(38, 9)
-) ON COMMIT DELETE ROWS
+# The staged events not stored before, with their evaluation (match, license, amounts) and
+# their split version's shares for the booking. Deduplication is this anti-join; the
+# insert that follows is a plain one (cheaper than ON CONFLICT for every row), and a
+# concurrent writer that stored one of the same events in between only makes it retry.
+# Each identity is looked up in the index (a correlated subquery, LIMIT 1): as a join, the
+# planner may hash the whole of usage_event instead.
+_STORED = """(SELECT e.content_hash FROM usage_event e
+           WHERE e.source = {row}.source AND e.event_id = {row}.event_id LIMIT 1)"""
+_NEW_EVENTS = f"(SELECT * FROM ingest_stage s WHERE {_STORED.format(row='s')} IS NULL)"
+CREATE_EVALUATED = f"""
+CREATE TEMP TABLE IF NOT EXISTS evaluated ON COMMIT DELETE ROWS AS
+SELECT * FROM ({evaluation("ingest_stage")}) AS evaluated WITH NO DATA
 """
+EVALUATE_NEW = f"INSERT INTO evaluated SELECT * FROM ({evaluation(_NEW_EVENTS)}) AS evaluated"
 INSERT_NEW = f"""
-WITH inserted AS (
-    INSERT INTO usage_event ({_COLUMN_LIST}, {", ".join(EVALUATED)}, entry_id)
-    SELECT {_COLUMN_LIST}, {", ".join(EVALUATED)},
-           CASE WHEN outcome = 'accrued' THEN %(entry)s END
-    FROM ({evaluation("ingest_stage")}) AS evaluated
-    ON CONFLICT ON CONSTRAINT usage_event_identity DO NOTHING
-    RETURNING outcome, licensee_id, currency, split_version_id, gross, fee, net
-)
-INSERT INTO ingested SELECT * FROM inserted
+INSERT INTO usage_event ({_COLUMN_LIST}, {", ".join(EVALUATED)}, entry_id)
+SELECT {STAGED}, {", ".join(EVALUATED)},
+       CASE WHEN outcome = 'accrued' THEN %(entry)s END
+FROM evaluated
 """
-ACCRUED_ROWS = "(SELECT * FROM ingested WHERE outcome = 'accrued')"
-# Staged events whose identity was already stored before this transaction, and whether
-# the stored content is the same (a plain duplicate) or not (a conflicting duplicate).
-EARLIER_COPIES = """
-SELECT s.seq, s.content_hash = e.content_hash
+# After a unique violation: drop what a concurrent writer has stored meanwhile.
+DROP_STORED = f"DELETE FROM evaluated v WHERE {_STORED.format(row='v')} IS NOT NULL"
+ACCRUED_ROWS = "(SELECT * FROM evaluated WHERE outcome = 'accrued')"
+# Staged events stored before this batch, and whether the stored content is the same
+# (a plain duplicate) or not (a conflicting duplicate).
+EARLIER_COPIES = f"""
+SELECT s.seq, {_STORED.format(row='s')} = s.content_hash
 FROM ingest_stage s
-JOIN usage_event e ON e.source = s.source AND e.event_id = s.event_id
-WHERE e.xmin <> pg_current_xact_id()::xid
+WHERE NOT EXISTS (SELECT 1 FROM evaluated v
+                  WHERE v.source = s.source AND v.event_id = s.event_id)
 """
 INSERT_DEAD_LETTERS = """
 INSERT INTO dead_letter (reason, field, detail, source, event_id, content_type, routing_key, raw)
@@ -177,11 +187,10 @@ def prepare(messages: list[Message], *, licensees: dict[str, int], max_message_b
                            "with other content; the first one stands", message, event=event)
                 continue
             first_hash[identity] = usage.content_hash
-            ids = usage.identifiers
             rows.append((len(rows), usage.source, usage.event_id, usage.content_hash, usage.time,
                          licensee_id, usage.purpose, usage.activity, usage.model, usage.run,
                          usage.dataset, usage.quantity, usage.unit,
-                         *(ids.get(k) for k in IDENTIFIERS),
+                         *map(usage.identifiers.get, IDENTIFIERS),
                          None if usage.extensions is None
                          else orjson.dumps(usage.extensions, default=str).decode()))
             origin.append((event, message))
@@ -197,28 +206,56 @@ def _reject_later(result: BatchResult, reason: str, detail: str, event: object,
                             Message(raw, SINGLE, message.routing_key)))
 
 
+def copy_stage(conn: psycopg.Connection, rows: list[tuple]) -> None:
+    """COPY prepared rows (``seq`` first) into the staging table."""
+    with conn.cursor().copy(COPY_STAGE) as copy:
+        copy.set_types(STAGE_TYPES)
+        for row in rows:
+            copy.write_row(row)
+
+
+def _insert_new(conn: psycopg.Connection, entry_id: int) -> int:
+    """Insert the evaluated events. A concurrent writer may have stored some of the same
+    events since the anti-join (a redelivery racing its first delivery): the unique
+    identity refuses them, they are left out, and the insert runs again."""
+    while True:
+        conn.execute("SAVEPOINT insert_new")
+        try:
+            inserted = conn.execute(INSERT_NEW, {"entry": entry_id}).rowcount
+        except psycopg.errors.UniqueViolation:
+            # rolled back to, a savepoint still stands: release it, or what follows would
+            # run in it (and the journal would not see its entry as of this transaction)
+            conn.execute("ROLLBACK TO SAVEPOINT insert_new")
+            conn.execute("RELEASE SAVEPOINT insert_new")
+            if not conn.execute(DROP_STORED).rowcount:
+                raise  # not a concurrent copy: a real fault, not to be retried
+            continue
+        conn.execute("RELEASE SAVEPOINT insert_new")
+        return inserted
+
+
 def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
           count_received: bool = True, record_rejects: bool = True) -> BatchResult:
-    """The SQL half: COPY, evaluate, insert, book, dead letters, batch log. No commit."""
-    rows, origin, result = prepared.rows, prepared.origin, prepared.result
+    """The SQL half: COPY, evaluate, insert, book, dead letters, batch log. No commit.
+    ``prepared`` is left as it is, so a rolled-back write can run again."""
+    rows, origin = prepared.rows, prepared.origin
+    result = replace(prepared.result, rejected=list(prepared.result.rejected))
     if rows:
         conn.execute(CREATE_STAGE)
-        conn.execute(CREATE_INGESTED)
-        with conn.cursor().copy(COPY_STAGE) as copy:
-            for row in rows:
-                copy.write_row(row)
+        conn.execute(CREATE_EVALUATED)
+        copy_stage(conn, rows)
         # Imports take this lock exclusively: the batch is evaluated against one catalog,
         # and a re-evaluation after an import sees every event evaluated before it.
         conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (CATALOG_LOCK,))
+        conn.execute(EVALUATE_NEW)
         entry_id = booking.next_entry_id(conn)
-        inserted = conn.execute(INSERT_NEW, {"entry": entry_id}).rowcount
+        inserted = _insert_new(conn, entry_id)
         result.accepted = inserted
-        accrued = conn.execute("SELECT count(*) FROM ingested WHERE outcome = 'accrued'"
+        accrued = conn.execute("SELECT count(*) FROM evaluated WHERE outcome = 'accrued'"
                                ).fetchone()[0]
         if accrued:
             booking.open_entry(conn, entry_id, "accrual", f"{accrued} usage events")
-            booking.post(conn, entry_id, ACCRUED_ROWS, 1)
-        conn.execute("TRUNCATE ingested")
+            booking.post(conn, entry_id, ACCRUED_ROWS, 1, with_shares=True)
         if inserted < len(rows):
             for seq, same in conn.execute(EARLIER_COPIES):
                 if same:
@@ -228,6 +265,7 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
                     _reject_later(result, Reason.CONFLICTING_DUPLICATE, "same source and id as "
                                   "an earlier event with other content; the first one stands",
                                   event, message)
+        conn.execute("TRUNCATE evaluated")
         conn.execute("TRUNCATE ingest_stage")
 
     if result.rejected and record_rejects:

@@ -3,7 +3,8 @@ outcome and amounts, for a whole batch in one statement (contract §4–§6).
 
 ``evaluation(source)`` reads a relation with columns ``time, licensee_id, purpose,
 quantity, unit`` and one column per identifier kind, and yields its columns and:
-``work_id, split_version_id, license_id, outcome, currency, gross, fee, net``.
+``work_id, split_version_id, license_id, outcome, currency, gross, fee, net`` and the
+split version's ``creator_ids, shares`` (for booking without reading it again).
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ SELECT src.*, m.work_id, sv.id AS split_version_id, lic.id AS license_id,
             WHEN lic.rate_unit <> src.unit THEN 'unpriced'
             ELSE 'accrued' END AS outcome,
        lic.currency,
-       priced.gross, priced.fee, CAST(priced.gross - priced.fee AS numeric(38, 9)) AS net
+       priced.gross, priced.fee, CAST(priced.gross - priced.fee AS numeric(38, 9)) AS net,
+       sv.creator_ids, sv.shares
 FROM {{source}} AS src
 {_MATCH_JOINS}
 CROSS JOIN LATERAL (SELECT COALESCE({_MATCH}) AS work_id OFFSET 0) AS m
 LEFT JOIN LATERAL (
     -- opt_out: the work's and the split's creators' opt-outs together (kept by triggers)
-    SELECT v.id, v.opt_out FROM split_version v
+    SELECT v.id, v.opt_out, v.creator_ids, v.shares FROM split_version v
     WHERE v.work_id = m.work_id AND v.effective_from <= src.time
     ORDER BY v.effective_from DESC LIMIT 1) AS sv ON true
 LEFT JOIN LATERAL (

@@ -11,7 +11,7 @@
   event is booked once and, when a re-evaluation replaces it, reversed once; a line holds
   the evaluations booked in the period and not reversed in it (positive) or reversed in it
   and booked earlier (negative ``events``, ``quantity`` and ``amount``). ``amount`` is the
-  creator's part (``split_parts``) of each event's net. Replaced evaluations come from
+  creator's part (``split_parts``, set-based) of each event's net. Replaced evaluations come from
   ``event_reevaluation`` (net, license); their split version is the one the evaluation
   saw: in force at the event's time among the versions created before it ran.
 - The lines sum exactly to ``accrued``. Should a replaced evaluation be impossible to
@@ -28,6 +28,7 @@ from decimal import Decimal
 import psycopg
 from psycopg.rows import dict_row
 
+from ledger.accounting.splits import split_parts_of
 from ledger.errors import LedgerError, NotFound
 from ledger.reports.ledger_reports import ACCRUAL_KINDS
 
@@ -149,9 +150,8 @@ grouped AS (
     FROM movements GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
 ),
 parts AS MATERIALIZED (  -- once per distinct pair, whatever the planner estimates
-    SELECT d.split_version_id, d.net, p.amount
-    FROM (SELECT DISTINCT split_version_id, net FROM grouped) AS d
-    CROSS JOIN LATERAL split_parts(d.net, d.split_version_id) AS p
+    SELECT p.split_version_id, p.net, p.amount
+    FROM (""" + split_parts_of("SELECT DISTINCT split_version_id, net FROM grouped") + """) AS p
     WHERE p.creator_id = %(creator)s
 )
 SELECT w.key AS work, l.key AS licensee, g.model, g.purpose,

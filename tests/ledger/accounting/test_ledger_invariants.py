@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger.accounting.splits import split_parts_of
 from ledger.money import round_accrual, split_amount
 from tests.builders import creator, jsonl, work
 
@@ -93,8 +94,9 @@ def splits(draw: st.DrawFn) -> dict[str, Decimal]:
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(shares=splits(), net=st.decimals(min_value=0, max_value=D("1e12"), places=9))
 def test_sql_split_is_python_s_to_the_last_unit(ledger, cli, shares, net) -> None:
-    """split_parts() in the database (used for balances and statements) and split_amount()
-    give the same parts; ties go by creator key in code-point order in both."""
+    """split_parts() in the database, its set-based form split_parts_of() (used by booking
+    and statements) and split_amount() give the same parts; ties go by creator key in
+    code-point order in all of them."""
     assert cli("import", "creators", "-", input=jsonl([creator(k) for k in shares])).code == 0
     assert cli("import", "works", "-", input=jsonl([
         work("w-split", {k: str(v) for k, v in shares.items()})])).code == 0
@@ -103,7 +105,20 @@ def test_sql_split_is_python_s_to_the_last_unit(ledger, cli, shares, net) -> Non
             SELECT c.key, p.amount FROM split_version v
             CROSS JOIN LATERAL split_parts(%s, v.id) p JOIN creator c ON c.id = p.creator_id
             WHERE v.work_id = (SELECT id FROM work WHERE key = 'w-split')""", (net,)).fetchall()
+        pairs = ("SELECT v.id AS split_version_id, %(net)s::numeric AS net{} "
+                 "FROM split_version v JOIN work w ON w.id = v.work_id "
+                 "WHERE w.key = 'w-split'")
+        set_based = {}
+        for with_shares in (False, True):
+            query = split_parts_of(
+                pairs.format(", v.creator_ids, v.shares" if with_shares else ""),
+                with_shares=with_shares)
+            set_based[with_shares] = dict(conn.execute(
+                f"SELECT c.key, p.amount FROM ({query}) AS p "
+                "JOIN creator c ON c.id = p.creator_id", {"net": net}).fetchall())
         conn.execute("SET royalty.maintenance = 'on'")
         conn.execute("TRUNCATE split_share, split_version, work_identifier, work, creator CASCADE")
         conn.commit()
     assert dict(rows) == split_amount(net, shares)
+    # the set-based form used by booking and statements: the same parts
+    assert set_based[False] == set_based[True] == split_amount(net, shares)

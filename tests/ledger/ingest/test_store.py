@@ -9,8 +9,8 @@ import pytest
 
 from ledger.ingest import deadletters, store
 from ledger.ingest.events import BATCH, SINGLE
-from tests.builders import jsonl, licensee
-from tests.ingest_helpers import scalar, usage
+from tests.builders import expected_net, jsonl, licensee, sha
+from tests.ingest_helpers import scalar, usage, wait_for
 
 
 @pytest.fixture
@@ -113,8 +113,14 @@ def test_exact_quantities_even_as_long_json_numbers(registered) -> None:
     event = usage("q1")
     event["data"]["quantity"] = "placeholder"
     raw = orjson.dumps([event]).replace(b'"placeholder"', b"0.12345678901234567890123")
-    ingest(registered, (raw, BATCH))
-    assert str(scalar(registered, "SELECT quantity FROM usage_event")) == "0.12345678901234567890123"
+    # the same, with the key spelt with a JSON escape
+    escaped = orjson.dumps([usage("q2", quantity="placeholder")]).replace(
+        b'"quantity":"placeholder"', b'"quantit\\u0079": 0.98765432109876543210987')
+    ingest(registered, (raw, BATCH), (escaped, BATCH))
+    with registered.connect() as conn:
+        stored = [str(q) for (q,) in conn.execute(
+            "SELECT quantity FROM usage_event ORDER BY event_id")]
+    assert stored == ["0.12345678901234567890123", "0.98765432109876543210987"]
 
 
 def test_unknown_licensee_is_replayed_once_registered(cli, registered) -> None:
@@ -142,3 +148,50 @@ def test_replaying_a_still_bad_letter_keeps_it_with_its_reason(cli, registered) 
     [again] = dead_letters(registered)
     assert again["id"] == letter["id"] and again["attempts"] == 2
     assert again["reason"] == "malformed_json"
+
+
+def test_two_writers_storing_the_same_event_at_once_store_and_book_it_once(cli, registered
+                                                                          ) -> None:
+    """A redelivery racing its first delivery on another writer: the second writer waits
+    for the first one's commit, leaves the event out, counts it as a duplicate and books
+    only its own events."""
+    import threading
+
+    import psycopg
+
+    from tests.builders import creator, license, work
+
+    assert cli("import", "creators", "-", input=jsonl([creator("alice")])).code == 0
+    assert cli("import", "works", "-", input=jsonl([work("w1")])).code == 0
+    assert cli("import", "licenses", "-", input=jsonl([license("l1")])).code == 0
+    shared = usage("shared", item={"sha256": sha("w1")})
+    first, second = registered.connect(), registered.connect()
+    try:
+        licensees = store.licensee_ids(first)
+        one = store.ingest(first, [store.Message(*batch(shared, usage("a")))],
+                           licensees=licensees, max_message_bytes=1_000_000)
+        results: list[store.BatchResult] = []
+        racer = threading.Thread(target=lambda: results.append(store.ingest(
+            second, [store.Message(*batch(usage("b", item={"sha256": sha("w1")}), shared))],
+            licensees=licensees, max_message_bytes=1_000_000)))
+        racer.start()
+        # the second writer waits on the first one's uncommitted copy of the shared event
+        pid = second.info.backend_pid
+        with psycopg.connect(registered.database_url, autocommit=True) as watcher:
+            wait_for(lambda: watcher.execute(
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
+                (pid,)).fetchone()[0])
+        first.commit()
+        racer.join(timeout=30)
+        second.commit()
+    finally:
+        first.close()
+        second.close()
+    assert (one.accepted, one.duplicates) == (2, 0)
+    assert (results[0].accepted, results[0].duplicates, results[0].dead_lettered) == (1, 1, 0)
+    assert scalar(registered, "SELECT count(*) FROM usage_event") == 3
+    # two accrued events (shared, b) booked once each: the creator is owed two nets
+    owed = scalar(registered, """
+        SELECT -sum(p.amount) FROM posting p JOIN account a ON a.id = p.account_id
+        WHERE a.kind = 'creator_payable'""")
+    assert owed == 2 * expected_net("1", "0.0023", "0.15")
