@@ -439,6 +439,9 @@ def bare_dedupe(url: str, parts: list[list[tuple]]) -> dict:
     return {"seconds": elapsed, "inserted": inserted, "steps": clock.spent}
 
 
+_SEQ = 1  # a staged row: seq, then store.COLUMNS
+
+
 def bare_store(url: str, parts: list[list[tuple]]) -> dict:
     """``store.write`` (the consumer's SQL half: stage, COPY, evaluate, insert, book, batch
     log) on the same chunks, then commit."""
@@ -447,8 +450,10 @@ def bare_store(url: str, parts: list[list[tuple]]) -> dict:
         t0 = time.perf_counter()
         accepted = 0
         for part in parts:
-            prepared = store.Prepared(part, [], store.BatchResult(messages=1,
-                                                                   received=len(part)))
+            kinds = frozenset(k for k in store.IDENTIFIERS  # as store.prepare finds them
+                              if any(r[_SEQ + store.COLUMNS.index(k)] is not None for r in part))
+            prepared = store.Prepared(part, [], store.BatchResult(messages=1, received=len(part)),
+                                      kinds)
             accepted += store.write(conn, prepared).accepted
             conn.commit()
         elapsed = time.perf_counter() - t0

@@ -12,9 +12,7 @@ from __future__ import annotations
 _PARTS = """
 SELECT e.*,
        CAST(e.part + CASE
-           WHEN row_number() OVER (PARTITION BY e.pair ORDER BY e.exact - e.part DESC,
-                                                               e.position)
-                <= (e.net - sum(e.part) OVER (PARTITION BY e.pair)) * 1000000000
+           WHEN row_number() OVER w <= (e.net - sum(e.part) OVER w) * 1000000000
            THEN 0.000000001 ELSE 0 END AS numeric(38, 9)) AS amount
 FROM (
     SELECT d.*, u.creator_id, u.position,
@@ -24,6 +22,9 @@ FROM (
     CROSS JOIN LATERAL unnest(d.creator_ids, d.shares) WITH ORDINALITY
         AS u(creator_id, share, position)
 ) AS e
+-- one window (one sort, one pass) for both the rank and the pair's sum of parts
+WINDOW w AS (PARTITION BY e.pair ORDER BY e.exact - e.part DESC, e.position
+             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 """
 _WITH_SHARES = """
 SELECT p.*, v.creator_ids, v.shares

@@ -57,7 +57,13 @@ CREATE_EVALUATED = f"""
 CREATE TEMP TABLE IF NOT EXISTS evaluated ON COMMIT DELETE ROWS AS
 SELECT * FROM ({evaluation("ingest_stage")}) AS evaluated WITH NO DATA
 """
-EVALUATE_NEW = f"INSERT INTO evaluated SELECT * FROM ({evaluation(_NEW_EVENTS)}) AS evaluated"
+
+
+def evaluate_new(kinds: frozenset[str] | None = None) -> str:
+    """Evaluate the new staged events into ``evaluated`` (matching only ``kinds``)."""
+    return f"INSERT INTO evaluated SELECT * FROM ({evaluation(_NEW_EVENTS, kinds)}) AS evaluated"
+
+
 INSERT_NEW = f"""
 INSERT INTO usage_event ({_COLUMN_LIST}, {", ".join(EVALUATED)}, entry_id)
 SELECT {STAGED}, {", ".join(EVALUATED)},
@@ -127,6 +133,7 @@ class Prepared:
     rows: list[tuple]
     origin: list[tuple[object, Message]]
     result: BatchResult
+    kinds: frozenset[str] | None = None  # the identifier kinds the rows use (None: any)
 
 
 def ingest(conn: psycopg.Connection, messages: list[Message], *, licensees: dict[str, int],
@@ -145,6 +152,7 @@ def prepare(messages: list[Message], *, licensees: dict[str, int], max_message_b
     rows: list[tuple] = []
     origin: list[tuple[object, Message]] = []  # by staging seq: the event and its message
     first_hash: dict[tuple[str, str], bytes] = {}
+    kinds: set[str] = set()
 
     def reject(reason: str, detail: str, message: Message, *, event: object = None,
                field_: str | None = None, raw: bytes | None = None) -> None:
@@ -187,6 +195,7 @@ def prepare(messages: list[Message], *, licensees: dict[str, int], max_message_b
                            "with other content; the first one stands", message, event=event)
                 continue
             first_hash[identity] = usage.content_hash
+            kinds.update(usage.identifiers)
             rows.append((len(rows), usage.source, usage.event_id, usage.content_hash, usage.time,
                          licensee_id, usage.purpose, usage.activity, usage.model, usage.run,
                          usage.dataset, usage.quantity, usage.unit,
@@ -195,7 +204,7 @@ def prepare(messages: list[Message], *, licensees: dict[str, int], max_message_b
                          else orjson.dumps(usage.extensions, default=str).decode()))
             origin.append((event, message))
 
-    return Prepared(rows, origin, result)
+    return Prepared(rows, origin, result, frozenset(kinds))
 
 
 def _reject_later(result: BatchResult, reason: str, detail: str, event: object,
@@ -247,7 +256,7 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
         # Imports take this lock exclusively: the batch is evaluated against one catalog,
         # and a re-evaluation after an import sees every event evaluated before it.
         conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (CATALOG_LOCK,))
-        conn.execute(EVALUATE_NEW)
+        conn.execute(evaluate_new(prepared.kinds))
         entry_id = booking.next_entry_id(conn)
         inserted = _insert_new(conn, entry_id)
         result.accepted = inserted

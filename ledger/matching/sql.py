@@ -1,7 +1,7 @@
 """The set-based evaluation of usage events: match, split version, opt-outs, license,
 outcome and amounts, for a whole batch in one statement (contract §4–§6).
 
-``evaluation(source)`` reads a relation with columns ``time, licensee_id, purpose,
+``evaluation(source, kinds)`` reads a relation with columns ``time, licensee_id, purpose,
 quantity, unit`` and one column per identifier kind, and yields its columns and:
 ``work_id, split_version_id, license_id, outcome, currency, gross, fee, net`` and the
 split version's ``creator_ids, shares`` (for booking without reading it again).
@@ -9,14 +9,11 @@ split version's ``creator_ids, shares`` (for booking without reading it again).
 
 from __future__ import annotations
 
+from functools import cache
+
 from ledger.matching.rules import MATCH_PRIORITY
 
-_MATCH = ", ".join(f"i_{kind}.work_id" for kind in MATCH_PRIORITY)
-_MATCH_JOINS = "\n".join(
-    f"LEFT JOIN work_identifier i_{kind} ON i_{kind}.kind = '{kind}' "
-    f"AND i_{kind}.value = src.{kind}" for kind in MATCH_PRIORITY)
-
-_TEMPLATE = f"""
+_TEMPLATE = """
 SELECT src.*, m.work_id, sv.id AS split_version_id, lic.id AS license_id,
        CASE WHEN m.work_id IS NULL THEN 'unmatched'
             WHEN lic.id IS NULL THEN CASE WHEN covers(sv.opt_out, src.purpose) THEN 'opted_out'
@@ -26,9 +23,9 @@ SELECT src.*, m.work_id, sv.id AS split_version_id, lic.id AS license_id,
        lic.currency,
        priced.gross, priced.fee, CAST(priced.gross - priced.fee AS numeric(38, 9)) AS net,
        sv.creator_ids, sv.shares
-FROM {{source}} AS src
-{_MATCH_JOINS}
-CROSS JOIN LATERAL (SELECT COALESCE({_MATCH}) AS work_id OFFSET 0) AS m
+FROM {source} AS src
+{joins}
+CROSS JOIN LATERAL (SELECT {work_id} AS work_id OFFSET 0) AS m
 LEFT JOIN LATERAL (
     -- opt_out: the work's and the split's creators' opt-outs together (kept by triggers)
     SELECT v.id, v.opt_out, v.creator_ids, v.shares FROM split_version v
@@ -61,6 +58,14 @@ LEFT JOIN LATERAL (
 """
 
 
-def evaluation(source: str) -> str:
-    """The evaluation query over ``source`` (a table name or a parenthesised subquery)."""
-    return _TEMPLATE.format(source=source)
+@cache
+def evaluation(source: str, kinds: frozenset[str] | None = None) -> str:
+    """The evaluation query over ``source`` (a table name or a parenthesised subquery).
+    With ``kinds``, only those identifier kinds are matched (a batch in which no event has
+    a DOI, say, skips the DOI lookup); without, every kind."""
+    used = [k for k in MATCH_PRIORITY if kinds is None or k in kinds]
+    joins = "\n".join(f"LEFT JOIN work_identifier i_{kind} ON i_{kind}.kind = '{kind}' "
+                      f"AND i_{kind}.value = src.{kind}" for kind in used)
+    work_id = (f"COALESCE({', '.join(f'i_{kind}.work_id' for kind in used)})" if used
+               else "CAST(NULL AS integer)")
+    return _TEMPLATE.format(source=source, joins=joins, work_id=work_id)

@@ -63,8 +63,28 @@ def scenarios(draw: st.DrawFn) -> dict:
                "purpose": draw(st.sampled_from(purposes.USAGE_TOKENS)),
                "time": draw(st.sampled_from(TIMES)),
                "quantity": draw(st.sampled_from(["1", "3", "12345", "0.5"])),
-               "unit": draw(st.sampled_from(["uses", "tokens"]))} for _ in range(25)]
+               "unit": draw(st.sampled_from(["uses", "tokens"])),
+               # which identifiers the item carries: a batch matches only the kinds it uses
+               "by": draw(st.sampled_from(["sha256", "url", "both"])),
+               "url_work": draw(st.sampled_from([*WORKS, None]))} for _ in range(25)]
     return {"creators": creators, "works": works, "licenses": kept, "events": events}
+
+
+def _url(e: dict) -> str:
+    work_key = e["url_work"] if e["by"] == "both" else e["work"]
+    return f"https://example.org/{work_key or 'unregistered'}.jpg"
+
+
+def raw_item(e: dict) -> dict:
+    """The event's item as sent: a sha256, a URL, or both (then naming another work)."""
+    item = {} if e["by"] == "url" else {"sha256": sha(e["work"] or "unregistered")}
+    return item | ({} if e["by"] == "sha256" else {"url": _url(e)})
+
+
+def identifiers(e: dict) -> dict:
+    """The item's identifiers in normal form, as the rules take them."""
+    item = raw_item(e)
+    return item | ({"url": canonical_url(item["url"])} if "url" in item else {})
 
 
 def at(text: str) -> datetime:
@@ -88,8 +108,7 @@ def test_sql_evaluation_equals_the_rules(ledger, cli, database_url, scenario) ->
         assert result.code == 0, result.stderr
     events = [usage(f"e{i}", licensee=e["licensee"], purpose=e["purpose"], time_=e["time"],
                     quantity=e["quantity"], unit=e["unit"],
-                    item={"sha256": sha(e["work"] or "unregistered")})
-              for i, e in enumerate(scenario["events"])]
+                    item=raw_item(e)) for i, e in enumerate(scenario["events"])]
     with ledger.connect() as conn:
         store.ingest(conn, [store.Message(orjson.dumps(events), BATCH)],
                      licensees=store.licensee_ids(conn), max_message_bytes=10**7)
@@ -106,7 +125,7 @@ def test_sql_evaluation_equals_the_rules(ledger, cli, database_url, scenario) ->
     terms = [terms_of(LicenseRow.model_validate(row)) for row in scenario["licenses"]]
     for i, e in enumerate(scenario["events"]):
         expected = rules.evaluate(
-            identifiers={"sha256": sha(e["work"] or "unregistered")}, licensee=e["licensee"],
+            identifiers=identifiers(e), licensee=e["licensee"],
             purpose=e["purpose"], at=at(e["time"]), quantity=Decimal(e["quantity"]),
             unit=e["unit"], index=index, works=works, creator_opt_outs=scenario["creators"],
             licenses=terms)
