@@ -131,9 +131,21 @@ class Prepared:
     from, and the partial result (received, in-batch duplicates, rejected events)."""
 
     rows: list[tuple]
-    origin: list[tuple[object, Message]]
+    # By staging seq: (index in ``messages``, index of the event in its body). The parsed
+    # events are not kept: a batch's hundreds of thousands of small objects would live on
+    # through the commit and make every garbage collection walk them.
+    origin: list[tuple[int, int]]
     result: BatchResult
     kinds: frozenset[str] | None = None  # the identifier kinds the rows use (None: any)
+    messages: list[Message] = field(default_factory=list)
+
+    def event_at(self, seq: int) -> tuple[object, Message]:
+        """The event staged as ``seq`` and its message, parsed again (a rare need)."""
+        at, index = self.origin[seq]
+        message = self.messages[at]
+        events = parse_body(message.body, message.content_type)
+        assert not isinstance(events, Rejected), "a staged event came from a parsed body"
+        return events[index], message
 
 
 def ingest(conn: psycopg.Connection, messages: list[Message], *, licensees: dict[str, int],
@@ -150,7 +162,7 @@ def prepare(messages: list[Message], *, licensees: dict[str, int], max_message_b
     """Parse and validate every event of a batch, in one pass, with no database access."""
     result = BatchResult(messages=len(messages))
     rows: list[tuple] = []
-    origin: list[tuple[object, Message]] = []  # by staging seq: the event and its message
+    origin: list[tuple[int, int]] = []  # by staging seq: message and event index
     first_hash: dict[tuple[str, str], bytes] = {}
     kinds: set[str] = set()
 
@@ -162,7 +174,7 @@ def prepare(messages: list[Message], *, licensees: dict[str, int], max_message_b
             message = Message(raw, SINGLE, message.routing_key)
         result.rejected.append((Rejected(reason, detail, field_, source, event_id, raw), message))
 
-    for message in messages:
+    for at, message in enumerate(messages):
         if len(message.body) > max_message_bytes:
             result.received += 1
             reject(Reason.TOO_LARGE, f"message of {len(message.body)} bytes exceeds the "
@@ -174,7 +186,7 @@ def prepare(messages: list[Message], *, licensees: dict[str, int], max_message_b
             reject(events.reason, events.detail, message, raw=message.body)
             continue
         result.received += len(events)
-        for event in events:
+        for index, event in enumerate(events):
             try:
                 usage = validate(event)
             except Invalid as exc:
@@ -202,9 +214,9 @@ def prepare(messages: list[Message], *, licensees: dict[str, int], max_message_b
                          *map(usage.identifiers.get, IDENTIFIERS),
                          None if usage.extensions is None
                          else orjson.dumps(usage.extensions, default=str).decode()))
-            origin.append((event, message))
+            origin.append((at, index))
 
-    return Prepared(rows, origin, result, frozenset(kinds))
+    return Prepared(rows, origin, result, frozenset(kinds), messages)
 
 
 def _reject_later(result: BatchResult, reason: str, detail: str, event: object,
@@ -247,7 +259,7 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
           count_received: bool = True, record_rejects: bool = True) -> BatchResult:
     """The SQL half: COPY, evaluate, insert, book, dead letters, batch log. No commit.
     ``prepared`` is left as it is, so a rolled-back write can run again."""
-    rows, origin = prepared.rows, prepared.origin
+    rows = prepared.rows
     result = replace(prepared.result, rejected=list(prepared.result.rejected))
     if rows:
         conn.execute(CREATE_STAGE)
@@ -270,7 +282,7 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
                 if same:
                     result.duplicates += 1
                 else:
-                    event, message = origin[seq]
+                    event, message = prepared.event_at(seq)
                     _reject_later(result, Reason.CONFLICTING_DUPLICATE, "same source and id as "
                                   "an earlier event with other content; the first one stands",
                                   event, message)
