@@ -8,6 +8,7 @@ commit that stored it, and a redelivered message only finds its events already s
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 
 import orjson
@@ -20,6 +21,8 @@ from ledger.imports import CATALOG_LOCK
 from ledger.ingest.events import (
     SINGLE, Invalid, Reason, Rejected, event_bytes, parse_body, validate,
 )
+
+log = logging.getLogger(__name__)
 
 IDENTIFIERS = ("sha256", "url", "isrc", "iswc", "isbn", "doi", "c2pa", "phash", "simhash")
 COLUMNS = ("source", "event_id", "content_hash", "time", "licensee_id", "purpose", "activity",
@@ -159,7 +162,34 @@ def ingest(conn: psycopg.Connection, messages: list[Message], *, licensees: dict
 
 def prepare(messages: list[Message], *, licensees: dict[str, int], max_message_bytes: int
             ) -> Prepared:
-    """Parse and validate every event of a batch, in one pass, with no database access."""
+    """Parse and validate every event of a batch, in one pass, with no database access.
+
+    Should a message trip a fault of ours (an exception where a rejection was due), that
+    message alone is set aside as an ``unprocessable`` dead letter, body kept, and the rest
+    of the batch goes through."""
+    try:
+        return _prepare(messages, licensees, max_message_bytes)
+    except Exception:
+        log.exception("validating a batch of %d messages failed; looking for the culprit",
+                      len(messages))
+    good, bad = [], []
+    for message in messages:
+        try:
+            _prepare([message], licensees, max_message_bytes)
+        except Exception as exc:  # noqa: BLE001 - kept as a dead letter with its reason
+            bad.append((Rejected(Reason.UNPROCESSABLE, f"{type(exc).__name__}: {exc}",
+                                 raw=message.body), message))
+        else:
+            good.append(message)
+    prepared = _prepare(good, licensees, max_message_bytes)
+    prepared.result.messages += len(bad)
+    prepared.result.received += len(bad)
+    prepared.result.rejected.extend(bad)
+    return prepared
+
+
+def _prepare(messages: list[Message], licensees: dict[str, int], max_message_bytes: int
+             ) -> Prepared:
     result = BatchResult(messages=len(messages))
     rows: list[tuple] = []
     origin: list[tuple[int, int]] = []  # by staging seq: message and event index

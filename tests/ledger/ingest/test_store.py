@@ -195,3 +195,24 @@ def test_two_writers_storing_the_same_event_at_once_store_and_book_it_once(cli, 
         SELECT -sum(p.amount) FROM posting p JOIN account a ON a.id = p.account_id
         WHERE a.kind = 'creator_payable'""")
     assert owed == 2 * expected_net("1", "0.0023", "0.15")
+
+
+def test_a_message_that_trips_a_fault_of_ours_is_set_aside_and_the_rest_goes_through(
+        registered, monkeypatch) -> None:
+    real_validate = store.validate
+
+    def faulty(event: object):  # a bug that only this one event reaches
+        if isinstance(event, dict) and event.get("id") == "boom":
+            raise RuntimeError("bug reached")
+        return real_validate(event)
+
+    monkeypatch.setattr(store, "validate", faulty)
+    culprit = batch(usage("c1"), usage("boom"))
+    result = ingest(registered, batch(usage("a1"), usage("a2")), culprit, batch(usage("b1")))
+    assert (result.messages, result.received, result.accepted, result.dead_lettered) == (3, 4, 3, 1)
+    [letter] = dead_letters(registered)
+    assert letter["reason"] == "unprocessable" and "RuntimeError: bug reached" in letter["detail"]
+    with registered.connect() as conn:
+        stored = {r[0] for r in conn.execute("SELECT event_id FROM usage_event")}
+        assert bytes(conn.execute("SELECT raw FROM dead_letter").fetchone()[0]) == culprit[0]
+    assert stored == {"a1", "a2", "b1"}
