@@ -6,8 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger, CheckConstraint, Column, DateTime, Index, Integer, LargeBinary, Numeric, Text, UniqueConstraint,
-    text,
+    BigInteger, CheckConstraint, Column, Computed, DateTime, Index, Integer, LargeBinary, Numeric,
+    Text, UniqueConstraint, text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
@@ -87,7 +87,12 @@ class DeadLetter(SQLModel, table=True):
     """An event or a whole message that could not be accepted, with its raw bytes."""
 
     __tablename__ = "dead_letter"
-    __table_args__ = (Index("dead_letter_open", "id", postgresql_where=text("resolved_at IS NULL")),)
+    __table_args__ = (
+        Index("dead_letter_open", "id", postgresql_where=text("resolved_at IS NULL")),
+        # one open dead letter per raw body: a redelivery does not add a second
+        Index("dead_letter_open_digest", "digest", unique=True,
+              postgresql_where=text("resolved_at IS NULL")),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
     reason: str = Field(sa_column=Column(Text, nullable=False))
@@ -98,6 +103,8 @@ class DeadLetter(SQLModel, table=True):
     content_type: str | None = Field(default=None, sa_column=Column(Text))
     routing_key: str | None = Field(default=None, sa_column=Column(Text))
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    digest: bytes | None = Field(default=None, sa_column=Column(
+        LargeBinary, Computed("sha256(raw)", persisted=True), nullable=False))
     received_at: datetime | None = Field(default=None, sa_column=_now())
     attempts: int = Field(default=1, sa_column=Column(Integer, nullable=False,
                                                       server_default=text("1")))

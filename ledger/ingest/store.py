@@ -87,6 +87,7 @@ WHERE NOT EXISTS (SELECT 1 FROM evaluated v
 INSERT_DEAD_LETTERS = """
 INSERT INTO dead_letter (reason, field, detail, source, event_id, content_type, routing_key, raw)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (digest) WHERE resolved_at IS NULL DO NOTHING
 """
 INSERT_BATCH = """
 INSERT INTO ingest_batch (messages, received, accepted, duplicates, dead_lettered, replayed)
@@ -110,10 +111,13 @@ class BatchResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[tuple[Rejected, Message]] = field(default_factory=list)
+    # Rejected bytes that already have an open dead letter (a redelivery): no second one;
+    # they count with the duplicates.
+    repeated: int = 0
 
     @property
     def dead_lettered(self) -> int:
-        return len(self.rejected)
+        return len(self.rejected) - self.repeated
 
 
 def licensee_ids(conn: psycopg.Connection) -> dict[str, int]:
@@ -324,6 +328,8 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
             cur.executemany(INSERT_DEAD_LETTERS, [
                 (r.reason, r.field, r.detail, r.source, r.event_id, m.content_type,
                  m.routing_key, r.raw) for r, m in result.rejected])
+            result.repeated = len(result.rejected) - cur.rowcount
+            result.duplicates += result.repeated
     conn.execute(INSERT_BATCH, (result.messages, result.received if count_received else 0,
                                 result.accepted, result.duplicates,
                                 result.dead_lettered if record_rejects else 0, replayed))
@@ -332,6 +338,7 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
 
 def set_aside(conn: psycopg.Connection, message: Message, detail: str) -> None:
     """Dead-letter a whole message that could not be processed at all (a fault of ours)."""
-    conn.execute(INSERT_DEAD_LETTERS, (Reason.UNPROCESSABLE, None, detail, None, None,
-                                       message.content_type, message.routing_key, message.body))
-    conn.execute(INSERT_BATCH, (1, 1, 0, 0, 1, 0))
+    kept = conn.execute(INSERT_DEAD_LETTERS, (Reason.UNPROCESSABLE, None, detail, None, None,
+                                              message.content_type, message.routing_key,
+                                              message.body)).rowcount
+    conn.execute(INSERT_BATCH, (1, 1, 0, 1 - kept, kept, 0))

@@ -123,6 +123,39 @@ def test_exact_quantities_even_as_long_json_numbers(registered) -> None:
     assert stored == ["0.12345678901234567890123", "0.98765432109876543210987"]
 
 
+def test_a_redelivered_batch_leaves_no_second_dead_letter(cli, registered) -> None:
+    # The commit landed, the acknowledgement was lost: the broker delivers it all again.
+    delivery = (batch(usage("g1"), {**usage("b1"), "time": 5}, usage("g2", licensee="ghost")),
+                (b"{broken", SINGLE))
+    first = ingest(registered, *delivery)
+    assert (first.received, first.accepted, first.duplicates, first.dead_lettered) == (4, 1, 0, 3)
+    again = ingest(registered, *delivery)
+    assert (again.received, again.accepted, again.duplicates, again.dead_lettered) == (4, 0, 4, 0)
+    assert sorted(d["reason"] for d in dead_letters(registered)) == [
+        "invalid_event", "malformed_json", "unknown_licensee"]
+    status = json.loads(cli("status", "--format", "json").stdout)
+    assert status["events"] | {"pending": 0} == {"received": 8, "accepted": 1, "duplicates": 4,
+                                                 "dead_letters": 3, "pending": 0}
+    # Replayed once the licensee is registered, the letter is resolved; the same bytes sent
+    # again are then an event already stored, not a new dead letter.
+    assert cli("import", "licensees", "-", input=jsonl([licensee("ghost")])).code == 0
+    assert "1 events accepted" in cli("dead-letters", "replay").stdout
+    third = ingest(registered, batch(usage("g2", licensee="ghost")))
+    assert (third.accepted, third.duplicates, third.dead_lettered) == (0, 1, 0)
+    assert len(dead_letters(registered)) == 2
+
+
+def test_a_fault_of_ours_on_a_redelivered_message_is_set_aside_once(registered) -> None:
+    with registered.connect() as conn:
+        message = store.Message(b'[{"id": "x"}]', BATCH, "usage.acme-ai")
+        store.set_aside(conn, message, "RuntimeError: bug reached")
+        store.set_aside(conn, message, "RuntimeError: bug reached")
+        conn.commit()
+    assert [d["reason"] for d in dead_letters(registered)] == ["unprocessable"]
+    assert scalar(registered, "SELECT sum(duplicates) FROM ingest_batch") == 1
+    assert scalar(registered, "SELECT sum(dead_lettered) FROM ingest_batch") == 1
+
+
 def test_unknown_licensee_is_replayed_once_registered(cli, registered) -> None:
     ingest(registered, batch(usage("late-1", licensee="late-co"), usage("late-2",
                                                                         licensee="late-co")))

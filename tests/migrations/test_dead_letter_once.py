@@ -1,0 +1,45 @@
+"""Migration 0008 on a database that already holds repeated open dead letters."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from ledger import migrate
+
+
+@pytest.fixture
+def at_0007(server_url: str) -> Iterator[str]:
+    name = f"royalty_mig_{uuid.uuid4().hex[:8]}"
+    admin = make_url(server_url).set(drivername="postgresql")
+    admin_url = admin.set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url, "0007")
+    yield url
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_repeated_open_dead_letters_are_closed_but_the_first(at_0007: str) -> None:
+    with psycopg.connect(at_0007) as conn:
+        conn.cursor().executemany(
+            "INSERT INTO dead_letter (reason, detail, raw, resolved_at) VALUES (%s, 'd', %s, %s)",
+            [("malformed_json", b"{broken", None), ("malformed_json", b"{broken", None),
+             ("malformed_json", b"{broken", "2026-01-01+00"), ("too_large", b"x" * 10, None),
+             ("malformed_json", b"{broken", None)])
+    migrate.upgrade(at_0007)
+    with psycopg.connect(at_0007) as conn:
+        rows = conn.execute("SELECT id, resolution, digest = sha256(raw) FROM dead_letter "
+                            "ORDER BY id").fetchall()
+        assert rows == [(1, None, True), (2, "duplicate", True), (3, None, True),
+                        (4, None, True), (5, "duplicate", True)]
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("INSERT INTO dead_letter (reason, detail, raw) "
+                         "VALUES ('too_large', 'again', %s)", (b"x" * 10,))
