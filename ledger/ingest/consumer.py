@@ -45,6 +45,7 @@ class _Batch:
 # A batch that lost a deadlock (two writers storing the same events in different orders)
 # or a serialization conflict is stored again, from the start, this many times at most.
 ATTEMPTS = 5
+UNFREEZE_EVERY = 50  # batches between hand-backs of frozen objects to the collector
 
 
 class _Writers:
@@ -205,6 +206,7 @@ class IngestConsumer(ConsumerBase):
         self._reader: psycopg.Connection | None = None
         self._writer: _Writers | None = None
         self._multiple_ack = False
+        self._frozen = 0
 
     def _on_message(self, message: KombuMessage) -> None:
         if not self._buffer:
@@ -234,6 +236,15 @@ class IngestConsumer(ConsumerBase):
             prepared = store.prepare(messages, licensees=self._licensees(),
                                      max_message_bytes=self.max_message_bytes)
         finally:
+            # The batch's rows live until its commit and are then freed by reference
+            # counting; the collector need not walk them (tens of thousands of tuples a
+            # batch). Now and then everything frozen is handed back to it, so that a rare
+            # reference cycle is still collected.
+            gc.freeze()
+            self._frozen += 1
+            if self._frozen >= UNFREEZE_EVERY:
+                self._frozen = 0
+                gc.unfreeze()
             gc.enable()
         self._writer.submit(_Batch(messages, deliveries, prepared))
         self.acknowledge()
