@@ -7,7 +7,7 @@ Uses ROYALTY_DATABASE_URL's server (default: the local PostgreSQL) with a fresh 
 ``royalty_bench_reports``, migrated to head. The load is set-based SQL (untimed, but its
 duration is printed): 200 creators, 200,000 works with 1–3-creator splits, 3 licensees,
 4 licenses, events over 12 months (≈90 % accrued, the rest unmatched / unlicensed /
-opted_out / unpriced) with consistent evaluation columns, one accrual journal entry per
+opted_out / unpriced) with consistent evaluation columns and their usage tally, one accrual journal entry per
 (booking month, licensee) whose creator credits are ``split_parts`` of the accrued events,
 payout runs with their ledger entries, dead letters and ingest batches.
 
@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from ledger import migrate  # noqa: E402
 from ledger.ingest import deadletters  # noqa: E402
 from ledger.ingest import status as ingest_status  # noqa: E402
+from ledger.ingest import tally  # noqa: E402
 from ledger.reports import ledger_reports, statement, usage_reports  # noqa: E402
 
 DATABASE = "royalty_bench_reports"
@@ -296,6 +297,10 @@ def load(url: str, events: int, chunk: int = 1_000_000) -> None:
         conn.execute("SELECT setval(pg_get_serial_sequence('usage_event', 'id'), %s)",
                      (events,))
         conn.commit()
+        step = time.perf_counter()
+        conn.execute(f"INSERT INTO usage_tally ({', '.join(tally.KEY)}, events) {tally.RECOUNT}")
+        conn.commit()
+        print(f"  usage tally: {time.perf_counter() - step:.1f} s", flush=True)
         step = time.perf_counter()
         conn.execute(LEDGER)
         conn.commit()

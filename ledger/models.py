@@ -8,7 +8,9 @@ from ledger.accounting.models import (  # noqa: F401
 from ledger.catalog.models import (  # noqa: F401
     Creator, Licensee, SplitShare, SplitVersion, Work, WorkIdentifier,
 )
-from ledger.ingest.models import DeadLetter, IngestBatch, UsageEvent  # noqa: F401
+from ledger.ingest.models import (  # noqa: F401
+    DeadLetter, IngestBatch, UsageEvent, UsageTally,
+)
 from ledger.payouts.models import Payout, PayoutRun, SandboxTransfer, WebhookEvent  # noqa: F401
 from ledger.licensing.models import License, LicenseScopeCreator, LicenseScopeWork  # noqa: F401
 

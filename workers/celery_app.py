@@ -21,6 +21,8 @@ def task_queues(name: str) -> tuple[Queue, ...]:
 BEAT_SCHEDULE = {
     # The outbox is drained right after each import too; this is the safety net.
     "drain-catalog-changes": {"task": "royalty.reevaluate", "schedule": 30.0},
+    # Fold the usage tally's deltas (one row per key and batch) into one row per key.
+    "compact-usage-tally": {"task": "royalty.tally.compact", "schedule": 300.0},
 }
 
 

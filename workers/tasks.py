@@ -8,6 +8,7 @@ from celery import Task
 
 from ledger.accounting import reevaluation
 from ledger.db import HOT_PATH_OPTIONS
+from ledger.ingest import tally
 from ledger.payouts import service
 from workers.celery_app import app
 
@@ -34,6 +35,14 @@ def reevaluate(self: RoyaltyTask) -> None:
         log.info("re-evaluated %d events for %d catalog changes: %d changed, %d reversed, "
                  "%d booked", done.examined, done.changes, done.changed, done.reversed,
                  done.booked)
+
+
+@app.task(base=RoyaltyTask, bind=True, name="royalty.tally.compact")
+def compact_tally(self: RoyaltyTask) -> None:
+    """Fold the usage tally's deltas into one row per key (Celery beat)."""
+    with self.ledger.connect() as conn:
+        before, after = tally.compact(conn)
+    log.info("usage tally compacted: %d rows -> %d", before, after)
 
 
 @app.task(base=RoyaltyTask, bind=True, name="royalty.payouts.run")

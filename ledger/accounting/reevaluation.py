@@ -15,6 +15,7 @@ import psycopg
 
 from ledger.accounting import booking
 from ledger.imports import CATALOG_LOCK
+from ledger.ingest import tally
 from ledger.matching.sql import evaluation
 
 REEVALUATION_LOCK = 7262003
@@ -142,6 +143,7 @@ def _reevaluate_chunk(conn: psycopg.Connection, ids: list[int], total: Reevaluat
             booking.post(conn, entry_id, NEW_ACCRUED, 1)
     conn.execute(APPLY, {"entry": entry_id})
     conn.execute(RECORD, {"entry": entry_id})
+    conn.execute(tally.ADD_REEVALUATED)
     conn.execute("TRUNCATE reevaluated")
     total.changed += changed
     total.reversed += reversed_

@@ -112,6 +112,22 @@ class DeadLetter(SQLModel, table=True):
     resolution: str | None = Field(default=None, sa_column=Column(Text))
 
 
+class UsageTally(SQLModel, table=True):
+    """Events by licensee, model, outcome, purpose and dataset, as deltas: each ingest batch
+    and re-evaluation adds rows in its own transaction (no row is ever contended), and
+    compaction folds them into one row per key. Transparency and status read it."""
+
+    __tablename__ = "usage_tally"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    licensee_id: int = Field(sa_column=Column(Integer, nullable=False))
+    model: str | None = Field(default=None, sa_column=Column(Text))
+    outcome: str = Field(sa_column=Column(Text, nullable=False))
+    purpose: str = Field(sa_column=Column(Text, nullable=False))
+    dataset: str | None = Field(default=None, sa_column=Column(Text))
+    events: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class IngestBatch(SQLModel, table=True):
     """One committed batch: how many events it received and what became of them."""
 

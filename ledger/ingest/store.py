@@ -18,6 +18,7 @@ from ledger.matching.sql import evaluation
 
 from ledger.accounting import booking
 from ledger.imports import CATALOG_LOCK
+from ledger.ingest import tally
 from ledger.ingest.events import (
     SINGLE, Invalid, Reason, Rejected, event_bytes, parse_body, validate,
 )
@@ -306,6 +307,8 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
         entry_id = booking.next_entry_id(conn)
         inserted = _insert_new(conn, entry_id)
         result.accepted = inserted
+        if inserted:
+            conn.execute(tally.ADD_INSERTED)
         accrued = conn.execute("SELECT count(*) FROM evaluated WHERE outcome = 'accrued'"
                                ).fetchone()[0]
         if accrued:

@@ -6,6 +6,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ledger.errors import NotFound
+from ledger.ingest import tally
 from ledger.ingest.status import OUTCOMES
 from ledger.matching.rules import MATCH_PRIORITY
 
@@ -18,19 +19,9 @@ def licensee_id(conn: psycopg.Connection, key: str) -> int:
 
 
 _SCOPE = "licensee_id = %(licensee)s AND (%(model)s::text IS NULL OR model = %(model)s)"
-# Two passes over the licensee's events, each an index-only scan of
-# usage_event_transparency with a parallel hash aggregate: counts per (outcome, purpose,
-# dataset), then the distinct (work, split version) pairs behind works and creators.
-_COUNTS = f"""
-WITH small AS (
-    SELECT outcome, purpose, coalesce(dataset, '(none)') AS dataset, count(*) AS events
-    FROM usage_event WHERE {_SCOPE} GROUP BY 1, 2, 3
-)
-SELECT 1 AS kind, outcome AS name, sum(events)::bigint FROM small GROUP BY outcome
-UNION ALL SELECT 2, purpose, sum(events)::bigint FROM small GROUP BY purpose
-UNION ALL SELECT 3, dataset, sum(events)::bigint FROM small GROUP BY dataset
-ORDER BY 1, 2
-"""
+# Events by outcome, purpose and dataset come from the usage tally (a few rows); the
+# distinct works and creators from one pass over the licensee's events: an index-only
+# scan of usage_event_transparency for the distinct (work, split version) pairs.
 _WORKS_CREATORS = f"""
 WITH pairs AS MATERIALIZED (
     SELECT work_id, split_version_id FROM usage_event WHERE {_SCOPE} GROUP BY 1, 2
@@ -46,15 +37,18 @@ def transparency(conn: psycopg.Connection, licensee: str, model: str | None = No
     params = {"licensee": licensee_id(conn, licensee), "model": model}
     if not conn.autocommit:
         conn.execute("SET LOCAL jit = off")  # compiling costs more than it saves here
-    found: dict[int, dict] = {1: {}, 2: {}, 3: {}}
-    for kind, name, events in conn.execute(_COUNTS, params).fetchall():
-        found[kind][name] = events
+    outcomes: dict[str, int] = {}
+    by_purpose: dict[str, int] = {}
+    by_dataset: dict[str, int] = {}
+    for outcome, purpose, dataset, events in tally.counts(conn, params["licensee"], model):
+        for found, name in ((outcomes, outcome), (by_purpose, purpose),
+                            (by_dataset, dataset or "(none)")):
+            found[name] = found.get(name, 0) + events
     works, creators = conn.execute(_WORKS_CREATORS, params).fetchone()
-    outcomes = found[1]
     return {"licensee": licensee, "model": model, "events": sum(outcomes.values()),
             "outcomes": {name: outcomes.get(name, 0) for name in OUTCOMES},
-            "works": works, "creators": creators, "by_purpose": found[2],
-            "by_dataset": found[3]}
+            "works": works, "creators": creators, "by_purpose": dict(sorted(by_purpose.items())),
+            "by_dataset": dict(sorted(by_dataset.items()))}
 
 
 _PRIMARY = "CASE " + " ".join(f"WHEN {k} IS NOT NULL THEN '{k}'" for k in MATCH_PRIORITY) + " END"

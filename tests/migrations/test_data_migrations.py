@@ -1,4 +1,4 @@
-"""Migration 0008 on a database that already holds repeated open dead letters."""
+"""Migrations that change data, run on databases that already hold some."""
 
 from __future__ import annotations
 
@@ -15,13 +15,22 @@ from ledger import migrate
 
 @pytest.fixture
 def at_0007(server_url: str) -> Iterator[str]:
+    yield from _database_at(server_url, "0007")
+
+
+@pytest.fixture
+def at_0008(server_url: str) -> Iterator[str]:
+    yield from _database_at(server_url, "0008")
+
+
+def _database_at(server_url: str, revision: str) -> Iterator[str]:
     name = f"royalty_mig_{uuid.uuid4().hex[:8]}"
     admin = make_url(server_url).set(drivername="postgresql")
     admin_url = admin.set(database="postgres").render_as_string(hide_password=False)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = admin.set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade(url, "0007")
+    migrate.upgrade(url, revision)
     yield url
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -43,3 +52,20 @@ def test_repeated_open_dead_letters_are_closed_but_the_first(at_0007: str) -> No
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute("INSERT INTO dead_letter (reason, detail, raw) "
                          "VALUES ('too_large', 'again', %s)", (b"x" * 10,))
+
+
+def test_the_usage_tally_starts_from_the_stored_events(at_0008: str) -> None:
+    with psycopg.connect(at_0008) as conn:
+        conn.execute("INSERT INTO licensee (key, name) VALUES ('a', 'A'), ('b', 'B')")
+        conn.cursor().executemany("""
+            INSERT INTO usage_event (source, event_id, content_hash, time, licensee_id, purpose,
+                                     model, dataset, quantity, unit, sha256, outcome)
+            VALUES ('s', %s, '\\x00', now(), %s, 'ai-train', %s, %s, 1, 'uses', 'x', %s)""",
+            [("e1", 1, "m", "d", "accrued"), ("e2", 1, "m", "d", "accrued"),
+             ("e3", 1, "m", None, "unmatched"), ("e4", 2, None, "d", "accrued")])
+    migrate.upgrade(at_0008)
+    with psycopg.connect(at_0008) as conn:
+        rows = conn.execute("SELECT licensee_id, model, outcome, dataset, events FROM usage_tally "
+                            "ORDER BY 1, 2, 3").fetchall()
+    assert rows == [(1, "m", "accrued", "d", 2), (1, "m", "unmatched", None, 1),
+                    (2, None, "accrued", "d", 1)]

@@ -1,0 +1,78 @@
+"""The usage tally always equals a recount of the events, through ingest, re-evaluation
+(back-pay) and compaction; transparency and status read it."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+
+from ledger.accounting import reevaluation
+from ledger.ingest import store, tally
+from ledger.ingest.events import BATCH
+from tests.builders import creator, jsonl, license, licensee, work
+from tests.ingest_helpers import usage
+
+
+def ingest(ledger, *events: dict) -> store.BatchResult:
+    with ledger.connect() as conn:
+        result = store.ingest(conn, [store.Message(orjson.dumps(list(events)), BATCH,
+                                                   "usage.acme-ai")],
+                              licensees=store.licensee_ids(conn), max_message_bytes=1_000_000)
+        conn.commit()
+    return result
+
+
+def tally_and_recount(ledger) -> tuple[dict, dict]:
+    with ledger.connect() as conn:
+        summed = {tuple(r[:5]): r[5] for r in conn.execute(
+            f"SELECT {', '.join(tally.KEY)}, sum(events) FROM usage_tally "
+            f"GROUP BY {', '.join(tally.KEY)} HAVING sum(events) <> 0")}
+        recounted = {tuple(r[:5]): r[5] for r in conn.execute(tally.RECOUNT)}
+    return summed, recounted
+
+
+def test_the_tally_follows_ingest_back_pay_and_compaction(cli, ledger) -> None:
+    for kind, rows in (("creators", [creator("alice")]), ("licensees", [licensee("acme-ai")]),
+                       ("works", [work("w1")]), ("licenses", [license("acme-train")])):
+        assert cli("import", kind, "-", input=jsonl(rows)).code == 0
+    with ledger.connect() as conn:
+        reevaluation.drain(conn)
+    item = {"sha256": work("w2")["identifiers"]["sha256"]}  # not registered yet
+    ingest(ledger, usage("a1", item=work("w1")["identifiers"]), usage("a2", item=item),
+           usage("a3", item=item, model="other-model", dataset=None),
+           usage("a4", purpose="ai-input", item=work("w1")["identifiers"]))
+    ingest(ledger, usage("a1", item=work("w1")["identifiers"]), usage("a5", item=item),
+           usage("bad", licensee="ghost"))  # a duplicate and a dead letter: not counted
+    summed, recounted = tally_and_recount(ledger)
+    assert summed == recounted and sum(summed.values()) == 5
+    status = json.loads(cli("status", "--format", "json").stdout)
+    assert status["outcomes"] == {"accrued": 1, "unmatched": 3, "unlicensed": 1,
+                                  "opted_out": 0, "unpriced": 0}
+
+    # w2 registered: its three held uses are re-evaluated and booked (back-pay)
+    assert cli("import", "works", "-", input=jsonl([work("w2")])).code == 0
+    with ledger.connect() as conn:
+        assert reevaluation.drain(conn).booked == 3
+    summed, recounted = tally_and_recount(ledger)
+    assert summed == recounted
+    status = json.loads(cli("status", "--format", "json").stdout)
+    assert status["outcomes"] == {"accrued": 4, "unmatched": 0, "unlicensed": 1,
+                                  "opted_out": 0, "unpriced": 0}
+    report = json.loads(cli("report", "transparency", "--licensee", "acme-ai",
+                            "--format", "json").stdout)
+    assert report["events"] == 5 and report["outcomes"]["accrued"] == 4
+    assert report["by_purpose"] == {"ai-input": 1, "ai-train": 4}
+    assert report["by_dataset"] == {"(none)": 1, "webvid-subset-3": 4}
+    assert (report["works"], report["creators"]) == (2, 1)
+    only = json.loads(cli("report", "transparency", "--licensee", "acme-ai", "--model",
+                          "other-model", "--format", "json").stdout)
+    assert only["events"] == 1 and only["by_dataset"] == {"(none)": 1}
+
+    with ledger.connect() as conn:
+        before, after = tally.compact(conn)
+        assert before > after == len(recounted)
+        assert tally.compact(conn) == (after, after)  # nothing left to fold
+    assert tally_and_recount(ledger) == (recounted, recounted)
+    assert json.loads(cli("report", "transparency", "--licensee", "acme-ai",
+                          "--format", "json").stdout) == report
