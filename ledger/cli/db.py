@@ -6,6 +6,7 @@ import typer
 from rich import print as rprint
 
 from ledger import embedded, migrate
+from ledger.ingest import tally
 from ledger.cli.context import get_ledger
 
 app = typer.Typer(help="Database schema (Alembic migrations) and the embedded PostgreSQL.",
@@ -31,6 +32,15 @@ def status() -> None:
     state = "[green]up to date[/green]" if current == head else \
         "[yellow]behind: run `royalty db upgrade`[/yellow]"
     rprint(f"database: {where}\nrevision: {current or 'none'} (head {head}) {state}")
+
+
+@app.command()
+def retally() -> None:
+    """Count the usage tally (transparency and status counts) again from the events."""
+    ledger = get_ledger()
+    with ledger.connect() as conn:
+        written = tally.rebuild(conn)
+    rprint(f"usage tally counted again from the events: {written} rows")
 
 
 @app.command()

@@ -45,7 +45,7 @@ class _Batch:
 # A batch that lost a deadlock (two writers storing the same events in different orders)
 # or a serialization conflict is stored again, from the start, this many times at most.
 ATTEMPTS = 5
-UNFREEZE_EVERY = 50  # batches between hand-backs of frozen objects to the collector
+UNFREEZE_EVERY = 50  # batches between full collections of what was frozen
 
 
 class _Writers:
@@ -238,14 +238,15 @@ class IngestConsumer(ConsumerBase):
         finally:
             # The batch's rows live until its commit and are then freed by reference
             # counting; the collector need not walk them (tens of thousands of tuples a
-            # batch). Now and then everything frozen is handed back to it, so that a rare
-            # reference cycle is still collected.
+            # batch). Now and then everything frozen is handed back to it and collected
+            # in full, so that reference cycles (ours or the libraries') do not pile up.
             gc.freeze()
+            gc.enable()
             self._frozen += 1
             if self._frozen >= UNFREEZE_EVERY:
                 self._frozen = 0
                 gc.unfreeze()
-            gc.enable()
+                gc.collect()
         self._writer.submit(_Batch(messages, deliveries, prepared))
         self.acknowledge()
 

@@ -31,6 +31,7 @@ SELECT e.licensee_id, e.model, d.outcome, e.purpose, e.dataset, sum(d.events)
 FROM reevaluated r JOIN usage_event e ON e.id = r.id
 CROSS JOIN LATERAL (VALUES (r.old_outcome, -1), (r.new_outcome, 1)) AS d(outcome, events)
 WHERE r.old_outcome IS DISTINCT FROM r.new_outcome
+  AND d.outcome IS NOT NULL  -- an event stored before outcomes existed was never counted
 GROUP BY 1, 2, 3, 4, 5
 HAVING sum(d.events) <> 0
 """
@@ -54,6 +55,18 @@ def compact(conn: psycopg.Connection) -> tuple[int, int]:
     after = conn.execute(COMPACT).rowcount
     conn.commit()
     return before, after
+
+
+def rebuild(conn: psycopg.Connection) -> int:
+    """Count the tally again from the events and commit: the repair for a tally that missed
+    writes (say, workers on older code storing events during an upgrade). New events wait
+    for it (a SHARE lock on usage_event); readers do not. The rows written."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (COMPACT_LOCK,))
+    conn.execute("LOCK TABLE usage_event IN SHARE MODE")
+    conn.execute("DELETE FROM usage_tally")
+    written = conn.execute(f"INSERT INTO usage_tally ({_KEY}, events) {RECOUNT}").rowcount
+    conn.commit()
+    return written
 
 
 def counts(conn: psycopg.Connection, licensee_id: int | None = None, model: str | None = None

@@ -28,6 +28,9 @@ def upgrade() -> None:
         sa.Column("dataset", sa.Text()),
         sa.Column("events", sa.BigInteger(), nullable=False),
     )
+    # Events stored while the counts are taken would be missed: they wait (run the upgrade
+    # with the workers stopped; `royalty db retally` repairs a tally that missed some).
+    op.execute("LOCK TABLE usage_event IN SHARE MODE")
     op.execute("""
         INSERT INTO usage_tally (licensee_id, model, outcome, purpose, dataset, events)
         SELECT licensee_id, model, outcome, purpose, dataset, count(*)

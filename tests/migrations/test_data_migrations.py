@@ -49,6 +49,8 @@ def test_repeated_open_dead_letters_are_closed_but_the_first(at_0007: str) -> No
                             "ORDER BY id").fetchall()
         assert rows == [(1, None, True), (2, "duplicate", True), (3, None, True),
                         (4, None, True), (5, "duplicate", True)]
+        assert conn.execute("SELECT received, accepted, duplicates, dead_lettered "
+                            "FROM ingest_batch").fetchall() == [(0, 0, 2, 0)]
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute("INSERT INTO dead_letter (reason, detail, raw) "
                          "VALUES ('too_large', 'again', %s)", (b"x" * 10,))

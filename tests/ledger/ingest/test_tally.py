@@ -76,3 +76,33 @@ def test_the_tally_follows_ingest_back_pay_and_compaction(cli, ledger) -> None:
     assert tally_and_recount(ledger) == (recounted, recounted)
     assert json.loads(cli("report", "transparency", "--licensee", "acme-ai",
                           "--format", "json").stdout) == report
+
+
+def test_an_event_stored_before_outcomes_existed_is_counted_once_evaluated(cli, ledger) -> None:
+    for kind, rows in (("creators", [creator("alice")]), ("licensees", [licensee("acme-ai")]),
+                       ("licenses", [license("acme-train")])):
+        assert cli("import", kind, "-", input=jsonl(rows)).code == 0
+    with ledger.connect() as conn:
+        conn.execute("""
+            INSERT INTO usage_event (source, event_id, content_hash, time, licensee_id, purpose,
+                                     quantity, unit, sha256)
+            SELECT 's', 'legacy', '\\x00', '2026-11-02T10:00:00Z', id, 'ai-train', 1, 'uses', %s
+            FROM licensee""", (work("w1")["identifiers"]["sha256"],))
+        conn.commit()
+    assert cli("import", "works", "-", input=jsonl([work("w1")])).code == 0
+    with ledger.connect() as conn:
+        assert reevaluation.drain(conn).booked == 1
+    summed, recounted = tally_and_recount(ledger)
+    assert summed == recounted and sum(summed.values()) == 1
+
+
+def test_retally_repairs_a_tally_that_missed_writes(cli, ledger) -> None:
+    assert cli("import", "licensees", "-", input=jsonl([licensee("acme-ai")])).code == 0
+    ingest(ledger, usage("a1"), usage("a2"))
+    with ledger.connect() as conn:
+        conn.execute("DELETE FROM usage_tally")  # as if older workers had stored them
+        conn.commit()
+    assert json.loads(cli("status", "--format", "json").stdout)["outcomes"]["unmatched"] == 0
+    result = cli("db", "retally")
+    assert result.code == 0 and "1 rows" in result.stdout
+    assert json.loads(cli("status", "--format", "json").stdout)["outcomes"]["unmatched"] == 2
