@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -94,3 +95,11 @@ def emit(rows: Any, fmt: Format, *, title: str | None = None, output: Path | Non
         output.write_text(text, encoding="utf-8")
     else:
         print(text, end="")
+
+
+@contextmanager
+def working(what: str) -> Iterator[None]:
+    """A spinner on standard error while a report is computed (large ones take seconds);
+    nothing when standard error is not a terminal, so output stays clean."""
+    with Console(stderr=True).status(what, spinner="dots"):
+        yield

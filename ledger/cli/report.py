@@ -14,7 +14,7 @@ from rich.text import Text
 
 from ledger.cli import ingest
 from ledger.cli.context import get_ledger
-from ledger.cli.output import Format, cell, dumps, emit, to_csv
+from ledger.cli.output import Format, cell, dumps, emit, to_csv, working
 from ledger.errors import LedgerError
 from ledger.reports import html, ledger_reports, series, usage_reports
 from ledger.reports import statement as statements
@@ -71,7 +71,7 @@ def transparency(licensee: str = typer.Option(..., help="Licensee key."),
                  model: str | None = typer.Option(None, help="Only this model."),
                  fmt: Format = PAGE_FORMAT, output: Path | None = OUTPUT) -> None:
     """What a licensee's model used: events by outcome, works, creators, purposes, datasets."""
-    with get_ledger().connect() as conn:
+    with get_ledger().connect() as conn, working(f"counting what {licensee} used …"):
         data = usage_reports.transparency(conn, licensee, model)
         extra = series.transparency_series(conn, licensee, model) if fmt is Format.html else {}
     if fmt is Format.html:
@@ -104,7 +104,9 @@ def suspense(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Unmatched items by identifier: held until their work is registered."""
     _no_html(fmt)
     with get_ledger().connect() as conn:
-        emit(usage_reports.suspense(conn), fmt, title="Suspense (unmatched items)", output=output)
+        with working("grouping unmatched items …"):
+            rows = usage_reports.suspense(conn)
+        emit(rows, fmt, title="Suspense (unmatched items)", output=output)
 
 
 @app.command("unlicensed")
@@ -112,8 +114,9 @@ def unlicensed(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Unlicensed, opted-out and unpriced uses by licensee, model and work."""
     _no_html(fmt)
     with get_ledger().connect() as conn:
-        emit(usage_reports.unlicensed(conn), fmt, title="Unlicensed and opted-out uses",
-             output=output)
+        with working("grouping unlicensed uses …"):
+            rows = usage_reports.unlicensed(conn)
+        emit(rows, fmt, title="Unlicensed and opted-out uses", output=output)
 
 
 @app.command("statement")
@@ -125,7 +128,7 @@ def statement(creator: str = typer.Option(..., help="Creator key."),
               fmt: Format = PAGE_FORMAT, output: Path | None = OUTPUT) -> None:
     """A creator's statement: balances and the lines behind what the ledger booked."""
     statements.period_bounds(period)  # a bad period is refused before connecting
-    with get_ledger().connect() as conn:
+    with get_ledger().connect() as conn, working(f"computing the statement of {creator} …"):
         data = statements.statement(conn, creator, period, currency)
         row = statements.creator_row(conn, creator)
         others = [c for c in statements.currencies(conn, row["id"]) if c != data["currency"]]
