@@ -28,8 +28,10 @@ class UsageEvent(SQLModel, table=True):
         CheckConstraint("outcome IN ('accrued', 'unmatched', 'unlicensed', 'opted_out', "
                         "'unpriced')", name="usage_event_outcome"),
         Index("usage_event_work", "work_id"),
-        Index("usage_event_transparency", "licensee_id", "model",
-              postgresql_include=["outcome", "purpose", "dataset", "work_id", "split_version_id"]),
+        # what a licensee's models used, work by work, in order (the usage tally has the
+        # counts by outcome, purpose and dataset)
+        Index("usage_event_licensee_work", "licensee_id", "work_id", "split_version_id",
+              postgresql_include=["model", "outcome"]),
         Index("usage_event_unmatched", "id", postgresql_where=text("outcome = 'unmatched'"),
               postgresql_include=["licensee_id", "time", "quantity", "sha256", "c2pa", "isrc",
                                   "iswc", "isbn", "doi", "url"]),

@@ -20,11 +20,13 @@ def licensee_id(conn: psycopg.Connection, key: str) -> int:
 
 _SCOPE = "licensee_id = %(licensee)s AND (%(model)s::text IS NULL OR model = %(model)s)"
 # Events by outcome, purpose and dataset come from the usage tally (a few rows); the
-# distinct works and creators from one pass over the licensee's events: an index-only
-# scan of usage_event_transparency for the distinct (work, split version) pairs.
+# distinct works and creators from one pass over the licensee's events: an index-only scan
+# of usage_event_licensee_work, whose order makes the distinct (work, split version) pairs
+# a streaming grouping (no hash table or sort of millions of rows).
 _WORKS_CREATORS = f"""
 WITH pairs AS MATERIALIZED (
-    SELECT work_id, split_version_id FROM usage_event WHERE {_SCOPE} GROUP BY 1, 2
+    SELECT work_id, split_version_id FROM usage_event WHERE {_SCOPE} AND work_id IS NOT NULL
+    GROUP BY 1, 2
 )
 SELECT (SELECT count(DISTINCT work_id) FROM pairs),
        (SELECT count(DISTINCT s.creator_id) FROM split_share s
@@ -37,6 +39,9 @@ def transparency(conn: psycopg.Connection, licensee: str, model: str | None = No
     params = {"licensee": licensee_id(conn, licensee), "model": model}
     if not conn.autocommit:
         conn.execute("SET LOCAL jit = off")  # compiling costs more than it saves here
+        # the pairs come in index order: group them as they stream, in memory
+        conn.execute("SET LOCAL enable_hashagg = off")
+        conn.execute("SET LOCAL work_mem = '32MB'")
     outcomes: dict[str, int] = {}
     by_purpose: dict[str, int] = {}
     by_dataset: dict[str, int] = {}
