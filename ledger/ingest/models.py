@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger, CheckConstraint, Column, Computed, DateTime, Index, Integer, LargeBinary, Numeric,
+    BigInteger, CheckConstraint, Column, Computed, Date, DateTime, Index, Integer, LargeBinary, Numeric,
     Text, UniqueConstraint, text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -115,7 +115,8 @@ class DeadLetter(SQLModel, table=True):
 
 
 class UsageTally(SQLModel, table=True):
-    """Events by licensee, model, outcome, purpose and dataset, as deltas: each ingest batch
+    """Events (and their gross and net) by licensee, model, outcome, purpose, dataset, usage
+    month and currency, as deltas: each ingest batch
     and re-evaluation adds rows in its own transaction (no row is ever contended), and
     compaction folds them into one row per key. Transparency and status read it."""
 
@@ -127,7 +128,11 @@ class UsageTally(SQLModel, table=True):
     outcome: str = Field(sa_column=Column(Text, nullable=False))
     purpose: str = Field(sa_column=Column(Text, nullable=False))
     dataset: str | None = Field(default=None, sa_column=Column(Text))
+    month: date = Field(sa_column=Column(Date, nullable=False))  # of the events' time, UTC
+    currency: str | None = Field(default=None, sa_column=Column(Text))
     events: int = Field(sa_column=Column(BigInteger, nullable=False))
+    gross: Decimal = Field(sa_column=Column(Numeric(38, 9), nullable=False))
+    net: Decimal = Field(sa_column=Column(Numeric(38, 9), nullable=False))
 
 
 class IngestBatch(SQLModel, table=True):

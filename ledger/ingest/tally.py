@@ -1,9 +1,10 @@
-"""The usage tally: event counts by licensee, model, outcome, purpose and dataset, kept as
-deltas in the transactions that change them, so that transparency and status read a few
-rows instead of every event.
+"""The usage tally: events (and their gross and net) by licensee, model, outcome, purpose,
+dataset, usage month and currency, kept as deltas in the transactions that change them, so
+that transparency (its page's charts too) and status read a few rows instead of every
+event.
 
-- ``store.write`` adds the counts of the events it inserts (from its ``evaluated`` table);
-  a re-evaluation adds −1 for each event's old outcome and +1 for its new one.
+- ``store.write`` adds the events it inserts (from its ``evaluated`` table); a
+  re-evaluation subtracts each changed event's old evaluation and adds its new one.
 - Writers only insert: two ingest writers never wait on each other's tally rows.
 - ``compact`` folds the deltas into one row per key (Celery beat, every few minutes). It
   deletes the rows its snapshot sees and inserts their sums in one statement; rows
@@ -15,36 +16,49 @@ from __future__ import annotations
 
 import psycopg
 
-KEY = ("licensee_id", "model", "outcome", "purpose", "dataset")
+KEY = ("licensee_id", "model", "outcome", "purpose", "dataset", "month", "currency")
 _KEY = ", ".join(KEY)
+_SUMS = "events, gross, net"
 COMPACT_LOCK = 7262004
+# The usage month (UTC) of an event's time, as the tally keys it.
+MONTH = "CAST(date_trunc('month', {time} AT TIME ZONE 'UTC') AS date)"
+_EVENT_KEY = ("{e}licensee_id, {e}model, {outcome}, {e}purpose, {e}dataset, "
+              + MONTH.format(time="{e}time") + ", {currency}")
 
-# The counts of the events ``store.write`` has just inserted.
+# What ``store.write`` has just inserted.
 ADD_INSERTED = f"""
-INSERT INTO usage_tally ({_KEY}, events)
-SELECT {_KEY}, count(*) FROM evaluated GROUP BY {_KEY}
+INSERT INTO usage_tally ({_KEY}, {_SUMS})
+SELECT {_EVENT_KEY.format(e="", outcome="outcome", currency="currency")},
+       count(*), coalesce(sum(gross), 0), coalesce(sum(net), 0)
+FROM evaluated GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
-# A re-evaluation's outcome changes (``reevaluated`` joined to the events it changes).
+# A re-evaluation's changes (``reevaluated`` joined to the events it changes): the old
+# evaluation out, the new one in.
 ADD_REEVALUATED = f"""
-INSERT INTO usage_tally ({_KEY}, events)
-SELECT e.licensee_id, e.model, d.outcome, e.purpose, e.dataset, sum(d.events)
+INSERT INTO usage_tally ({_KEY}, {_SUMS})
+SELECT {_EVENT_KEY.format(e="e.", outcome="d.outcome", currency="d.currency")},
+       sum(d.events), coalesce(sum(d.gross), 0), coalesce(sum(d.net), 0)
 FROM reevaluated r JOIN usage_event e ON e.id = r.id
-CROSS JOIN LATERAL (VALUES (r.old_outcome, -1), (r.new_outcome, 1)) AS d(outcome, events)
-WHERE r.old_outcome IS DISTINCT FROM r.new_outcome
-  AND d.outcome IS NOT NULL  -- an event stored before outcomes existed was never counted
-GROUP BY 1, 2, 3, 4, 5
-HAVING sum(d.events) <> 0
+CROSS JOIN LATERAL (VALUES (r.old_outcome, r.old_currency, -1, -r.old_gross, -r.old_net),
+                           (r.new_outcome, r.new_currency, 1, r.new_gross, r.new_net)
+                   ) AS d(outcome, currency, events, gross, net)
+WHERE d.outcome IS NOT NULL  -- an event stored before outcomes existed was never counted
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+HAVING sum(d.events) <> 0 OR coalesce(sum(d.gross), 0) <> 0 OR coalesce(sum(d.net), 0) <> 0
 """
 COMPACT = f"""
-WITH gone AS (DELETE FROM usage_tally RETURNING {_KEY}, events)
-INSERT INTO usage_tally ({_KEY}, events)
-SELECT {_KEY}, sum(events) FROM gone GROUP BY {_KEY} HAVING sum(events) <> 0
+WITH gone AS (DELETE FROM usage_tally RETURNING {_KEY}, {_SUMS})
+INSERT INTO usage_tally ({_KEY}, {_SUMS})
+SELECT {_KEY}, sum(events), sum(gross), sum(net) FROM gone GROUP BY {_KEY}
+HAVING sum(events) <> 0 OR sum(gross) <> 0 OR sum(net) <> 0
 ORDER BY {_KEY}
 """
-# What a tally built from scratch holds (the migration's backfill; checks).
+# What a tally built from scratch holds (``rebuild``; the reports benchmark's load).
 RECOUNT = f"""
-SELECT {_KEY}, count(*) AS events FROM usage_event WHERE outcome IS NOT NULL
-GROUP BY {_KEY}
+SELECT {_EVENT_KEY.format(e="", outcome="outcome", currency="currency")},
+       count(*) AS events, coalesce(sum(gross), 0) AS gross, coalesce(sum(net), 0) AS net
+FROM usage_event WHERE outcome IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
 
 
@@ -64,18 +78,27 @@ def rebuild(conn: psycopg.Connection) -> int:
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (COMPACT_LOCK,))
     conn.execute("LOCK TABLE usage_event IN SHARE MODE")
     conn.execute("DELETE FROM usage_tally")
-    written = conn.execute(f"INSERT INTO usage_tally ({_KEY}, events) {RECOUNT}").rowcount
+    written = conn.execute(f"INSERT INTO usage_tally ({_KEY}, {_SUMS}) {RECOUNT}").rowcount
     conn.commit()
     return written
 
 
-def counts(conn: psycopg.Connection, licensee_id: int | None = None, model: str | None = None
-           ) -> list[tuple]:
-    """``(outcome, purpose, dataset, events)`` summed over the tally, for one licensee (and
-    model) or for all."""
-    return conn.execute("""
-        SELECT outcome, purpose, dataset, sum(events)::bigint FROM usage_tally
+def rows(conn: psycopg.Connection, licensee_id: int | None = None, model: str | None = None,
+         by: tuple[str, ...] = ("outcome", "purpose", "dataset")) -> list[tuple]:
+    """``(*by, events, gross, net)`` summed over the tally, for one licensee (and model) or
+    for all; ``by`` names key columns."""
+    assert set(by) <= set(KEY), by
+    group = ", ".join(by)
+    return conn.execute(f"""
+        SELECT {group}, sum(events)::bigint, sum(gross), sum(net) FROM usage_tally
         WHERE (%(licensee)s::integer IS NULL OR licensee_id = %(licensee)s)
           AND (%(model)s::text IS NULL OR model = %(model)s)
-        GROUP BY 1, 2, 3 HAVING sum(events) <> 0
+        GROUP BY {group} HAVING sum(events) <> 0 OR sum(gross) <> 0 OR sum(net) <> 0
+        ORDER BY {group}
     """, {"licensee": licensee_id, "model": model}).fetchall()
+
+
+def counts(conn: psycopg.Connection, licensee_id: int | None = None, model: str | None = None
+           ) -> list[tuple]:
+    """``(outcome, purpose, dataset, events)`` summed over the tally."""
+    return [r[:4] for r in rows(conn, licensee_id, model) if r[3]]

@@ -11,9 +11,10 @@ from decimal import Decimal
 import psycopg
 from psycopg.rows import dict_row
 
+from ledger.ingest import tally
 from ledger.ingest.status import OUTCOMES
 from ledger.reports.ledger_reports import ACCRUAL_KINDS
-from ledger.reports.usage_reports import licensee_id
+from ledger.reports.usage_reports import in_index_order, licensee_id
 
 NANO = Decimal("1e-9")
 _SCOPE = "e.licensee_id = %(licensee)s AND (%(model)s::text IS NULL OR e.model = %(model)s)"
@@ -48,49 +49,62 @@ def _params(conn: psycopg.Connection, licensee: str, model: str | None) -> dict:
     return {"licensee": licensee_id(conn, licensee), "model": model}
 
 
+def _month(value) -> str:  # noqa: ANN001 - a date from the tally
+    return value.strftime("%Y-%m")
+
+
 def usage_by_month(conn: psycopg.Connection, licensee: str, model: str | None) -> list[dict]:
-    """Events per usage month, by outcome."""
-    rows = conn.execute(f"""
-        SELECT to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM'), e.outcome, count(*)
-        FROM usage_event e WHERE {_SCOPE} AND e.outcome IS NOT NULL
-        GROUP BY 1, 2 ORDER BY 1
-    """, _params(conn, licensee, model)).fetchall()
+    """Events per usage month, by outcome (from the usage tally)."""
+    params = _params(conn, licensee, model)
     months: dict[str, dict] = {}
-    for month, outcome, events in rows:
-        months.setdefault(month, {"month": month, **dict.fromkeys(OUTCOMES, 0)})[outcome] = events
+    for month, outcome, events, _, _ in tally.rows(conn, params["licensee"], model,
+                                                   by=("month", "outcome")):
+        if events:
+            key = _month(month)
+            months.setdefault(key, {"month": key, **dict.fromkeys(OUTCOMES, 0)})[outcome] = events
     return list(months.values())
 
 
 def usage_by_model(conn: psycopg.Connection, licensee: str, model: str | None) -> list[dict]:
-    """Events and accrued events per model, most used first."""
-    return conn.cursor(row_factory=dict_row).execute(f"""
-        SELECT coalesce(e.model, '(none)') AS model, count(*) AS events,
-               count(*) FILTER (WHERE e.outcome = 'accrued') AS accrued
-        FROM usage_event e WHERE {_SCOPE}
-        GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 30
-    """, _params(conn, licensee, model)).fetchall()
+    """Events and accrued events per model, most used first (from the usage tally)."""
+    params = _params(conn, licensee, model)
+    models: dict[str, dict] = {}
+    for name, outcome, events, _, _ in tally.rows(conn, params["licensee"], model,
+                                                  by=("model", "outcome")):
+        found = models.setdefault(name or "(none)", {"model": name or "(none)", "events": 0,
+                                                     "accrued": 0})
+        found["events"] += events
+        if outcome == "accrued":
+            found["accrued"] += events
+    ranked = sorted(models.values(), key=lambda m: (-m["events"], m["model"]))
+    return [m for m in ranked if m["events"]][:30]
 
 
 def top_works(conn: psycopg.Connection, licensee: str, model: str | None,
               limit: int = 15) -> list[dict]:
     """The registered works used most, with how many of those uses were licensed."""
-    return conn.cursor(row_factory=dict_row).execute(f"""
-        SELECT w.key AS work, w.title, count(*) AS events,
-               count(*) FILTER (WHERE e.outcome = 'accrued') AS accrued
-        FROM usage_event e JOIN work w ON w.id = e.work_id
-        WHERE {_SCOPE}
-        GROUP BY w.key, w.title ORDER BY 3 DESC, w.key COLLATE "C" LIMIT %(limit)s
-    """, {**_params(conn, licensee, model), "limit": limit}).fetchall()
+    with in_index_order(conn):
+        return conn.cursor(row_factory=dict_row).execute(f"""
+            SELECT w.key AS work, w.title, t.events, t.accrued
+            FROM (SELECT e.work_id, count(*) AS events,
+                         count(*) FILTER (WHERE e.outcome = 'accrued') AS accrued
+                  FROM usage_event e WHERE {_SCOPE} AND e.work_id IS NOT NULL
+                  GROUP BY e.work_id) AS t
+            JOIN work w ON w.id = t.work_id
+            ORDER BY t.events DESC, w.key COLLATE "C" LIMIT %(limit)s
+        """, {**_params(conn, licensee, model), "limit": limit}).fetchall()
 
 
 def owed_by_month(conn: psycopg.Connection, licensee: str, model: str | None) -> list[dict]:
-    """Royalties owed (gross of accrued uses) per usage month and currency."""
-    return conn.cursor(row_factory=dict_row).execute(f"""
-        SELECT to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM') AS month, e.currency,
-               sum(e.gross) AS gross, sum(e.net) AS net, count(*) AS events
-        FROM usage_event e WHERE {_SCOPE} AND e.outcome = 'accrued'
-        GROUP BY 1, 2 ORDER BY 2, 1
-    """, _params(conn, licensee, model)).fetchall()
+    """Royalties owed (gross of accrued uses) per usage month and currency (from the usage
+    tally)."""
+    params = _params(conn, licensee, model)
+    found = [(currency, _month(month), gross, net, events)
+             for outcome, month, currency, events, gross, net in tally.rows(
+                 conn, params["licensee"], model, by=("outcome", "month", "currency"))
+             if outcome == "accrued" and events]
+    return [{"month": month, "currency": currency, "gross": gross, "net": net, "events": events}
+            for currency, month, gross, net, events in sorted(found)]
 
 
 def transparency_series(conn: psycopg.Connection, licensee: str, model: str | None) -> dict:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg
 from psycopg.rows import dict_row
 
@@ -39,9 +42,6 @@ def transparency(conn: psycopg.Connection, licensee: str, model: str | None = No
     params = {"licensee": licensee_id(conn, licensee), "model": model}
     if not conn.autocommit:
         conn.execute("SET LOCAL jit = off")  # compiling costs more than it saves here
-        # the pairs come in index order: group them as they stream, in memory
-        conn.execute("SET LOCAL enable_hashagg = off")
-        conn.execute("SET LOCAL work_mem = '32MB'")
     outcomes: dict[str, int] = {}
     by_purpose: dict[str, int] = {}
     by_dataset: dict[str, int] = {}
@@ -49,11 +49,31 @@ def transparency(conn: psycopg.Connection, licensee: str, model: str | None = No
         for found, name in ((outcomes, outcome), (by_purpose, purpose),
                             (by_dataset, dataset or "(none)")):
             found[name] = found.get(name, 0) + events
-    works, creators = conn.execute(_WORKS_CREATORS, params).fetchone()
+    works, creators = _works_and_creators(conn, params)
     return {"licensee": licensee, "model": model, "events": sum(outcomes.values()),
             "outcomes": {name: outcomes.get(name, 0) for name in OUTCOMES},
             "works": works, "creators": creators, "by_purpose": dict(sorted(by_purpose.items())),
             "by_dataset": dict(sorted(by_dataset.items()))}
+
+
+@contextmanager
+def in_index_order(conn: psycopg.Connection) -> Iterator[None]:
+    """For a query over a licensee's events grouped by work: usage_event_licensee_work
+    hands them over in work order, so group them as they stream, in memory, rather than
+    hash millions of rows. Only for that query: what runs next in the transaction hashes."""
+    if conn.autocommit:
+        yield
+        return
+    conn.execute("SET LOCAL enable_hashagg = off")
+    conn.execute("SET LOCAL work_mem = '32MB'")
+    yield
+    conn.execute("RESET enable_hashagg")
+    conn.execute("RESET work_mem")
+
+
+def _works_and_creators(conn: psycopg.Connection, params: dict) -> tuple[int, int]:
+    with in_index_order(conn):
+        return conn.execute(_WORKS_CREATORS, params).fetchone()
 
 
 _PRIMARY = "CASE " + " ".join(f"WHEN {k} IS NOT NULL THEN '{k}'" for k in MATCH_PRIORITY) + " END"

@@ -1,7 +1,7 @@
-"""The usage tally: event counts by licensee, model, outcome, purpose and dataset, kept as
-deltas by ingest and re-evaluation and folded by compaction (``ledger.ingest.tally``), so
-that transparency and status no longer count every event. Filled here from the events
-already stored.
+"""The usage tally: events (and their gross and net) by licensee, model, outcome, purpose,
+dataset, usage month and currency, kept as deltas by ingest and re-evaluation and folded by
+compaction (``ledger.ingest.tally``), so that transparency, its page's charts and status no
+longer read every event. Filled here from the events already stored.
 
 Revision ID: 0009
 Revises: 0008
@@ -26,16 +26,23 @@ def upgrade() -> None:
         sa.Column("outcome", sa.Text(), nullable=False),
         sa.Column("purpose", sa.Text(), nullable=False),
         sa.Column("dataset", sa.Text()),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("currency", sa.Text()),
         sa.Column("events", sa.BigInteger(), nullable=False),
+        sa.Column("gross", sa.Numeric(38, 9), nullable=False),
+        sa.Column("net", sa.Numeric(38, 9), nullable=False),
     )
     # Events stored while the counts are taken would be missed: they wait (run the upgrade
     # with the workers stopped; `royalty db retally` repairs a tally that missed some).
     op.execute("LOCK TABLE usage_event IN SHARE MODE")
     op.execute("""
-        INSERT INTO usage_tally (licensee_id, model, outcome, purpose, dataset, events)
-        SELECT licensee_id, model, outcome, purpose, dataset, count(*)
+        INSERT INTO usage_tally (licensee_id, model, outcome, purpose, dataset, month, currency,
+                                 events, gross, net)
+        SELECT licensee_id, model, outcome, purpose, dataset,
+               CAST(date_trunc('month', time AT TIME ZONE 'UTC') AS date), currency,
+               count(*), coalesce(sum(gross), 0), coalesce(sum(net), 0)
         FROM usage_event WHERE outcome IS NOT NULL
-        GROUP BY licensee_id, model, outcome, purpose, dataset
+        GROUP BY 1, 2, 3, 4, 5, 6, 7
     """)
 
 

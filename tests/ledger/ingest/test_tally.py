@@ -10,6 +10,7 @@ import orjson
 from ledger.accounting import reevaluation
 from ledger.ingest import store, tally
 from ledger.ingest.events import BATCH
+from ledger.reports import series
 from tests.builders import creator, jsonl, license, licensee, work
 from tests.ingest_helpers import usage
 
@@ -24,12 +25,18 @@ def ingest(ledger, *events: dict) -> store.BatchResult:
 
 
 def tally_and_recount(ledger) -> tuple[dict, dict]:
+    """The tally summed per key and a recount from the events: key -> (events, gross, net)."""
+    key = ", ".join(tally.KEY)
     with ledger.connect() as conn:
-        summed = {tuple(r[:5]): r[5] for r in conn.execute(
-            f"SELECT {', '.join(tally.KEY)}, sum(events) FROM usage_tally "
-            f"GROUP BY {', '.join(tally.KEY)} HAVING sum(events) <> 0")}
-        recounted = {tuple(r[:5]): r[5] for r in conn.execute(tally.RECOUNT)}
+        summed = {tuple(r[:-3]): tuple(r[-3:]) for r in conn.execute(
+            f"SELECT {key}, sum(events), sum(gross), sum(net) FROM usage_tally GROUP BY {key} "
+            "HAVING sum(events) <> 0 OR sum(gross) <> 0 OR sum(net) <> 0")}
+        recounted = {tuple(r[:-3]): tuple(r[-3:]) for r in conn.execute(tally.RECOUNT)}
     return summed, recounted
+
+
+def events(tallied: dict) -> int:
+    return sum(v[0] for v in tallied.values())
 
 
 def test_the_tally_follows_ingest_back_pay_and_compaction(cli, ledger) -> None:
@@ -45,7 +52,7 @@ def test_the_tally_follows_ingest_back_pay_and_compaction(cli, ledger) -> None:
     ingest(ledger, usage("a1", item=work("w1")["identifiers"]), usage("a5", item=item),
            usage("bad", licensee="ghost"))  # a duplicate and a dead letter: not counted
     summed, recounted = tally_and_recount(ledger)
-    assert summed == recounted and sum(summed.values()) == 5
+    assert summed == recounted and events(summed) == 5
     status = json.loads(cli("status", "--format", "json").stdout)
     assert status["outcomes"] == {"accrued": 1, "unmatched": 3, "unlicensed": 1,
                                   "opted_out": 0, "unpriced": 0}
@@ -69,6 +76,16 @@ def test_the_tally_follows_ingest_back_pay_and_compaction(cli, ledger) -> None:
                           "other-model", "--format", "json").stdout)
     assert only["events"] == 1 and only["by_dataset"] == {"(none)": 1}
 
+    # a work-scoped license for w1 at another price: its events are priced again
+    assert cli("import", "licenses", "-", input=jsonl([license(
+        "acme-w1", scope={"works": ["w1"]}, price="0.05")])).code == 0
+    with ledger.connect() as conn:
+        done = reevaluation.drain(conn)
+        assert (done.reversed, done.booked) == (1, 1)
+    summed, recounted = tally_and_recount(ledger)
+    assert summed == recounted
+    assert_series_match_the_events(ledger, "acme-ai")
+
     with ledger.connect() as conn:
         before, after = tally.compact(conn)
         assert before > after == len(recounted)
@@ -76,6 +93,29 @@ def test_the_tally_follows_ingest_back_pay_and_compaction(cli, ledger) -> None:
     assert tally_and_recount(ledger) == (recounted, recounted)
     assert json.loads(cli("report", "transparency", "--licensee", "acme-ai",
                           "--format", "json").stdout) == report
+    assert_series_match_the_events(ledger, "acme-ai")
+
+
+def assert_series_match_the_events(ledger, licensee_key: str) -> None:
+    """The HTML page's series from the tally equal the same figures counted from the events."""
+    month = "to_char(time AT TIME ZONE 'UTC', 'YYYY-MM')"
+    with ledger.connect() as conn:
+        lid = conn.execute("SELECT id FROM licensee WHERE key = %s", (licensee_key,)).fetchone()[0]
+        by_month = {(m, o): n for m, o, n in conn.execute(
+            f"SELECT {month}, outcome, count(*) FROM usage_event WHERE licensee_id = %s "
+            "GROUP BY 1, 2", (lid,))}
+        by_model = {m: (n, a) for m, n, a in conn.execute(
+            "SELECT coalesce(model, '(none)'), count(*), count(*) FILTER (WHERE outcome = "
+            "'accrued') FROM usage_event WHERE licensee_id = %s GROUP BY 1", (lid,))}
+        owed = {(m, c): (g, n, k) for m, c, g, n, k in conn.execute(
+            f"SELECT {month}, currency, sum(gross), sum(net), count(*) FROM usage_event "
+            "WHERE licensee_id = %s AND outcome = 'accrued' GROUP BY 1, 2", (lid,))}
+        assert {(r["month"], o): n for r in series.usage_by_month(conn, licensee_key, None)
+                for o, n in r.items() if o != "month" and n} == by_month
+        assert {r["model"]: (r["events"], r["accrued"])
+                for r in series.usage_by_model(conn, licensee_key, None)} == by_model
+        assert {(r["month"], r["currency"]): (r["gross"], r["net"], r["events"])
+                for r in series.owed_by_month(conn, licensee_key, None)} == owed
 
 
 def test_an_event_stored_before_outcomes_existed_is_counted_once_evaluated(cli, ledger) -> None:
@@ -93,7 +133,7 @@ def test_an_event_stored_before_outcomes_existed_is_counted_once_evaluated(cli, 
     with ledger.connect() as conn:
         assert reevaluation.drain(conn).booked == 1
     summed, recounted = tally_and_recount(ledger)
-    assert summed == recounted and sum(summed.values()) == 1
+    assert summed == recounted and events(summed) == 1
 
 
 def test_retally_repairs_a_tally_that_missed_writes(cli, ledger) -> None:
