@@ -307,10 +307,9 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
         entry_id = booking.next_entry_id(conn)
         inserted = _insert_new(conn, entry_id)
         result.accepted = inserted
-        if inserted:
-            conn.execute(tally.ADD_INSERTED)
-        accrued = conn.execute("SELECT count(*) FROM evaluated WHERE outcome = 'accrued'"
-                               ).fetchone()[0]
+        # the tally's new rows also say how many of the events accrued
+        accrued = sum(events for outcome, events in conn.execute(tally.ADD_INSERTED)
+                      if outcome == "accrued") if inserted else 0
         if accrued:
             booking.open_entry(conn, entry_id, "accrual", f"{accrued} usage events")
             booking.post(conn, entry_id, ACCRUED_ROWS, 1, with_shares=True)

@@ -25,12 +25,13 @@ MONTH = "CAST(date_trunc('month', {time} AT TIME ZONE 'UTC') AS date)"
 _EVENT_KEY = ("{e}licensee_id, {e}model, {outcome}, {e}purpose, {e}dataset, "
               + MONTH.format(time="{e}time") + ", {currency}")
 
-# What ``store.write`` has just inserted.
+# What ``store.write`` has just inserted (it sums the accrued events returned).
 ADD_INSERTED = f"""
 INSERT INTO usage_tally ({_KEY}, {_SUMS})
 SELECT {_EVENT_KEY.format(e="", outcome="outcome", currency="currency")},
        count(*), coalesce(sum(gross), 0), coalesce(sum(net), 0)
 FROM evaluated GROUP BY 1, 2, 3, 4, 5, 6, 7
+RETURNING outcome, events
 """
 # A re-evaluation's changes (``reevaluated`` joined to the events it changes): the old
 # evaluation out, the new one in.
