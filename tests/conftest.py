@@ -3,6 +3,7 @@ tables. The server is ROYALTY_DATABASE_URL's when set, an embedded PostgreSQL ot
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import subprocess
@@ -40,11 +41,22 @@ def server_url(royalty_home: Path) -> Iterator[str]:
     home = Path(os.environ.get("ROYALTY_TEST_HOME", royalty_home))
     url = embedded.ensure_running(home)
     yield url
+    _close_broker_engines()  # while the server still answers their goodbyes
     try:
         embedded.stop(home)
     except subprocess.CalledProcessError as exc:  # cleanup only: say so, do not fail the run
         warnings.warn(f"could not stop the embedded PostgreSQL under {home}: {exc}",
                       stacklevel=1)
+
+
+def _close_broker_engines() -> None:
+    """The embedded broker (kombu's SQLAlchemy transport) caches an engine per database;
+    finalise what it left and close its connections before the server stops."""
+    from kombu.transport import sqlalchemy as kombu_sqla
+
+    gc.collect()
+    for engine, _ in kombu_sqla.Channel._engines.values():
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
