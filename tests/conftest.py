@@ -59,21 +59,26 @@ def _close_broker_engines() -> None:
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def database_url(server_url: str) -> Iterator[str]:
-    name = f"royalty_test_{uuid.uuid4().hex[:8]}"
+def migrated_database(server_url: str, prefix: str, revision: str = "head") -> Iterator[str]:
+    """A new database on the server, migrated to ``revision``; dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = make_url(server_url).set(drivername="postgresql")
     admin_url = admin.set(database="postgres").render_as_string(hide_password=False)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = admin.set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade(url)
+    migrate.upgrade(url, revision)
     yield url
     try:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
     except psycopg.Error as exc:  # cleanup only: say so, do not fail the run
         warnings.warn(f"could not drop the test database {name}: {exc}", stacklevel=1)
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    yield from migrated_database(server_url, "royalty_test")
 
 
 def truncate_all(url: str) -> None:

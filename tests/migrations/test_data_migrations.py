@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
 from ledger import migrate
+from tests.conftest import migrated_database
 
 
 @pytest.fixture
 def at_0007(server_url: str) -> Iterator[str]:
-    yield from _database_at(server_url, "0007")
+    yield from migrated_database(server_url, "royalty_mig", "0007")
 
 
 @pytest.fixture
 def at_0008(server_url: str) -> Iterator[str]:
-    yield from _database_at(server_url, "0008")
-
-
-def _database_at(server_url: str, revision: str) -> Iterator[str]:
-    name = f"royalty_mig_{uuid.uuid4().hex[:8]}"
-    admin = make_url(server_url).set(drivername="postgresql")
-    admin_url = admin.set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade(url, revision)
-    yield url
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    yield from migrated_database(server_url, "royalty_mig", "0008")
 
 
 def test_repeated_open_dead_letters_are_closed_but_the_first(at_0007: str) -> None:
