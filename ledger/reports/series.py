@@ -6,6 +6,7 @@ Money stays ``Decimal``; counts are ints. Months are ``YYYY-MM`` in UTC.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 
 import psycopg
@@ -49,7 +50,8 @@ def _params(conn: psycopg.Connection, licensee: str, model: str | None) -> dict:
     return {"licensee": licensee_id(conn, licensee), "model": model}
 
 
-def _month(value) -> str:  # noqa: ANN001 - a date from the tally
+def _month(value: date) -> str:
+    """A tally month as ``YYYY-MM``."""
     return value.strftime("%Y-%m")
 
 
