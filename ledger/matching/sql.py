@@ -24,7 +24,6 @@ SELECT src.*, m.work_id, sv.id AS split_version_id, lic.id AS license_id,
        priced.gross, priced.fee, CAST(priced.gross - priced.fee AS numeric(38, 9)) AS net,
        sv.creator_ids, sv.shares
 FROM {source} AS src
-{joins}
 CROSS JOIN LATERAL (SELECT {work_id} AS work_id OFFSET 0) AS m
 LEFT JOIN LATERAL (
     -- opt_out: the work's and the split's creators' opt-outs together (kept by triggers)
@@ -64,8 +63,11 @@ def evaluation(source: str, kinds: frozenset[str] | None = None) -> str:
     With ``kinds``, only those identifier kinds are matched (a batch in which no event has
     a DOI, say, skips the DOI lookup); without, every kind."""
     used = [k for k in MATCH_PRIORITY if kinds is None or k in kinds]
-    joins = "\n".join(f"LEFT JOIN work_identifier i_{kind} ON i_{kind}.kind = '{kind}' "
-                      f"AND i_{kind}.value = src.{kind}" for kind in used)
-    work_id = (f"COALESCE({', '.join(f'i_{kind}.work_id' for kind in used)})" if used
-               else "CAST(NULL AS integer)")
-    return _TEMPLATE.format(source=source, joins=joins, work_id=work_id)
+    # One index probe per kind, in priority order, stopping at the first match (COALESCE
+    # evaluates lazily). As joins, a planner that thinks the batch is small may scan the
+    # whole identifier table once per event instead.
+    probes = [f"(SELECT i.work_id FROM work_identifier i "
+              f"WHERE i.kind = '{kind}' AND i.value = src.{kind})" for kind in used]
+    work_id = (f"COALESCE({', '.join(probes)})" if len(probes) > 1
+               else probes[0] if probes else "CAST(NULL AS integer)")
+    return _TEMPLATE.format(source=source, work_id=work_id)
