@@ -215,7 +215,7 @@ def journal_check(url: str) -> dict:
 
 BARE_POSTINGS = """
 INSERT INTO bare_posting (entry_id, account_id, amount)
-SELECT %s, coalesce(i.work_id, 0), s.quantity
+SELECT %s, coalesce(i.work_id, 0), CAST(s.quantity AS numeric)
 FROM ingest_stage s
 LEFT JOIN work_identifier i ON i.kind = 'sha256' AND i.value = s.sha256
 """

@@ -284,9 +284,10 @@ class IngestConsumer(ConsumerBase):
                 while not self.stopping.is_set():
                     try:
                         conn.drain_events(timeout=self.flush_seconds / 2)
+                        idle = False
                     except (socket.timeout, TimeoutError):
-                        pass
-                    if self._due():
+                        idle = True  # nothing came for a while: store what is here now
+                    if (idle and self._buffer) or self._due():
                         self.flush()
                     self.acknowledge()
                 self.flush()

@@ -79,6 +79,7 @@ class Usage:
     unit: str
     identifiers: dict[str, str]
     extensions: dict | None
+    quantity_text: str  # the quantity's decimal text, as the store sends it
 
 
 def _as_float(value: Any) -> float:
@@ -106,19 +107,21 @@ def _text(obj: dict, key: str, where: str, *, required: bool = False) -> str | N
 
 
 @lru_cache(maxsize=4096)
-def _decimal(text: str) -> Decimal:
+def _decimal(text: str) -> tuple[Decimal, str]:
     """Quantities repeat a lot ("1", "3"…): parse and check each spelling once."""
     try:
         quantity = Decimal(text)
     except InvalidOperation:
         raise Invalid("data.quantity", f"data.quantity {text!r} is not a decimal") from None
-    return _in_range(quantity)
+    quantity = _in_range(quantity)
+    return quantity, str(quantity)
 
 
-_ONE = Decimal(1)
+_ONE = (Decimal(1), "1")
 
 
-def _quantity(value: Any) -> Decimal:
+def _quantity(value: Any) -> tuple[Decimal, str]:
+    """The quantity and its decimal text (digits PostgreSQL reads back exactly)."""
     if value is None:
         return _ONE
     if type(value) is str and len(value) < 32:
@@ -129,7 +132,8 @@ def _quantity(value: Any) -> Decimal:
         quantity = Decimal(repr(value) if isinstance(value, float) else value)
     except InvalidOperation:
         raise Invalid("data.quantity", f"data.quantity {value!r} is not a decimal") from None
-    return _in_range(quantity)
+    quantity = _in_range(quantity)
+    return quantity, str(quantity)
 
 
 def _in_range(quantity: Decimal) -> Decimal:
@@ -170,22 +174,35 @@ def _identifier(kind: str, value: Any) -> str:
         raise Invalid(f"data.item.{kind}", str(exc)) from None
 
 
+_TEXT_OR_NONE = frozenset({str, type(None)})
+_OPTIONAL = ("activity", "model", "run", "dataset", "unit")
+
+
 def validate(event: Any) -> Usage:
-    """The stored form of one event, or ``Invalid`` naming the field at fault."""
+    """The stored form of one event, or ``Invalid`` naming the field at fault.
+
+    Each check is written for the common, valid case first; only a value that fails it
+    goes through the slower helper that says what is wrong with it."""
     if type(event) is not dict:
         raise Invalid("", "an event must be a JSON object")
-    if event.get("specversion") != "1.0":
+    get = event.get
+    if get("specversion") != "1.0":
         raise Invalid("specversion", 'specversion must be "1.0"')
-    source = _text(event, "source", "source", required=True)
-    event_id = _text(event, "id", "id", required=True)
-    if event.get("type") != EVENT_TYPE:
+    source, event_id = get("source"), get("id")
+    if type(source) is not str or not source:
+        _text(event, "source", "source", required=True)
+    if type(event_id) is not str or not event_id:
+        _text(event, "id", "id", required=True)
+    if get("type") != EVENT_TYPE:
         _text(event, "type", "type", required=True)
         raise Invalid("type", f"type must be {EVENT_TYPE!r}")
-    moment = _time(event.get("time"))
-    data = event.get("data")
+    moment = _time(get("time"))
+    data = get("data")
     if type(data) is not dict:
         raise Invalid("data", "data must be a JSON object")
-    licensee = _text(data, "licensee", "data.licensee", required=True)
+    licensee = data.get("licensee")
+    if type(licensee) is not str or not licensee:
+        _text(data, "licensee", "data.licensee", required=True)
     purpose = data.get("purpose")
     if type(purpose) is not str or purpose not in _PURPOSES:
         _text(data, "purpose", "data.purpose", required=True)
@@ -194,12 +211,20 @@ def validate(event: Any) -> Usage:
     item = data.get("item")
     if type(item) is not dict:
         raise Invalid("data.item", "data.item must be an object with at least one identifier")
-    identifiers = {kind: _identifier(kind, value) for kind, value in item.items()
-                   if kind in _KINDS}
+    identifiers = {kind: value if kind == "sha256" and type(value) is str and len(value) == 64
+                   and _HEX64_LOWER.fullmatch(value) else _identifier(kind, value)
+                   for kind, value in item.items() if kind in _KINDS}
     if not identifiers:
         raise Invalid("data.item", "data.item has no known identifier "
                                    f"({', '.join(IDENTIFIER_KINDS)})")
-    unit = _optional_text(data, "unit") or "uses"
+    dget = data.get
+    activity, model, run, dataset, unit = (dget("activity"), dget("model"), dget("run"),
+                                           dget("dataset"), dget("unit"))
+    if not (type(activity) in _TEXT_OR_NONE and type(model) in _TEXT_OR_NONE
+            and type(run) in _TEXT_OR_NONE and type(dataset) in _TEXT_OR_NONE
+            and type(unit) in _TEXT_OR_NONE):
+        for key in _OPTIONAL:
+            _optional_text(data, key)
     extra = None  # unknown attributes are kept, never rejected; most events have none
     if not (event.keys() <= CONTEXT_ATTRIBUTES and data.keys() <= DATA_FIELDS
             and len(identifiers) == len(item)):
@@ -210,10 +235,10 @@ def validate(event: Any) -> Usage:
             extra["data"] = extra_data
         if extra_item:
             extra["item"] = extra_item
-    return Usage(source, event_id, content_hash(event), moment, licensee, purpose,
-                 _optional_text(data, "activity"), _optional_text(data, "model"),
-                 _optional_text(data, "run"), _optional_text(data, "dataset"),
-                 _quantity(data.get("quantity")), unit, identifiers, extra or None)
+    quantity, quantity_text = _quantity(data.get("quantity"))
+    return Usage(source, event_id, content_hash(event), moment, licensee, purpose, activity,
+                 model, run, dataset, quantity, unit or "uses", identifiers, extra or None,
+                 quantity_text)
 
 
 def _imprecise_quantity(event: Any) -> bool:
