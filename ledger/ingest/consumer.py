@@ -3,7 +3,7 @@ acknowledges them only after the transaction that stored them has committed.
 
 Threads share the work so that Python and PostgreSQL run at the same time: the consumer
 thread takes messages from the broker and validates the next batch (pure Python) while
-writer threads (``writers``, two by default, each with its own connection) store earlier
+writer threads (``writers``, three by default, each with its own connection) store earlier
 batches (COPY, evaluate, book, commit) in parallel. Acknowledgements stay on the consumer
 thread (a channel is not thread-safe), in submission order, each after its commit.
 """
@@ -196,7 +196,7 @@ class IngestConsumer(ConsumerBase):
     """One broker connection and a writer thread; nothing acknowledged before its commit."""
 
     def __init__(self, broker_url: str, database_url: str, *,
-                 max_bytes: int = 8 * 1024 * 1024, writers: int = 2, **kwargs: object) -> None:
+                 max_bytes: int = 8 * 1024 * 1024, writers: int = 3, **kwargs: object) -> None:
         super().__init__(broker_url, database_url, **kwargs)
         self.max_bytes = max_bytes
         self.writers = writers
