@@ -211,9 +211,8 @@ def validate(event: Any) -> Usage:
     item = data.get("item")
     if type(item) is not dict:
         raise Invalid("data.item", "data.item must be an object with at least one identifier")
-    identifiers = {kind: value if kind == "sha256" and type(value) is str and len(value) == 64
-                   and _HEX64_LOWER.fullmatch(value) else _identifier(kind, value)
-                   for kind, value in item.items() if kind in _KINDS}
+    identifiers = {kind: _identifier(kind, value) for kind, value in item.items()
+                   if kind in _KINDS}
     if not identifiers:
         raise Invalid("data.item", "data.item has no known identifier "
                                    f"({', '.join(IDENTIFIER_KINDS)})")
