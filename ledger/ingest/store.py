@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
+from functools import cache
 
 import orjson
 import psycopg
@@ -58,35 +59,42 @@ def _as_stored(table: str = "") -> str:
 STAGED = _as_stored()
 EVALUATED = ("outcome", "work_id", "split_version_id", "license_id", "currency", "gross", "fee",
              "net")
-# The staged events not stored before, with their evaluation (match, license, amounts) and
-# their split version's shares for the booking. Deduplication is this anti-join; the
-# insert that follows is a plain one (cheaper than ON CONFLICT for every row), and a
-# concurrent writer that stored one of the same events in between only makes it retry.
-# Each identity is looked up in the index (a correlated subquery, LIMIT 1): as a join, the
-# planner may hash the whole of usage_event instead.
+# What the rest of the batch needs of each inserted event: the identity (to tell the
+# duplicates), the tally's key and sums, the booking's groups.
+KEPT = ("source", "event_id", "licensee_id", "model", "purpose", "dataset", "time",
+        *EVALUATED)
+# The staged events not stored before, with their evaluation (match, license, amounts).
+# Deduplication is this anti-join; the insert that follows is a plain one (cheaper than ON
+# CONFLICT for every row), and a concurrent writer that stored one of the same events in
+# between only makes it run again. Each identity is looked up in the index (a correlated
+# subquery, LIMIT 1): as a join, the planner may hash the whole of usage_event instead.
 _STORED = """(SELECT e.content_hash FROM usage_event e
            WHERE e.source = {row}.source AND e.event_id = {row}.event_id LIMIT 1)"""
 _NEW_EVENTS = (f"(SELECT s.seq, {_as_stored('s.')} FROM ingest_stage s "
                f"WHERE {_STORED.format(row='s')} IS NULL)")
 CREATE_EVALUATED = f"""
 CREATE TEMP TABLE IF NOT EXISTS evaluated ON COMMIT DELETE ROWS AS
-SELECT * FROM ({evaluation(_NEW_EVENTS)}) AS evaluated WITH NO DATA
+SELECT {", ".join(KEPT)} FROM usage_event WITH NO DATA
 """
 
 
-def evaluate_new(kinds: frozenset[str] | None = None) -> str:
-    """Evaluate the new staged events into ``evaluated`` (matching only ``kinds``)."""
-    return f"INSERT INTO evaluated SELECT * FROM ({evaluation(_NEW_EVENTS, kinds)}) AS evaluated"
-
-
-INSERT_NEW = f"""
-INSERT INTO usage_event ({_COLUMN_LIST}, {", ".join(EVALUATED)}, entry_id)
-SELECT {STAGED}, {", ".join(EVALUATED)},
-       CASE WHEN outcome = 'accrued' THEN %(entry)s END
-FROM evaluated
+@cache
+def store_new(kinds: frozenset[str] | None = None) -> str:
+    """Evaluate the new staged events (matching only identifier ``kinds``), insert them and
+    keep what the tally and the booking need of them in ``evaluated``: one statement, so
+    the events' full rows are written once, to ``usage_event`` only."""
+    return f"""
+WITH inserted AS (
+    INSERT INTO usage_event ({_COLUMN_LIST}, {", ".join(EVALUATED)}, entry_id)
+    SELECT {_COLUMN_LIST}, {", ".join(EVALUATED)},
+           CASE WHEN outcome = 'accrued' THEN CAST(%(entry)s AS bigint) END
+    FROM ({evaluation(_NEW_EVENTS, kinds)}) AS evaluated
+    RETURNING {", ".join(KEPT)}
+)
+INSERT INTO evaluated SELECT * FROM inserted
 """
-# After a unique violation: drop what a concurrent writer has stored meanwhile.
-DROP_STORED = f"DELETE FROM evaluated v WHERE {_STORED.format(row='v')} IS NOT NULL"
+
+
 ACCRUED_ROWS = "(SELECT * FROM evaluated WHERE outcome = 'accrued')"
 # Staged events stored before this batch, and whether the stored content is the same
 # (a plain duplicate) or not (a conflicting duplicate).
@@ -281,23 +289,30 @@ def copy_stage(conn: psycopg.Connection, rows: list[tuple]) -> None:
             copy.write_row(row)
 
 
-def _insert_new(conn: psycopg.Connection, entry_id: int) -> int:
-    """Insert the evaluated events. A concurrent writer may have stored some of the same
-    events since the anti-join (a redelivery racing its first delivery): the unique
-    identity refuses them, they are left out, and the insert runs again."""
+_STILL_NEW = f"SELECT count(*) FROM ingest_stage s WHERE {_STORED.format(row='s')} IS NULL"
+
+
+def _store_new(conn: psycopg.Connection, kinds: frozenset[str] | None, entry_id: int) -> int:
+    """Evaluate and insert the new staged events. A concurrent writer may have stored some
+    of the same events since the anti-join (a redelivery racing its first delivery): the
+    unique identity refuses them, and the statement runs again without them, as long as
+    each refusal leaves fewer new events (else it is a real fault, not to be retried)."""
+    left = None
     while True:
-        conn.execute("SAVEPOINT insert_new")
+        conn.execute("SAVEPOINT store_new")
         try:
-            inserted = conn.execute(INSERT_NEW, {"entry": entry_id}).rowcount
+            inserted = conn.execute(store_new(kinds), {"entry": entry_id}).rowcount
         except psycopg.errors.UniqueViolation:
             # rolled back to, a savepoint still stands: release it, or what follows would
             # run in it (and the journal would not see its entry as of this transaction)
-            conn.execute("ROLLBACK TO SAVEPOINT insert_new")
-            conn.execute("RELEASE SAVEPOINT insert_new")
-            if not conn.execute(DROP_STORED).rowcount:
-                raise  # not a concurrent copy: a real fault, not to be retried
+            conn.execute("ROLLBACK TO SAVEPOINT store_new")
+            conn.execute("RELEASE SAVEPOINT store_new")
+            now = conn.execute(_STILL_NEW).fetchone()[0]
+            if left is not None and now >= left:
+                raise
+            left = now
             continue
-        conn.execute("RELEASE SAVEPOINT insert_new")
+        conn.execute("RELEASE SAVEPOINT store_new")
         return inserted
 
 
@@ -314,16 +329,15 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
         # Imports take this lock exclusively: the batch is evaluated against one catalog,
         # and a re-evaluation after an import sees every event evaluated before it.
         conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (CATALOG_LOCK,))
-        conn.execute(evaluate_new(prepared.kinds))
         entry_id = booking.next_entry_id(conn)
-        inserted = _insert_new(conn, entry_id)
+        inserted = _store_new(conn, prepared.kinds, entry_id)
         result.accepted = inserted
         # the tally's new rows also say how many of the events accrued
         accrued = sum(events for outcome, events in conn.execute(tally.ADD_INSERTED)
                       if outcome == "accrued") if inserted else 0
         if accrued:
             booking.open_entry(conn, entry_id, "accrual", f"{accrued} usage events")
-            booking.post(conn, entry_id, ACCRUED_ROWS, 1, with_shares=True)
+            booking.post(conn, entry_id, ACCRUED_ROWS, 1)
         if inserted < len(rows):
             for seq, same in conn.execute(EARLIER_COPIES):
                 if same:

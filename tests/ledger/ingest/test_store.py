@@ -269,8 +269,9 @@ def test_a_batch_is_matched_by_index_probes_even_against_a_small_analysed_catalo
         conn.execute(store.CREATE_STAGE)
         conn.execute(store.CREATE_EVALUATED)
         store.copy_stage(conn, prepared.rows)
-        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + store.evaluate_new()))
-        conn.execute(store.evaluate_new())
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + store.store_new(),
+                                                      {"entry": None}))
+        conn.execute(store.store_new(), {"entry": None})
         matched = conn.execute("SELECT count(work_id) FROM evaluated").fetchone()[0]
         conn.rollback()
     assert "Seq Scan on work_identifier" not in plan, plan
