@@ -277,3 +277,21 @@ def test_a_batch_is_matched_by_index_probes_even_against_a_small_analysed_catalo
     assert "Seq Scan on work_identifier" not in plan, plan
     assert "Index Scan using work_identifier_pkey" in plan, plan
     assert matched == 1100  # i % 600 < 300
+
+
+def test_a_unique_violation_no_concurrent_writer_explains_is_raised_not_retried(registered
+                                                                                ) -> None:
+    """The insert runs again only while a refusal leaves fewer new events (a concurrent
+    copy); two staged rows of one identity (a fault of ours) end in the error instead."""
+    import psycopg
+
+    with registered.connect() as conn:
+        prepared = store.prepare([store.Message(*batch(usage("twice")))],
+                                 licensees=store.licensee_ids(conn), max_message_bytes=10**6)
+        [row] = prepared.rows
+        doubled = store.Prepared([row, (1, *row[1:])], [(0, 0), (0, 0)], prepared.result,
+                                 prepared.kinds, prepared.messages)
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            store.write(conn, doubled)
+        conn.rollback()
+    assert scalar(registered, "SELECT count(*) FROM usage_event") == 0
