@@ -288,6 +288,54 @@ class RssSampler(threading.Thread):
             self.stop.wait(POLL)
 
 
+class CpuShare:
+    """CPU seconds (user + system) that each part of the run used between ``start`` and
+    ``stop``: the worker (its process tree), PostgreSQL's processes, RabbitMQ's, and this
+    process (the publisher); and how busy the machine's CPUs were."""
+
+    PARTS = ("worker", "postgres", "rabbitmq", "publisher")
+
+    def __init__(self, worker_pid: int) -> None:
+        self.worker_pid = worker_pid
+
+    def _part(self, proc: psutil.Process, worker: set[int]) -> str | None:
+        if proc.pid in worker:
+            return "worker"
+        if proc.pid == os.getpid():
+            return "publisher"
+        name = proc.info["name"] or ""
+        return ("postgres" if name.startswith("postgres")
+                else "rabbitmq" if name.startswith("beam") else None)
+
+    def _sample(self) -> dict[int, tuple[str, float]]:
+        try:
+            root = psutil.Process(self.worker_pid)
+            worker = {root.pid, *(c.pid for c in root.children(recursive=True))}
+        except psutil.Error:
+            worker = set()
+        seen = {}
+        for proc in psutil.process_iter(["name", "cpu_times"]):
+            part = self._part(proc, worker)
+            times = proc.info["cpu_times"]
+            if part is not None and times is not None:
+                seen[proc.pid] = (part, times.user + times.system)
+        return seen
+
+    def start(self) -> None:
+        self._t, self._machine, self._before = time.perf_counter(), psutil.cpu_times(), \
+            self._sample()
+
+    def stop(self) -> dict:
+        after, machine = self._sample(), psutil.cpu_times()
+        wall = time.perf_counter() - self._t
+        used = dict.fromkeys(self.PARTS, 0.0)
+        for pid, (part, seconds) in after.items():
+            used[part] += seconds - self._before.get(pid, (part, 0.0))[1]
+        idle = (machine.idle + machine.iowait) - (self._machine.idle + self._machine.iowait)
+        cpus = psutil.cpu_count() or 1
+        return {"cpu": used, "busy": 1 - idle / (wall * cpus), "wall": wall}
+
+
 def start_worker(database_url: str, broker_url: str, log_path: Path) -> subprocess.Popen:
     env = dict(os.environ, ROYALTY_DATABASE_URL=database_url, ROYALTY_BROKER_URL=broker_url)
     env.setdefault("ROYALTY_TASK_QUEUE", BENCH_TASK_QUEUE)
@@ -348,6 +396,8 @@ def end_to_end(url: str, broker_url: str, events: list[dict], batch_size: int,
 
         with producer(broker_url, batch_size) as publisher, \
                 psycopg.connect(ledger_db.libpq_url(url), autocommit=True) as conn:
+            cpu = CpuShare(worker.pid)
+            cpu.start()
             t0 = time.perf_counter()
             publisher.publish(events)
             t_published = time.perf_counter() - t0
@@ -364,6 +414,7 @@ def end_to_end(url: str, broker_url: str, events: list[dict], batch_size: int,
                     raise RuntimeError(f"the worker exited with status {worker.returncode}")
                 time.sleep(DONE_POLL)
             t_e2e = time.perf_counter() - t0
+            share = cpu.stop()
             batches, avg_batch, max_batch = conn.execute(
                 "SELECT count(*), coalesce(avg(received), 0), coalesce(max(received), 0) "
                 "FROM ingest_batch").fetchone()
@@ -375,7 +426,7 @@ def end_to_end(url: str, broker_url: str, events: list[dict], batch_size: int,
     return {"publish_s": t_published, "e2e_s": t_e2e, "messages": messages,
             "peak_rss": sampler.peak, "idle_rss": idle_rss, "worker_status": status,
             "batches": batches, "avg_batch": float(avg_batch), "max_batch": max_batch,
-            "accepted": done}
+            "accepted": done, **share}
 
 
 def end_to_end_or_report(url: str, broker_url: str, events: list[dict], batch_size: int,
@@ -520,6 +571,9 @@ def one_round(url: str, broker_url: str, events: list[dict], parts: list[list[tu
         f"{n / e2e['publish_s']:,.0f} ev/s")
     say(f"  stored {check['stored']:,} events in {e2e['e2e_s']:.2f}s from first publish: "
         f"{e2e_eps:,.0f} ev/s")
+    say(f"  CPU per stored event: " + ", ".join(
+        f"{part} {seconds / n * 1e6:.1f} µs" for part, seconds in e2e["cpu"].items())
+        + f"; CPUs {e2e['busy']:.0%} busy")
     say(f"  worker batches: {e2e['batches']:,} commits, avg {e2e['avg_batch']:,.0f} "
         f"events, max {e2e['max_batch']:,}")
     say(f"  worker RSS: idle {mib(e2e['idle_rss'])}, peak {mib(e2e['peak_rss'])} "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 
 import orjson
 import psycopg
@@ -20,9 +20,8 @@ from ledger.matching.sql import evaluation
 from ledger.accounting import booking
 from ledger.imports import CATALOG_LOCK
 from ledger.ingest import tally
-from ledger.ingest.events import (
-    SINGLE, Invalid, Reason, Rejected, event_bytes, parse_body, validate,
-)
+from ledger.ingest.decode import Bad, read
+from ledger.ingest.events import SINGLE, Reason, Rejected, event_bytes, parse_body
 
 log = logging.getLogger(__name__)
 
@@ -170,9 +169,20 @@ class Prepared:
         """The event staged as ``seq`` and its message, parsed again (a rare need)."""
         at, index = self.origin[seq]
         message = self.messages[at]
-        events = parse_body(message.body, message.content_type)
-        assert not isinstance(events, Rejected), "a staged event came from a parsed body"
-        return events[index], message
+        return _parsed(message, index), message
+
+
+def _parsed(message: Message, index: int) -> object:
+    """Event ``index`` of a message that was read before, as parsed JSON (to keep it in a
+    dead letter: a rare need, so the parsed events are not kept after the batch is read)."""
+    return _parse(message)[index]
+
+
+@lru_cache(maxsize=2)  # one message's many duplicates parse it once
+def _parse(message: Message) -> list:
+    events = parse_body(message.body, message.content_type)
+    assert not isinstance(events, Rejected), "the message was read before"
+    return events
 
 
 def ingest(conn: psycopg.Connection, messages: list[Message], *, licensees: dict[str, int],
@@ -234,22 +244,21 @@ def _prepare(messages: list[Message], licensees: dict[str, int], max_message_byt
             reject(Reason.TOO_LARGE, f"message of {len(message.body)} bytes exceeds the "
                                      f"{max_message_bytes}-byte limit", message, raw=message.body)
             continue
-        events = parse_body(message.body, message.content_type)
+        events = read(message.body, message.content_type)
         if isinstance(events, Rejected):
             result.received += 1
             reject(events.reason, events.detail, message, raw=message.body)
             continue
         result.received += len(events)
-        for index, event in enumerate(events):
-            try:
-                usage = validate(event)
-            except Invalid as exc:
-                reject(Reason.INVALID_EVENT, exc.detail, message, event=event, field_=exc.field)
+        for index, usage in enumerate(events):
+            if type(usage) is Bad:
+                reject(Reason.INVALID_EVENT, usage.error.detail, message, event=usage.event,
+                       field_=usage.error.field)
                 continue
             licensee_id = licensees.get(usage.licensee)
             if licensee_id is None:
                 reject(Reason.UNKNOWN_LICENSEE, f"licensee {usage.licensee!r} is not registered",
-                       message, event=event, field_="data.licensee")
+                       message, event=_parsed(message, index), field_="data.licensee")
                 continue
             identity = (usage.source, usage.event_id)
             earlier = first_hash.get(identity)
@@ -258,7 +267,8 @@ def _prepare(messages: list[Message], licensees: dict[str, int], max_message_byt
                     result.duplicates += 1
                 else:
                     reject(Reason.CONFLICTING_DUPLICATE, "same source and id as an earlier event "
-                           "with other content; the first one stands", message, event=event)
+                           "with other content; the first one stands", message,
+                           event=_parsed(message, index))
                 continue
             first_hash[identity] = usage.content_hash
             kinds.update(usage.identifiers)

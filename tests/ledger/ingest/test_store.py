@@ -232,14 +232,14 @@ def test_two_writers_storing_the_same_event_at_once_store_and_book_it_once(cli, 
 
 def test_a_message_that_trips_a_fault_of_ours_is_set_aside_and_the_rest_goes_through(
         registered, monkeypatch) -> None:
-    real_validate = store.validate
+    real_read = store.read
 
-    def faulty(event: object):  # a bug that only this one event reaches
-        if isinstance(event, dict) and event.get("id") == "boom":
+    def faulty(body: bytes, content_type: str | None):  # a bug only this one message reaches
+        if b'"boom"' in body:
             raise RuntimeError("bug reached")
-        return real_validate(event)
+        return real_read(body, content_type)
 
-    monkeypatch.setattr(store, "validate", faulty)
+    monkeypatch.setattr(store, "read", faulty)
     culprit = batch(usage("c1"), usage("boom"))
     result = ingest(registered, batch(usage("a1"), usage("a2")), culprit, batch(usage("b1")))
     assert (result.messages, result.received, result.accepted, result.dead_lettered) == (3, 4, 3, 1)
