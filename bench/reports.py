@@ -11,7 +11,7 @@ opted_out / unpriced) with consistent evaluation columns and their usage tally, 
 (booking month, licensee) whose creator credits are ``split_parts`` of the accrued events,
 payout runs with their ledger entries, dead letters and ingest batches.
 
-``--keep`` keeps the database afterwards; ``--reuse`` times an existing (kept) database
+```--keep`` keeps the database afterwards; ``--reuse`` times an existing (kept) database
 after migrating it to head (so a new migration's index build time is printed too).
 """
 
@@ -36,7 +36,9 @@ from ledger import migrate  # noqa: E402
 from ledger.ingest import deadletters  # noqa: E402
 from ledger.ingest import status as ingest_status  # noqa: E402
 from ledger.ingest import tally  # noqa: E402
-from ledger.reports import ledger_reports, statement, usage_reports  # noqa: E402
+from ledger.reports import (  # noqa: E402
+    ledger_reports, statement, statement_lines, usage_reports,
+)
 
 DATABASE = "royalty_bench_reports"
 CREATORS = 200
@@ -316,6 +318,19 @@ def load(url: str, events: int, chunk: int = 1_000_000) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     print(f"  vacuum analyze: {time.perf_counter() - step:.1f} s", flush=True)
+    fold(url)  # by the beat job, on a database autovacuum has analysed
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE statement_line")
+
+
+def fold(url: str) -> None:
+    """Fold the accrual entries into the statement's lines, as the beat job does."""
+    step = time.perf_counter()
+    with psycopg.connect(url) as conn:
+        entries = statement_lines.fold(conn, entries_per_commit=1)
+        lines = conn.execute("SELECT count(*) FROM statement_line").fetchone()[0]
+    print(f"  statement lines: {entries:,} accrual entries folded into {lines:,} lines: "
+          f"{time.perf_counter() - step:.1f} s", flush=True)
 
 
 def check(url: str) -> None:
@@ -396,6 +411,7 @@ def main() -> int:
         began = time.perf_counter()
         migrate.upgrade(url)
         print(f"reusing {DATABASE}; migrate to head: {time.perf_counter() - began:.1f} s")
+        fold(url)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("ANALYZE")
     else:

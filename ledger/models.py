@@ -13,5 +13,6 @@ from ledger.ingest.models import (  # noqa: F401
 )
 from ledger.payouts.models import Payout, PayoutRun, SandboxTransfer, WebhookEvent  # noqa: F401
 from ledger.licensing.models import License, LicenseScopeCreator, LicenseScopeWork  # noqa: F401
+from ledger.reports.models import StatementFolded, StatementLine  # noqa: F401
 
 metadata = SQLModel.metadata

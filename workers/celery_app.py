@@ -23,6 +23,9 @@ BEAT_SCHEDULE = {
     "drain-catalog-changes": {"task": "royalty.reevaluate", "schedule": 30.0},
     # Fold the usage tally's deltas (one row per key and batch) into one row per key.
     "compact-usage-tally": {"task": "royalty.tally.compact", "schedule": 300.0},
+    # Fold booked accruals into the all-time statement's lines (read until then from the
+    # events themselves).
+    "fold-statement-lines": {"task": "royalty.statement.fold", "schedule": 120.0},
 }
 
 

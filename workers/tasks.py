@@ -10,6 +10,7 @@ from ledger.accounting import reevaluation
 from ledger.db import HOT_PATH_OPTIONS
 from ledger.ingest import tally
 from ledger.payouts import service
+from ledger.reports import statement_lines
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,15 @@ def compact_tally(self: RoyaltyTask) -> None:
     with self.ledger.connect() as conn:
         before, after = tally.compact(conn)
     log.info("usage tally compacted: %d rows -> %d", before, after)
+
+
+@app.task(base=RoyaltyTask, bind=True, name="royalty.statement.fold")
+def fold_statement_lines(self: RoyaltyTask) -> None:
+    """Fold booked accrual entries into the all-time statement's lines (Celery beat)."""
+    with self.ledger.connect() as conn:
+        folded = statement_lines.fold(conn)
+    if folded:
+        log.info("statement lines: %d accrual entries folded", folded)
 
 
 @app.task(base=RoyaltyTask, bind=True, name="royalty.payouts.run")

@@ -17,6 +17,7 @@ from ledger.accounting import booking
 from ledger.imports import CATALOG_LOCK
 from ledger.ingest import tally
 from ledger.matching.sql import evaluation
+from ledger.reports import statement_lines
 
 REEVALUATION_LOCK = 7262003
 INPUTS = ("time", "licensee_id", "purpose", "quantity", "unit", "sha256", "url", "isrc", "iswc",
@@ -41,13 +42,15 @@ CREATE TEMP TABLE IF NOT EXISTS reevaluated (
     {", ".join(f"old_{c} {t}" for c, t in zip(STATE, ("text", "integer", "integer", "integer",
                "text", "numeric(38,9)", "numeric(38,9)", "numeric(38,9)"), strict=True))},
     {", ".join(f"new_{c} {t}" for c, t in zip(STATE, ("text", "integer", "integer", "integer",
-               "text", "numeric(38,9)", "numeric(38,9)", "numeric(38,9)"), strict=True))}
+               "text", "numeric(38,9)", "numeric(38,9)", "numeric(38,9)"), strict=True))},
+    old_entry_id bigint
 ) ON COMMIT DELETE ROWS
 """
 _SOURCE = f"(SELECT id, {', '.join(INPUTS)} FROM usage_event WHERE id = ANY(%(ids)s))"
 FILL_CHANGED = f"""
 INSERT INTO reevaluated
-SELECT e.id, e.licensee_id, {", ".join(f"e.{c}" for c in STATE)}, {", ".join(f"n.{c}" for c in STATE)}
+SELECT e.id, e.licensee_id, {", ".join(f"e.{c}" for c in STATE)}, {", ".join(f"n.{c}" for c in STATE)},
+       e.entry_id
 FROM usage_event e
 JOIN ({evaluation(_SOURCE)}) AS n ON n.id = e.id
 WHERE ({", ".join(f"e.{c}" for c in STATE)}) IS DISTINCT FROM ({", ".join(f"n.{c}" for c in STATE)})
@@ -144,6 +147,7 @@ def _reevaluate_chunk(conn: psycopg.Connection, ids: list[int], total: Reevaluat
     conn.execute(APPLY, {"entry": entry_id})
     conn.execute(RECORD, {"entry": entry_id})
     conn.execute(tally.ADD_REEVALUATED)
+    statement_lines.add_reevaluated(conn)
     conn.execute("TRUNCATE reevaluated")
     total.changed += changed
     total.reversed += reversed_

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import typer
 from rich import print as rprint
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ledger import embedded, migrate
 from ledger.ingest import tally
+from ledger.reports import statement_lines
 from ledger.cli.context import get_ledger
 
 app = typer.Typer(help="Database schema (Alembic migrations) and the embedded PostgreSQL.",
@@ -41,6 +43,18 @@ def retally() -> None:
     with ledger.connect() as conn:
         written = tally.rebuild(conn)
     rprint(f"usage tally counted again from the events: {written} rows")
+
+
+@app.command()
+def fold() -> None:
+    """Fold booked accruals into the all-time statement's lines now (beat does it every
+    2 minutes; after an upgrade, this folds what was booked before at once)."""
+    ledger = get_ledger()
+    with ledger.connect() as conn, Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                            TimeElapsedColumn(), transient=True) as progress:
+        progress.add_task("folding accrual entries into statement lines", total=None)
+        folded = statement_lines.fold(conn)
+    rprint(f"statement lines: {folded} accrual entries folded")
 
 
 @app.command()

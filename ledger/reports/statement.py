@@ -30,6 +30,7 @@ from psycopg.rows import dict_row
 
 from ledger.accounting.splits import split_parts_of
 from ledger.errors import LedgerError, NotFound
+from ledger.reports import statement_lines
 from ledger.reports.ledger_reports import ACCRUAL_KINDS
 
 NANO = Decimal("1e-9")
@@ -166,7 +167,9 @@ ORDER BY g.month, w.key COLLATE "C", l.key COLLATE "C", g.model COLLATE "C", g.p
 
 
 def _lines(conn: psycopg.Connection, params: dict, all_time: bool) -> list[dict]:
-    # Over all time every replaced evaluation is booked and reversed: nothing to show.
+    """The lines grouped from the events. All time, this is what the folded lines hold
+    (they are tested against it); over all time every replaced evaluation is booked and
+    reversed: nothing to show."""
     movements = _CURRENT if all_time else f"{_CURRENT_IN_PERIOD} UNION ALL {_REPLACED}"
     if not conn.autocommit:
         # JIT compiling this large plan costs seconds and saves nothing (set-based already).
@@ -197,7 +200,11 @@ def statement(conn: psycopg.Connection, creator_key: str, period: str | None,
     params = {"creator": creator["id"], "currency": currency, "start": start, "end": end,
               "accrual": list(ACCRUAL_KINDS)}
     opening, accrued, paid = (v.quantize(NANO) for v in conn.execute(TOTALS, params).fetchone())
-    lines = _lines(conn, params, all_time=period is None)
+    if period is None:  # folded lines, in order (ledger.reports.statement_lines)
+        lines = [dict(zip(LINE_KEYS, row, strict=True))
+                 for row in statement_lines.lines(conn, creator["id"], currency)]
+    else:
+        lines = _lines(conn, params, all_time=False)
     remainder = accrued - sum((line["amount"] for line in lines), Decimal(0))
     if remainder:
         lines.append({"work": None, "licensee": None, "model": None, "purpose": ADJUSTMENT,

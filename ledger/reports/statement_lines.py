@@ -1,0 +1,151 @@
+"""The all-time statement's lines, folded into ``statement_line`` so that a statement reads
+its lines in order from one index instead of grouping every event of the creator's works.
+
+- ``fold`` (Celery beat) adds the events of accrual entries not folded yet, for every
+  creator, and records the entries in ``statement_folded``, in the same transaction.
+- A re-evaluation calls ``add_reevaluated`` in its own transaction: it adds the new
+  evaluations it books and takes away the old ones it reverses — those that ``statement_line``
+  holds: booked by a re-evaluation, or by an accrual entry already folded. (An old
+  evaluation booked by an entry not folded yet was never added; that entry's fold will not
+  see it, for the event no longer points to it.) ``fold`` and re-evaluations take turns
+  (the re-evaluation lock), so each sees what the other did.
+- ``lines`` reads the creator's folded lines plus the events of accrual entries not
+  folded yet, from one snapshot: the same lines as grouping every event that stands.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import psycopg
+
+from ledger.accounting.splits import split_parts_of
+
+MONTH = "CAST(date_trunc('month', e.time AT TIME ZONE 'UTC') AS date)"
+_KEY = "creator_id, currency, month, work, licensee, model, purpose, unit"
+# What a line needs of an event (``e``) and of the evaluation it books or reverses.
+_MOVEMENT = ("{work} AS work_id, e.licensee_id, e.model, e.purpose, " + MONTH + " AS month, "
+             "e.unit, e.quantity, {split} AS split_version_id, {net} AS net, "
+             "{currency} AS currency, {sign} AS sign")
+_STANDING = _MOVEMENT.format(work="e.work_id", split="e.split_version_id", net="e.net",
+                             currency="e.currency", sign=1)
+# Accrual entries whose events are not in statement_line yet.
+PENDING = """
+SELECT j.id FROM journal_entry j
+WHERE j.kind = 'accrual' AND NOT EXISTS (SELECT 1 FROM statement_folded f WHERE f.entry_id = j.id)
+"""
+_OF_ENTRIES = f"""
+SELECT {_STANDING} FROM usage_event e
+WHERE e.entry_id = ANY(%(entries)s) AND e.outcome = 'accrued'
+"""
+_REEVALUATED = f"""
+SELECT {_MOVEMENT.format(work="r.old_work_id", split="r.old_split_version_id", net="r.old_net",
+                         currency="r.old_currency", sign=-1)}
+FROM reevaluated r JOIN usage_event e ON e.id = r.id
+WHERE r.old_outcome = 'accrued' AND EXISTS (
+    SELECT 1 FROM journal_entry j WHERE j.id = r.old_entry_id AND (
+        j.kind <> 'accrual' OR EXISTS (SELECT 1 FROM statement_folded f WHERE f.entry_id = j.id)))
+UNION ALL
+SELECT {_MOVEMENT.format(work="r.new_work_id", split="r.new_split_version_id", net="r.new_net",
+                         currency="r.new_currency", sign=1)}
+FROM reevaluated r JOIN usage_event e ON e.id = r.id
+WHERE r.new_outcome = 'accrued'
+"""
+# The movements once, their distinct (split version, net) pairs split once each, then one
+# grouping per line; what is there already is added to.
+_LINES_OF = """
+WITH movements AS MATERIALIZED ({movements}),
+parts AS MATERIALIZED (
+    SELECT p.split_version_id, p.net, p.creator_id, p.amount
+    FROM (""" + split_parts_of("SELECT DISTINCT split_version_id, net FROM movements") + """) AS p
+    {creator}
+)
+SELECT p.creator_id, m.currency, m.month, w.key AS work, l.key AS licensee, m.model,
+       m.purpose, m.unit, sum(m.sign) AS events, sum(m.sign * m.quantity) AS quantity,
+       sum(m.sign * p.amount) AS amount
+FROM movements m
+JOIN parts p ON p.split_version_id = m.split_version_id AND p.net = m.net
+JOIN work w ON w.id = m.work_id JOIN licensee l ON l.id = m.licensee_id
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+"""
+_ADD = f"""
+INSERT INTO statement_line ({_KEY}, events, quantity, amount)
+{{lines}}
+ON CONFLICT ({_KEY}) DO UPDATE
+SET events = statement_line.events + excluded.events,
+    quantity = statement_line.quantity + excluded.quantity,
+    amount = statement_line.amount + excluded.amount
+"""
+ADD_ENTRIES = _ADD.format(lines=_LINES_OF.format(movements=_OF_ENTRIES, creator=""))
+ADD_REEVALUATED = _ADD.format(lines=_LINES_OF.format(movements=_REEVALUATED, creator=""))
+
+_FOLDED = """
+SELECT work, licensee, model, purpose, to_char(month, 'YYYY-MM'), events, quantity, unit,
+       amount
+FROM statement_line
+WHERE creator_id = %(creator)s AND currency = %(currency)s AND (events <> 0 OR amount <> 0)
+ORDER BY month, work, licensee, model, purpose, unit
+"""
+_NOT_FOLDED = _LINES_OF.format(
+    movements=f"""
+        SELECT {_STANDING} FROM usage_event e
+        WHERE e.entry_id = ANY(ARRAY({PENDING})) AND e.outcome = 'accrued'
+          AND e.currency = %(currency)s
+          AND e.work_id IN (SELECT v.work_id FROM split_version v
+                            JOIN split_share s ON s.split_version_id = v.id
+                            WHERE s.creator_id = %(creator)s)""",
+    creator="WHERE p.creator_id = %(creator)s")
+
+
+def fold(conn: psycopg.Connection, *, entries_per_commit: int = 20) -> int:
+    """Fold every accrual entry not folded yet into ``statement_line``, committing every
+    ``entries_per_commit`` entries: the number of entries folded."""
+    from ledger.accounting.reevaluation import REEVALUATION_LOCK  # it calls back into here
+
+    folded = 0
+    while True:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (REEVALUATION_LOCK,))
+        entries = [r[0] for r in conn.execute(f"{PENDING} ORDER BY j.id LIMIT %s",
+                                              (entries_per_commit,))]
+        if not entries:
+            conn.commit()
+            return folded
+        conn.execute(ADD_ENTRIES, {"entries": entries})
+        conn.execute("INSERT INTO statement_folded (entry_id) SELECT unnest(%s::bigint[])",
+                     (entries,))
+        conn.commit()
+        folded += len(entries)
+
+
+def add_reevaluated(conn: psycopg.Connection) -> None:
+    """A re-evaluation's changes (its ``reevaluated`` table), in its transaction."""
+    conn.execute(ADD_REEVALUATED)
+
+
+def _order(line: tuple) -> tuple:
+    """A line's place, as ``_FOLDED`` orders them (code point order; no model last)."""
+    work, licensee, model, purpose, month, _, _, unit, _ = line
+    return month, work, licensee, model is None, model or "", purpose, unit
+
+
+def lines(conn: psycopg.Connection, creator_id: int, currency: str) -> list[tuple]:
+    """The creator's all-time lines in ``currency``: (work, licensee, model, purpose, usage
+    month, events, quantity, unit, amount), in order. Read in the caller's snapshot."""
+    params = {"creator": creator_id, "currency": currency}
+    folded = conn.execute(_FOLDED, params).fetchall()
+    pending = {(work, licensee, model, purpose, month.strftime("%Y-%m"), unit):
+               (events, quantity, amount)
+               for _, _, month, work, licensee, model, purpose, unit, events, quantity, amount
+               in conn.execute(_NOT_FOLDED, params)}
+    if not pending:
+        return folded
+    merged = []
+    for line in folded:
+        key = (*line[:5], line[7])
+        more = pending.pop(key, None)
+        if more is not None:
+            line = (*line[:5], line[5] + more[0], line[6] + more[1], line[7], line[8] + more[2])
+        merged.append(line)
+    merged.extend((*key[:5], events, quantity, key[5], amount)
+                  for key, (events, quantity, amount) in pending.items())
+    return sorted((line for line in merged if line[5] or line[8] != Decimal(0)), key=_order)

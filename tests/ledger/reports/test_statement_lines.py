@@ -1,0 +1,108 @@
+"""The folded all-time statement lines are the lines grouped from the events that stand,
+however the folds fall between bookings and re-evaluations."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.reports import statement, statement_lines
+from ledger.reports.ledger_reports import ACCRUAL_KINDS
+from tests.builders import creator, jsonl, license, licensee, sha, work
+from tests.ledger.reports.scenario import (
+    ACME, ACME_W3, BATCHES, LUMEN, W2_AFTER, W2_BEFORE, W3, W4, Use, _drain, _ingest,
+    travel_back,
+)
+
+
+def creator_accounts(conn) -> list[tuple[int, str]]:
+    return conn.execute("SELECT owner_id, currency FROM account WHERE kind = 'creator_payable' "
+                        "ORDER BY 1, 2").fetchall()
+
+
+def assert_folded_lines_stand(ledger) -> int:
+    """Each creator's lines, folded or not, equal the lines grouped from the events; the
+    number of lines compared."""
+    compared = 0
+    with ledger.connect() as conn:
+        for creator_id, currency in creator_accounts(conn):
+            params = {"creator": creator_id, "currency": currency, "start": None,
+                      "end": None, "accrual": list(ACCRUAL_KINDS)}
+            expected = [tuple(line[k] for k in statement.LINE_KEYS)
+                        for line in statement._lines(conn, params, all_time=True)]
+            got = statement_lines.lines(conn, creator_id, currency)
+            assert got == sorted(got, key=statement_lines._order)
+            assert sorted(got, key=statement_lines._order) == sorted(
+                expected, key=statement_lines._order), (creator_id, currency)
+            compared += len(got)
+        conn.rollback()
+    return compared
+
+
+def fold(ledger) -> int:
+    with ledger.connect() as conn:
+        return statement_lines.fold(conn, entries_per_commit=1)
+
+
+@pytest.mark.parametrize("folds", [(), (0, 1, 2, 3, 4, 5, 6), (1,), (3,), (0, 4), (2, 5)])
+def test_folded_lines_are_the_lines_of_the_events(cli, ledger, folds) -> None:
+    done = []
+
+    def step() -> None:
+        if len(done) in folds:
+            fold(ledger)
+        done.append(assert_folded_lines_stand(ledger))
+
+    assert cli("import", "creators", "-", input=jsonl([
+        creator("alice"), creator("bob"), creator("dave")])).code == 0
+    assert cli("import", "licensees", "-", input=jsonl([licensee("acme"),
+                                                        licensee("lumen")])).code == 0
+    assert cli("import", "works", "-", input=jsonl([
+        work("w1", {"alice": "1"}), work("w2", W2_BEFORE), work("w3", W3)])).code == 0
+    assert cli("import", "licenses", "-", input=jsonl([
+        license("acme-cat", "acme", price=ACME[0], fee=ACME[1])])).code == 0
+    _drain(ledger)
+    _ingest(ledger, BATCHES[0])
+    travel_back(ledger, 31)
+    step()  # 0: one batch booked
+    assert cli("import", "works", "-", input=jsonl([
+        work("w2", W2_AFTER, effective_from="2026-10-01T00:00:00Z"), work("w4", W4)])).code == 0
+    assert cli("import", "licenses", "-", input=jsonl([
+        license("lumen-eur", "lumen", purposes=["ai-input"], price=LUMEN[0], fee=LUMEN[1],
+                currency="EUR")])).code == 0
+    _drain(ledger)
+    step()  # 1: re-split, back-pay of an unmatched and of unlicensed uses
+    _ingest(ledger, BATCHES[1])
+    travel_back(ledger, 31)
+    step()  # 2: a second batch
+    _ingest(ledger, BATCHES[2])
+    step()  # 3: a third
+    assert cli("import", "licenses", "-", input=jsonl([
+        license("acme-w3", "acme", scope={"works": ["w3"]}, price=ACME_W3[0],
+                fee=ACME_W3[1])])).code == 0
+    _drain(ledger)
+    step()  # 4: w3 repriced, reversing uses booked by folded and unfolded entries alike
+    assert cli("import", "works", "-", input=jsonl([
+        work("w4", W4, identifiers={"sha256": sha("w4-remastered")})])).code == 0
+    _drain(ledger)
+    step()  # 5: w4's uses match nothing any more: their lines go
+    _ingest(ledger, [Use("e20", "acme", "w4-remastered", "video-2", "ai-train",
+                         "2026-11-02T10:00:00Z", "3")])
+    step()  # 6: a use of the new identifier
+    fold(ledger)
+    assert assert_folded_lines_stand(ledger) == done[-1]
+    assert all(done) and len(done) == 7
+    with ledger.connect() as conn:
+        assert conn.execute(statement_lines.PENDING).fetchall() == []
+
+
+def test_a_statement_reads_folded_and_unfolded_lines_alike(scenario, ledger) -> None:
+    with ledger.connect() as conn:
+        entries = len(conn.execute(statement_lines.PENDING).fetchall())
+    before = scenario.cli("report", "statement", "--creator", "alice", "--format", "json")
+    folding = scenario.cli("db", "fold")
+    assert folding.code == 0 and f"{entries} accrual entries folded" in folding.stdout
+    assert entries > 0 and fold(ledger) == 0  # nothing left
+    after = scenario.cli("report", "statement", "--creator", "alice", "--format", "json")
+    assert before.code == after.code == 0 and before.stdout == after.stdout
+    with ledger.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM statement_line").fetchone()[0] > 0
