@@ -10,6 +10,7 @@ happened then (the append-only triggers are bypassed for that, in tests only).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -119,8 +120,8 @@ def pay(ledger, who: str, amount: D, currency: str = "USD") -> None:
         conn.commit()
 
 
-@pytest.fixture
-def scenario(cli, ledger) -> Scenario:
+def build(cli, ledger, between: Callable[[], None] = lambda: None) -> Scenario:
+    """The scenario; ``between`` is called after each of its five bookings or re-evaluations."""
     assert cli("import", "creators", "-", input=jsonl([
         creator("alice"), creator("bob"), creator("dave")])).code == 0
     assert cli("import", "licensees", "-", input=jsonl([licensee("acme"),
@@ -132,6 +133,7 @@ def scenario(cli, ledger) -> Scenario:
     _drain(ledger)
     _ingest(ledger, BATCHES[0])
     travel_back(ledger, 31)
+    between()  # one batch booked
 
     assert cli("import", "works", "-", input=jsonl([
         work("w2", W2_AFTER, effective_from="2026-10-01T00:00:00Z"), work("w4", W4)])).code == 0
@@ -139,14 +141,18 @@ def scenario(cli, ledger) -> Scenario:
         license("lumen-eur", "lumen", purposes=["ai-input"], price=LUMEN[0], fee=LUMEN[1],
                 currency="EUR")])).code == 0
     _drain(ledger)
+    between()  # re-split, back-pay of an unmatched and of unlicensed uses
     _ingest(ledger, BATCHES[1])
     travel_back(ledger, 31)
+    between()  # a second batch
 
     _ingest(ledger, BATCHES[2])
+    between()  # a third
     assert cli("import", "licenses", "-", input=jsonl([
         license("acme-w3", "acme", scope={"works": ["w3"]}, price=ACME_W3[0],
                 fee=ACME_W3[1])])).code == 0
     _drain(ledger)
+    between()  # w3 repriced, reversing uses booked in months 1 and 2
     pay(ledger, "alice", PAID)
     with ledger.connect() as conn:
         months = [r[0] for r in conn.execute(
@@ -154,3 +160,8 @@ def scenario(cli, ledger) -> Scenario:
             "ORDER BY 1")]
     assert len(months) == 3, months
     return Scenario(cli, months)
+
+
+@pytest.fixture
+def scenario(cli, ledger) -> Scenario:
+    return build(cli, ledger)

@@ -7,11 +7,8 @@ import pytest
 
 from ledger.reports import statement, statement_lines
 from ledger.reports.ledger_reports import ACCRUAL_KINDS
-from tests.builders import creator, jsonl, license, licensee, sha, work
-from tests.ledger.reports.scenario import (
-    ACME, ACME_W3, BATCHES, LUMEN, W2_AFTER, W2_BEFORE, W3, W4, Use, _drain, _ingest,
-    travel_back,
-)
+from tests.builders import jsonl, sha, work
+from tests.ledger.reports.scenario import W4, Use, _drain, _ingest, build
 
 
 def creator_accounts(conn) -> list[tuple[int, str]]:
@@ -52,35 +49,7 @@ def test_folded_lines_are_the_lines_of_the_events(cli, ledger, folds) -> None:
             fold(ledger)
         done.append(assert_folded_lines_stand(ledger))
 
-    assert cli("import", "creators", "-", input=jsonl([
-        creator("alice"), creator("bob"), creator("dave")])).code == 0
-    assert cli("import", "licensees", "-", input=jsonl([licensee("acme"),
-                                                        licensee("lumen")])).code == 0
-    assert cli("import", "works", "-", input=jsonl([
-        work("w1", {"alice": "1"}), work("w2", W2_BEFORE), work("w3", W3)])).code == 0
-    assert cli("import", "licenses", "-", input=jsonl([
-        license("acme-cat", "acme", price=ACME[0], fee=ACME[1])])).code == 0
-    _drain(ledger)
-    _ingest(ledger, BATCHES[0])
-    travel_back(ledger, 31)
-    step()  # 0: one batch booked
-    assert cli("import", "works", "-", input=jsonl([
-        work("w2", W2_AFTER, effective_from="2026-10-01T00:00:00Z"), work("w4", W4)])).code == 0
-    assert cli("import", "licenses", "-", input=jsonl([
-        license("lumen-eur", "lumen", purposes=["ai-input"], price=LUMEN[0], fee=LUMEN[1],
-                currency="EUR")])).code == 0
-    _drain(ledger)
-    step()  # 1: re-split, back-pay of an unmatched and of unlicensed uses
-    _ingest(ledger, BATCHES[1])
-    travel_back(ledger, 31)
-    step()  # 2: a second batch
-    _ingest(ledger, BATCHES[2])
-    step()  # 3: a third
-    assert cli("import", "licenses", "-", input=jsonl([
-        license("acme-w3", "acme", scope={"works": ["w3"]}, price=ACME_W3[0],
-                fee=ACME_W3[1])])).code == 0
-    _drain(ledger)
-    step()  # 4: w3 repriced, reversing uses booked by folded and unfolded entries alike
+    build(cli, ledger, between=step)  # 0-4: three batches, two rounds of re-evaluation
     assert cli("import", "works", "-", input=jsonl([
         work("w4", W4, identifiers={"sha256": sha("w4-remastered")})])).code == 0
     _drain(ledger)
