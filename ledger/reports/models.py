@@ -22,8 +22,10 @@ class StatementLine(SQLModel, table=True):
 
     __tablename__ = "statement_line"
     __table_args__ = (
+        # covering: a statement reads its lines from the index alone, in order
         Index("statement_line_key", "creator_id", "currency", "month", "work", "licensee",
-              "model", "purpose", "unit", unique=True, postgresql_nulls_not_distinct=True),
+              "model", "purpose", "unit", unique=True, postgresql_nulls_not_distinct=True,
+              postgresql_include=["events", "quantity", "amount"]),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))

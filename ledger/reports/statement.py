@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 
 import psycopg
 from psycopg.rows import dict_row
@@ -201,11 +202,10 @@ def statement(conn: psycopg.Connection, creator_key: str, period: str | None,
               "accrual": list(ACCRUAL_KINDS)}
     opening, accrued, paid = (v.quantize(NANO) for v in conn.execute(TOTALS, params).fetchone())
     if period is None:  # folded lines, in order (ledger.reports.statement_lines)
-        lines = [dict(zip(LINE_KEYS, row, strict=True))
-                 for row in statement_lines.lines(conn, creator["id"], currency)]
+        lines = statement_lines.lines(conn, creator["id"], currency)
     else:
         lines = _lines(conn, params, all_time=False)
-    remainder = accrued - sum((line["amount"] for line in lines), Decimal(0))
+    remainder = accrued - sum(map(itemgetter("amount"), lines), Decimal(0))
     if remainder:
         lines.append({"work": None, "licensee": None, "model": None, "purpose": ADJUSTMENT,
                       "usage_period": None, "events": 0, "quantity": Decimal(0), "unit": None,

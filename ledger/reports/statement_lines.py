@@ -15,11 +15,13 @@ its lines in order from one index instead of grouping every event of the creator
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import psycopg
 
 from ledger.accounting.splits import split_parts_of
+from ledger.licensing.purposes import USAGE_TOKENS
 
 MONTH = "CAST(date_trunc('month', e.time AT TIME ZONE 'UTC') AS date)"
 _KEY = "creator_id, currency, month, work, licensee, model, purpose, unit"
@@ -79,12 +81,27 @@ SET events = statement_line.events + excluded.events,
 ADD_ENTRIES = _ADD.format(lines=_LINES_OF.format(movements=_OF_ENTRIES, creator=""))
 ADD_REEVALUATED = _ADD.format(lines=_LINES_OF.format(movements=_REEVALUATED, creator=""))
 
+# In index order (statement_line_key covers the line: an index-only scan, no sort). The
+# few-valued columns come as their place in a list of the values they take (licensee,
+# purpose, unit) and the month as a number: a Python string per value would cost more than
+# the scan (and extract() costs more than date arithmetic); numbers come as text, for a
+# Decimal per distinct value. A value missing from its list comes back as NULL: then the text is read.
 _FOLDED = """
-SELECT work, licensee, model, purpose, to_char(month, 'YYYY-MM'), events, quantity, unit,
-       amount
+SELECT work, {licensee}, model, {purpose},
+       month - DATE '2000-01-01',
+       events, CAST(quantity AS text), {unit}, CAST(amount AS text)
 FROM statement_line
 WHERE creator_id = %(creator)s AND currency = %(currency)s AND (events <> 0 OR amount <> 0)
 ORDER BY month, work, licensee, model, purpose, unit
+"""
+_FOLDED_CODED = _FOLDED.format(**{
+    c: f"array_position(%({c}s)s::text[], {c})" for c in ("licensee", "purpose", "unit")})
+_FOLDED_TEXT = _FOLDED.format(licensee="licensee", purpose="purpose", unit="unit")
+# Every licensee, every purpose counted, every unit a license prices (an accrued event's
+# unit is its license's).
+_TERMS = """
+SELECT ARRAY(SELECT key FROM licensee), ARRAY(SELECT DISTINCT purpose FROM usage_tally),
+       ARRAY(SELECT DISTINCT rate_unit FROM license)
 """
 _NOT_FOLDED = _LINES_OF.format(
     movements=f"""
@@ -122,30 +139,79 @@ def add_reevaluated(conn: psycopg.Connection) -> None:
     conn.execute(ADD_REEVALUATED)
 
 
-def _order(line: tuple) -> tuple:
+_KEYS = ("work", "licensee", "model", "purpose", "usage_period", "unit")  # what makes a line
+
+
+def _order(line: dict) -> tuple:
     """A line's place, as ``_FOLDED`` orders them (code point order; no model last)."""
-    work, licensee, model, purpose, month, _, _, unit, _ = line
-    return month, work, licensee, model is None, model or "", purpose, unit
+    return (line["usage_period"], line["work"], line["licensee"], line["model"] is None,
+            line["model"] or "", line["purpose"], line["unit"])
 
 
-def lines(conn: psycopg.Connection, creator_id: int, currency: str) -> list[tuple]:
-    """The creator's all-time lines in ``currency``: (work, licensee, model, purpose, usage
-    month, events, quantity, unit, amount), in order. Read in the caller's snapshot."""
-    params = {"creator": creator_id, "currency": currency}
-    folded = conn.execute(_FOLDED, params).fetchall()
+class _Months(dict):
+    """``YYYY-MM`` by the month's first day, as days since 2000-01-01, made once each."""
+
+    def __missing__(self, days: int) -> str:
+        self[days] = text = (_EPOCH + timedelta(days=days)).strftime("%Y-%m")
+        return text
+
+
+_EPOCH = date(2000, 1, 1)
+
+
+class _Decimals(dict):
+    """Decimals by their text, made once each: the amounts of many lines are the same."""
+
+    def __missing__(self, text: str) -> Decimal:
+        self[text] = number = Decimal(text)
+        return number
+
+
+class _Same:
+    """What a text column is looked up in when it comes as text."""
+
+    def __getitem__(self, value: str) -> str:
+        return value
+
+
+def _read(rows: list[tuple], months: _Months, licensees: list | _Same,
+          purposes: list | _Same, units: list | _Same) -> list[dict]:
+    decimals = _Decimals()
+    return [{"work": work, "licensee": licensees[licensee], "model": model,
+             "purpose": purposes[purpose], "usage_period": months[month], "events": events,
+             "quantity": decimals[quantity], "unit": units[unit], "amount": decimals[amount]}
+            for work, licensee, model, purpose, month, events, quantity, unit, amount in rows]
+
+
+def lines(conn: psycopg.Connection, creator_id: int, currency: str) -> list[dict]:
+    """The creator's all-time lines in ``currency`` (contract §7 keys), in order. Read in
+    the caller's snapshot."""
+    licensees, purposes, units = conn.execute(_TERMS).fetchone()
+    params = {"creator": creator_id, "currency": currency, "licensees": licensees,
+              "purposes": purposes, "units": units}
+    try:
+        folded = _read(conn.execute(_FOLDED_CODED, params).fetchall(), _Months(),
+                       [None, *licensees],
+                       [None, *purposes], [None, *units])  # array_position counts from 1
+    except TypeError:  # a value missing from its list (a NULL place): read the text
+        folded = _read(conn.execute(_FOLDED_TEXT, params).fetchall(), _Months(), _Same(),
+                       _Same(), _Same())
     pending = {(work, licensee, model, purpose, month.strftime("%Y-%m"), unit):
                (events, quantity, amount)
                for _, _, month, work, licensee, model, purpose, unit, events, quantity, amount
                in conn.execute(_NOT_FOLDED, params)}
     if not pending:
         return folded
-    merged = []
     for line in folded:
-        key = (*line[:5], line[7])
-        more = pending.pop(key, None)
+        more = pending.pop(tuple(line[k] for k in _KEYS), None)
         if more is not None:
-            line = (*line[:5], line[5] + more[0], line[6] + more[1], line[7], line[8] + more[2])
-        merged.append(line)
-    merged.extend((*key[:5], events, quantity, key[5], amount)
-                  for key, (events, quantity, amount) in pending.items())
-    return sorted((line for line in merged if line[5] or line[8] != Decimal(0)), key=_order)
+            line["events"] += more[0]
+            line["quantity"] += more[1]
+            line["amount"] += more[2]
+    folded.extend({"work": work, "licensee": licensee, "model": model, "purpose": purpose,
+                   "usage_period": month, "events": events, "quantity": quantity, "unit": unit,
+                   "amount": amount}
+                  for (work, licensee, model, purpose, month, unit), (events, quantity, amount)
+                  in pending.items())
+    return sorted((line for line in folded if line["events"] or line["amount"]), key=_order)
+

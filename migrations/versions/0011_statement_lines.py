@@ -2,7 +2,8 @@
 events by currency, usage month, work, licensee, model, purpose and unit, with the
 creator's part) and ``statement_folded`` (the accrual entries already in it). Existing
 events are folded by the first ``royalty.statement.fold`` run (Celery beat), not here;
-until then statements read them from ``usage_event`` as before.
+until then statements read them from ``usage_event`` as before. The unique key covers the
+lines (INCLUDE events, quantity, amount): a statement reads them from the index alone.
 
 Revision ID: 0011
 Revises: 0010
@@ -38,7 +39,8 @@ def upgrade() -> None:
     )
     op.create_index("statement_line_key", "statement_line",
                     ["creator_id", "currency", "month", "work", "licensee", "model", "purpose",
-                     "unit"], unique=True, postgresql_nulls_not_distinct=True)
+                     "unit"], unique=True, postgresql_nulls_not_distinct=True,
+                    postgresql_include=["events", "quantity", "amount"])
     op.create_table(
         "statement_folded",
         sa.Column("entry_id", sa.BigInteger, primary_key=True, autoincrement=False),
