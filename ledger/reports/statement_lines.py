@@ -106,7 +106,7 @@ SELECT ARRAY(SELECT key FROM licensee), ARRAY(SELECT DISTINCT purpose FROM usage
 _NOT_FOLDED = _LINES_OF.format(
     movements=f"""
         SELECT {_STANDING} FROM usage_event e
-        WHERE e.entry_id = ANY(ARRAY({PENDING})) AND e.outcome = 'accrued'
+        WHERE e.entry_id = ANY(%(entries)s) AND e.outcome = 'accrued'
           AND e.currency = %(currency)s
           AND e.work_id IN (SELECT v.work_id FROM split_version v
                             JOIN split_share s ON s.split_version_id = v.id
@@ -196,10 +196,14 @@ def lines(conn: psycopg.Connection, creator_id: int, currency: str) -> list[dict
     except TypeError:  # a value missing from its list (a NULL place): read the text
         folded = _read(conn.execute(_FOLDED_TEXT, params).fetchall(), _Months(), _Same(),
                        _Same(), _Same())
+    # Entries not folded yet, by value: the planner then reads their events by entry.
+    entries = [r[0] for r in conn.execute(PENDING)]
+    if not entries:
+        return folded
     pending = {(work, licensee, model, purpose, month.strftime("%Y-%m"), unit):
                (events, quantity, amount)
                for _, _, month, work, licensee, model, purpose, unit, events, quantity, amount
-               in conn.execute(_NOT_FOLDED, params)}
+               in conn.execute(_NOT_FOLDED, {**params, "entries": entries})}
     if not pending:
         return folded
     for line in folded:
