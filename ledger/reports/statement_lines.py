@@ -88,7 +88,8 @@ ADD_REEVALUATED = _ADD.format(lines=_LINES_OF.format(movements=_REEVALUATED, cre
 # few-valued columns come as their place in a list of the values they take (licensee,
 # purpose, unit) and the month as a number: a Python string per value would cost more than
 # the scan (and extract() costs more than date arithmetic); numbers come as text, for a
-# Decimal per distinct value. A value missing from its list comes back as NULL: then the text is read.
+# Decimal per distinct value. A value missing from its list comes back as NULL: then the
+# text is read.
 _FOLDED = """
 SELECT work, {licensee}, model, {purpose},
        month - DATE '2000-01-01',
