@@ -324,12 +324,12 @@ def load(url: str, events: int, chunk: int = 1_000_000) -> None:
 
 
 def fold(url: str) -> None:
-    """Fold the accrual entries into the statement's lines, as the beat job does."""
+    """Fold the booking entries into the statement's lines, as the beat job does."""
     step = time.perf_counter()
     with psycopg.connect(url) as conn:
         entries = statement_lines.fold(conn, entries_per_commit=1)
         lines = conn.execute("SELECT count(*) FROM statement_line").fetchone()[0]
-    print(f"  statement lines: {entries:,} accrual entries folded into {lines:,} lines: "
+    print(f"  statement lines: {entries:,} booking entries folded into {lines:,} lines: "
           f"{time.perf_counter() - step:.1f} s", flush=True)
 
 

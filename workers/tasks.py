@@ -48,11 +48,11 @@ def compact_tally(self: RoyaltyTask) -> None:
 
 @app.task(base=RoyaltyTask, bind=True, name="royalty.statement.fold")
 def fold_statement_lines(self: RoyaltyTask) -> None:
-    """Fold booked accrual entries into the all-time statement's lines (Celery beat)."""
+    """Fold booking entries into the all-time statement's lines (Celery beat)."""
     with self.ledger.connect() as conn:
         folded = statement_lines.fold(conn)
     if folded:
-        log.info("statement lines: %d accrual entries folded", folded)
+        log.info("statement lines: %d booking entries folded", folded)
 
 
 @app.task(base=RoyaltyTask, bind=True, name="royalty.payouts.run")

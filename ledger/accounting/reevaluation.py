@@ -144,10 +144,10 @@ def _reevaluate_chunk(conn: psycopg.Connection, ids: list[int], total: Reevaluat
             booking.post(conn, entry_id, OLD_ACCRUED, -1)
         if booked:
             booking.post(conn, entry_id, NEW_ACCRUED, 1)
+        statement_lines.add_reevaluated(conn, entry_id)
     conn.execute(APPLY, {"entry": entry_id})
     conn.execute(RECORD, {"entry": entry_id})
     conn.execute(tally.ADD_REEVALUATED)
-    statement_lines.add_reevaluated(conn)
     conn.execute("TRUNCATE reevaluated")
     total.changed += changed
     total.reversed += reversed_

@@ -47,14 +47,14 @@ def retally() -> None:
 
 @app.command()
 def fold() -> None:
-    """Fold booked accruals into the all-time statement's lines now (beat does it every
+    """Fold booked entries into the all-time statement's lines now (beat does it every
     2 minutes; after an upgrade, this folds what was booked before at once)."""
     ledger = get_ledger()
     with ledger.connect() as conn, Progress(SpinnerColumn(), TextColumn("{task.description}"),
                                             TimeElapsedColumn(), transient=True) as progress:
-        progress.add_task("folding accrual entries into statement lines", total=None)
+        progress.add_task("folding booked entries into statement lines", total=None)
         folded = statement_lines.fold(conn)
-    rprint(f"statement lines: {folded} accrual entries folded")
+    rprint(f"statement lines: {folded} booking entries folded")
 
 
 @app.command()

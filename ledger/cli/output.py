@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -49,13 +50,17 @@ def _jsonable_rest(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-_JSON = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
+_JSON = orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z
 
 
 def dumps(value: Any) -> str:
-    """``value`` as indented JSON, as ``to_jsonable`` spells it (written by orjson: a
-    statement of a million lines takes seconds, not tens of them)."""
-    return orjson.dumps(value, default=_jsonable_rest, option=_JSON).decode() + "\n"
+    """``value`` as indented JSON, as ``to_jsonable`` spells it. Written by orjson (a
+    statement of a million lines takes seconds, not tens of them); what orjson refuses
+    (keys that are not strings, integers beyond 64 bits) by the standard encoder."""
+    try:
+        return orjson.dumps(value, default=_jsonable_rest, option=_JSON).decode() + "\n"
+    except TypeError:  # orjson.JSONEncodeError included
+        return json.dumps(to_jsonable(value), indent=2, ensure_ascii=False) + "\n"
 
 
 def cell(value: Any) -> str:

@@ -16,9 +16,9 @@ class StatementLine(SQLModel, table=True):
     """A creator's accrued events by currency, usage month, work, licensee, model, purpose
     and unit, with the creator's part of their net: the all-time statement's lines, folded.
 
-    An accrual entry's events are added once it is folded (``statement_folded``); a
-    re-evaluation adds and takes away what it changes in its own transaction. Until its
-    entry is folded, a statement reads an accrual's events from ``usage_event``."""
+    A booking entry's standing events are added once it is folded (``statement_folded``);
+    a re-evaluation adds and takes away what it changes in its own transaction. Until its
+    entry is folded, a statement reads an entry's events from ``usage_event``."""
 
     __tablename__ = "statement_line"
     __table_args__ = (
@@ -43,7 +43,7 @@ class StatementLine(SQLModel, table=True):
 
 
 class StatementFolded(SQLModel, table=True):
-    """The accrual entries whose events ``statement_line`` holds."""
+    """The booking entries (accrual, re-evaluation) whose events ``statement_line`` holds."""
 
     __tablename__ = "statement_folded"
 

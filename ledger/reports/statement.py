@@ -188,6 +188,12 @@ def _snapshot(conn: psycopg.Connection) -> None:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
+def _one_snapshot(conn: psycopg.Connection) -> bool:
+    """Whether the statements that follow read one snapshot (folded lines take several)."""
+    return not conn.autocommit and conn.execute("SHOW transaction_isolation").fetchone()[0] \
+        in ("repeatable read", "serializable")
+
+
 def statement(conn: psycopg.Connection, creator_key: str, period: str | None,
               currency: str | None = None) -> dict:
     """The creator's statement for ``period`` in ``currency`` (default: the creator's)."""
@@ -201,10 +207,10 @@ def statement(conn: psycopg.Connection, creator_key: str, period: str | None,
     params = {"creator": creator["id"], "currency": currency, "start": start, "end": end,
               "accrual": list(ACCRUAL_KINDS)}
     opening, accrued, paid = (v.quantize(NANO) for v in conn.execute(TOTALS, params).fetchone())
-    if period is None:  # folded lines, in order (ledger.reports.statement_lines)
+    if period is None and _one_snapshot(conn):  # folded lines (statement_lines)
         lines = statement_lines.lines(conn, creator["id"], currency)
-    else:
-        lines = _lines(conn, params, all_time=False)
+    else:  # grouped from the events, in one statement
+        lines = _lines(conn, params, all_time=period is None)
     remainder = accrued - sum(map(itemgetter("amount"), lines), Decimal(0))
     if remainder:
         lines.append({"work": None, "licensee": None, "model": None, "purpose": ADJUSTMENT,

@@ -1,16 +1,19 @@
 """The all-time statement's lines, folded into ``statement_line`` so that a statement reads
 its lines in order from one index instead of grouping every event of the creator's works.
 
-- ``fold`` (Celery beat) adds the events of accrual entries not folded yet, for every
-  creator, and records the entries in ``statement_folded``, in the same transaction.
+- ``fold`` (Celery beat) adds the standing events of booking entries (accrual and
+  re-evaluation) not folded yet, for every creator, and records the entries in
+  ``statement_folded``, in the same transaction. The first fold after the upgrade that
+  brought these tables folds everything booked before it.
 - A re-evaluation calls ``add_reevaluated`` in its own transaction: it adds the new
-  evaluations it books and takes away the old ones it reverses — those that ``statement_line``
-  holds: booked by a re-evaluation, or by an accrual entry already folded. (An old
-  evaluation booked by an entry not folded yet was never added; that entry's fold will not
-  see it, for the event no longer points to it.) ``fold`` and re-evaluations take turns
-  (the re-evaluation lock), so each sees what the other did.
-- ``lines`` reads the creator's folded lines plus the events of accrual entries not
-  folded yet, from one snapshot: the same lines as grouping every event that stands.
+  evaluations it books, takes away the old ones it reverses if their entry is folded, and
+  records its own entry as folded. (An old evaluation whose entry is not folded yet was
+  never added; that entry's fold will not see it, for the event no longer points to it.)
+  ``fold`` and re-evaluations take turns (the re-evaluation lock), so each sees what the
+  other did.
+- ``lines`` reads the creator's folded lines plus the events of entries not folded yet,
+  from one snapshot (the caller's, which must be REPEATABLE READ): the same lines as
+  grouping every event that stands.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ _STANDING = _MOVEMENT.format(work="e.work_id", split="e.split_version_id", net="
 # Accrual entries whose events are not in statement_line yet.
 PENDING = """
 SELECT j.id FROM journal_entry j
-WHERE j.kind = 'accrual' AND NOT EXISTS (SELECT 1 FROM statement_folded f WHERE f.entry_id = j.id)
+WHERE j.kind IN ('accrual', 'reevaluation')
+  AND NOT EXISTS (SELECT 1 FROM statement_folded f WHERE f.entry_id = j.id)
 """
 _OF_ENTRIES = f"""
 SELECT {_STANDING} FROM usage_event e
@@ -47,9 +51,8 @@ _REEVALUATED = f"""
 SELECT {_MOVEMENT.format(work="r.old_work_id", split="r.old_split_version_id", net="r.old_net",
                          currency="r.old_currency", sign=-1)}
 FROM reevaluated r JOIN usage_event e ON e.id = r.id
-WHERE r.old_outcome = 'accrued' AND EXISTS (
-    SELECT 1 FROM journal_entry j WHERE j.id = r.old_entry_id AND (
-        j.kind <> 'accrual' OR EXISTS (SELECT 1 FROM statement_folded f WHERE f.entry_id = j.id)))
+WHERE r.old_outcome = 'accrued'
+  AND EXISTS (SELECT 1 FROM statement_folded f WHERE f.entry_id = r.old_entry_id)
 UNION ALL
 SELECT {_MOVEMENT.format(work="r.new_work_id", split="r.new_split_version_id", net="r.new_net",
                          currency="r.new_currency", sign=1)}
@@ -119,7 +122,7 @@ _NOT_FOLDED = _LINES_OF.format(
 
 
 def fold(conn: psycopg.Connection, *, entries_per_commit: int = 20) -> int:
-    """Fold every accrual entry not folded yet into ``statement_line``, committing every
+    """Fold every booking entry not folded yet into ``statement_line``, committing every
     ``entries_per_commit`` entries: the number of entries folded."""
     from ledger.accounting.reevaluation import REEVALUATION_LOCK  # it calls back into here
 
@@ -138,9 +141,11 @@ def fold(conn: psycopg.Connection, *, entries_per_commit: int = 20) -> int:
         folded += len(entries)
 
 
-def add_reevaluated(conn: psycopg.Connection) -> None:
-    """A re-evaluation's changes (its ``reevaluated`` table), in its transaction."""
+def add_reevaluated(conn: psycopg.Connection, entry_id: int) -> None:
+    """A re-evaluation's changes (its ``reevaluated`` table), booked by its journal entry
+    ``entry_id``, in its transaction: the entry is folded as it is booked."""
     conn.execute(ADD_REEVALUATED)
+    conn.execute("INSERT INTO statement_folded (entry_id) VALUES (%s)", (entry_id,))
 
 
 _KEYS = ("work", "licensee", "model", "purpose", "usage_period", "unit")  # what makes a line
@@ -156,11 +161,15 @@ class _Months(dict):
     """``YYYY-MM`` by the month's first day, as days since 2000-01-01, made once each."""
 
     def __missing__(self, days: int) -> str:
-        self[days] = text = (_EPOCH + timedelta(days=days)).strftime("%Y-%m")
+        self[days] = text = _month(_EPOCH + timedelta(days=days))
         return text
 
 
 _EPOCH = date(2000, 1, 1)
+
+
+def _month(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"  # as to_char(…, 'YYYY-MM'), years < 1000 too
 
 
 class _Decimals(dict):
@@ -218,7 +227,7 @@ def lines(conn: psycopg.Connection, creator_id: int, currency: str) -> list[dict
     entries = [r[0] for r in conn.execute(PENDING)]
     if not entries:
         return folded
-    pending = {(work, licensee, model, purpose, month.strftime("%Y-%m"), unit):
+    pending = {(work, licensee, model, purpose, _month(month), unit):
                (events, quantity, amount)
                for _, _, month, work, licensee, model, purpose, unit, events, quantity, amount
                in conn.execute(_NOT_FOLDED, {**params, "entries": entries})}

@@ -1,8 +1,8 @@
 """The all-time statement reads folded lines: ``statement_line`` (a creator's accrued
 events by currency, usage month, work, licensee, model, purpose and unit, with the
-creator's part) and ``statement_folded`` (the accrual entries already in it). Existing
-events are folded by the first ``royalty.statement.fold`` run (Celery beat), not here;
-until then statements read them from ``usage_event`` as before. The unique key covers the
+creator's part) and ``statement_folded`` (the booking entries already in it). Existing
+events are folded by the first ``royalty.statement.fold`` run (Celery beat) or
+``royalty db fold``, not here; until then statements read them from ``usage_event``. The unique key covers the
 lines (INCLUDE events, quantity, amount): a statement reads them from the index alone.
 
 Revision ID: 0011

@@ -15,12 +15,13 @@ from hypothesis import strategies as st
 from ledger.cli.output import dumps, to_csv, to_jsonable
 
 VALUES = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-(2**62), 2**62), st.text(max_size=8),
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.text(max_size=8),
               st.decimals(allow_nan=False, allow_infinity=False, places=9),
               st.dates(), st.datetimes(min_value=datetime(1972, 1, 1), timezones=st.sampled_from(
                   [UTC, ZoneInfo("Europe/Paris"), timezone(timedelta(hours=-5))]))),
     lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+                            st.dictionaries(st.one_of(st.text(max_size=5), st.integers(),
+                                                      st.none()), inner, max_size=3)),
     max_leaves=12)
 
 

@@ -3,6 +3,8 @@ however the folds fall between bookings and re-evaluations."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from ledger.reports import statement, statement_lines
@@ -79,9 +81,48 @@ def test_a_statement_reads_folded_and_unfolded_lines_alike(scenario, ledger) -> 
         entries = len(conn.execute(statement_lines.PENDING).fetchall())
     before = scenario.cli("report", "statement", "--creator", "alice", "--format", "json")
     folding = scenario.cli("db", "fold")
-    assert folding.code == 0 and f"{entries} accrual entries folded" in folding.stdout
+    assert folding.code == 0 and f"{entries} booking entries folded" in folding.stdout
     assert entries > 0 and fold(ledger) == 0  # nothing left
     after = scenario.cli("report", "statement", "--creator", "alice", "--format", "json")
     assert before.code == after.code == 0 and before.stdout == after.stdout
     with ledger.connect() as conn:
         assert conn.execute("SELECT count(*) FROM statement_line").fetchone()[0] > 0
+
+
+def test_history_booked_before_the_tables_existed_is_folded(scenario, ledger) -> None:
+    """Right after the upgrade that adds the tables, nothing is folded, re-evaluation
+    entries included; statements read it all from the events until the first fold."""
+    with ledger.connect() as conn:
+        conn.execute("TRUNCATE statement_line, statement_folded")
+        kinds = {r[0] for r in conn.execute(
+            "SELECT j.kind FROM journal_entry j WHERE j.id IN (SELECT entry_id FROM usage_event)")}
+        conn.commit()
+    assert kinds == {"accrual", "reevaluation"}
+    compared = assert_folded_lines_stand(ledger)
+    assert fold(ledger) > 0 and assert_folded_lines_stand(ledger) == compared
+    assert scenario.cli("import", "works", "-", input=jsonl([
+        work("w4", W4, identifiers={"sha256": sha("w4-remastered")})])).code == 0
+    _drain(ledger)  # reverses evaluations booked before the upgrade, and folded since
+    assert assert_folded_lines_stand(ledger) > 0
+
+
+def test_a_statement_outside_one_snapshot_groups_the_events(scenario, ledger,
+                                                             monkeypatch) -> None:
+    with ledger.connect() as conn:
+        conn.execute("SELECT 1")  # a READ COMMITTED transaction under way
+        expected = statement.statement(conn, "alice", None)
+        conn.rollback()
+
+    def several_snapshots(*args: object) -> list:
+        raise AssertionError("folded lines read outside one snapshot")
+
+    monkeypatch.setattr(statement_lines, "lines", several_snapshots)
+    with ledger.connect() as conn:
+        conn.execute("SELECT 1")
+        assert statement.statement(conn, "alice", None) == expected
+
+
+def test_usage_months_are_spelt_as_postgresql_spells_them() -> None:
+    assert statement_lines._month(date(999, 6, 1)) == "0999-06"
+    assert statement_lines._Months()[(date(2026, 11, 1) - date(2000, 1, 1)).days] == "2026-11"
+
