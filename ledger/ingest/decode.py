@@ -20,7 +20,7 @@ from msgspec import Meta
 
 from ledger.ingest.events import (
     BATCH, EVENT_TYPE, SINGLE, Invalid, Rejected, Usage, _identifier, _quantity, _time,
-    parse_body, validate,
+    media_type, parse_body, validate,
 )
 from ledger.licensing.purposes import USAGE_TOKENS
 
@@ -110,7 +110,7 @@ def read(body: bytes, content_type: str | None) -> list[Usage | Bad] | Rejected:
 
 def _typed(body: bytes, content_type: str | None) -> list[Usage] | None:
     """The body's events if all are valid and plain, else None (read them the slow way)."""
-    decoder = _DECODERS.get((content_type or "").split(";")[0].strip().lower())
+    decoder = _DECODERS.get(media_type(content_type))
     if decoder is None:
         return None
     try:

@@ -247,9 +247,14 @@ def _imprecise_quantity(event: Any) -> bool:
     return isinstance(value, float) and len(repr(value).lstrip("-").replace(".", "")) >= 15
 
 
+def media_type(content_type: str | None) -> str:
+    """A content type without its parameters, lower case."""
+    return (content_type or "").split(";")[0].strip().lower()
+
+
 def parse_body(body: bytes, content_type: str | None) -> list[Any] | Rejected:
     """The events of one message body (single or batch mode), or why it is rejected whole."""
-    ctype = (content_type or "").split(";")[0].strip().lower()
+    ctype = media_type(content_type)
     if ctype not in (SINGLE, BATCH):
         return Rejected(Reason.UNSUPPORTED_CONTENT_TYPE,
                         f"content type {content_type!r} is neither {SINGLE} nor {BATCH}", raw=body)
