@@ -571,7 +571,7 @@ def one_round(url: str, broker_url: str, events: list[dict], parts: list[list[tu
         f"{n / e2e['publish_s']:,.0f} ev/s")
     say(f"  stored {check['stored']:,} events in {e2e['e2e_s']:.2f}s from first publish: "
         f"{e2e_eps:,.0f} ev/s")
-    say(f"  CPU per stored event: " + ", ".join(
+    say("  CPU per stored event: " + ", ".join(
         f"{part} {seconds / n * 1e6:.1f} µs" for part, seconds in e2e["cpu"].items())
         + f"; CPUs {e2e['busy']:.0%} busy")
     say(f"  worker batches: {e2e['batches']:,} commits, avg {e2e['avg_batch']:,.0f} "

@@ -27,7 +27,6 @@ from decimal import Decimal
 import psycopg
 
 from ledger.accounting.splits import split_parts_of
-from ledger.licensing.purposes import USAGE_TOKENS
 
 MONTH = "CAST(date_trunc('month', e.time AT TIME ZONE 'UTC') AS date)"
 _KEY = "creator_id, currency, month, work, licensee, model, purpose, unit"

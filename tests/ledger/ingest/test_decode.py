@@ -25,11 +25,11 @@ def slow_read(body: bytes, content_type: str) -> list | Rejected:
     if isinstance(events, Rejected):
         return events
     out: list = []
-    for event in events:
+    for parsed in events:
         try:
-            out.append(validate(event))
+            out.append(validate(parsed))
         except Invalid as exc:
-            out.append(("bad", exc.field, exc.detail, event))
+            out.append(("bad", exc.field, exc.detail, parsed))
     return out
 
 
@@ -137,8 +137,8 @@ def test_what_the_fast_path_leaves_to_validate() -> None:
     null_model = usage("e2", model=None)
     float_quantity = usage("e3", quantity=1.5)
     bad = usage("e4", purpose="ai-everything")
-    for event in (extension, null_model, float_quantity, bad):
-        body = orjson.dumps([usage("ok"), event])
+    for odd in (extension, null_model, float_quantity, bad):
+        body = orjson.dumps([usage("ok"), odd])
         assert decode._typed(body, BATCH) is None
         assert comparable(decode.read(body, BATCH)) == slow_read(body, BATCH)
     assert decode.read(orjson.dumps([extension]), BATCH)[0].extensions == {
