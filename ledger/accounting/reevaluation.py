@@ -29,7 +29,10 @@ CANDIDATES = """
 SELECT e.id FROM usage_event e
 WHERE e.id > %(after)s AND (
        e.work_id = ANY(%(works)s::integer[])
-    OR e.licensee_id = ANY(%(licensees)s::integer[])
+    -- a licensee's change: its matched events (an unmatched one stays unmatched) and
+    -- any stored before events were evaluated
+    OR (e.licensee_id = ANY(%(licensees)s::integer[])
+        AND (e.work_id IS NOT NULL OR e.outcome IS NULL))
     OR e.work_id IN (SELECT v.work_id FROM split_version v JOIN split_share s
                      ON s.split_version_id = v.id WHERE s.creator_id = ANY(%(creators)s::integer[]))
     OR (cardinality(%(works)s::integer[]) > 0 AND e.outcome = 'unmatched'))

@@ -27,11 +27,13 @@ class UsageEvent(SQLModel, table=True):
         UniqueConstraint("source", "event_id", name="usage_event_identity"),
         CheckConstraint("outcome IN ('accrued', 'unmatched', 'unlicensed', 'opted_out', "
                         "'unpriced')", name="usage_event_outcome"),
-        Index("usage_event_work", "work_id"),
+        # matched events only: nothing looks an unmatched event up by work
+        Index("usage_event_work", "work_id", postgresql_where=text("work_id IS NOT NULL")),
         # what a licensee's models used, work by work, in order (the usage tally has the
         # counts by outcome, purpose and dataset)
         Index("usage_event_licensee_work", "licensee_id", "work_id", "split_version_id",
-              postgresql_include=["model", "outcome"]),
+              postgresql_include=["model", "outcome"],
+              postgresql_where=text("work_id IS NOT NULL")),
         Index("usage_event_unmatched", "id", postgresql_where=text("outcome = 'unmatched'"),
               postgresql_include=["licensee_id", "time", "quantity", "sha256", "c2pa", "isrc",
                                   "iswc", "isbn", "doi", "url"]),
