@@ -300,10 +300,8 @@ def load(url: str, events: int, chunk: int = 1_000_000) -> None:
                      (events,))
         conn.commit()
         step = time.perf_counter()
-        conn.execute(f"INSERT INTO usage_tally ({', '.join(tally.KEY)}, events, gross, net) "
-                     f"{tally.RECOUNT}")
-        conn.commit()
-        print(f"  usage tally: {time.perf_counter() - step:.1f} s", flush=True)
+        tally.rebuild(conn)
+        print(f"  usage tallies: {time.perf_counter() - step:.1f} s", flush=True)
         step = time.perf_counter()
         conn.execute(LEDGER)
         conn.commit()

@@ -151,6 +151,7 @@ def _reevaluate_chunk(conn: psycopg.Connection, ids: list[int], total: Reevaluat
     conn.execute(APPLY, {"entry": entry_id})
     conn.execute(RECORD, {"entry": entry_id})
     conn.execute(tally.ADD_REEVALUATED)
+    conn.execute(tally.ADD_REEVALUATED_WORKS)
     conn.execute("TRUNCATE reevaluated")
     total.changed += changed
     total.reversed += reversed_

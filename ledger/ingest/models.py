@@ -29,11 +29,6 @@ class UsageEvent(SQLModel, table=True):
                         "'unpriced')", name="usage_event_outcome"),
         # matched events only: nothing looks an unmatched event up by work
         Index("usage_event_work", "work_id", postgresql_where=text("work_id IS NOT NULL")),
-        # what a licensee's models used, work by work, in order (the usage tally has the
-        # counts by outcome, purpose and dataset)
-        Index("usage_event_licensee_work", "licensee_id", "work_id", "split_version_id",
-              postgresql_include=["model", "outcome"],
-              postgresql_where=text("work_id IS NOT NULL")),
         Index("usage_event_unmatched", "id", postgresql_where=text("outcome = 'unmatched'"),
               postgresql_include=["licensee_id", "time", "quantity", "sha256", "c2pa", "isrc",
                                   "iswc", "isbn", "doi", "url"]),
@@ -135,6 +130,27 @@ class UsageTally(SQLModel, table=True):
     events: int = Field(sa_column=Column(BigInteger, nullable=False))
     gross: Decimal = Field(sa_column=Column(Numeric(38, 9), nullable=False))
     net: Decimal = Field(sa_column=Column(Numeric(38, 9), nullable=False))
+
+
+class UsageWorkTally(SQLModel, table=True):
+    """Matched events (and how many of them accrued) by licensee, model, work and split
+    version, as deltas kept like the usage tally's and compacted with it. Transparency
+    counts a model's distinct works and creators here, and its page ranks the works."""
+
+    __tablename__ = "usage_work_tally"
+    __table_args__ = (
+        # a licensee's works in order: the distinct (work, split version) pairs stream out
+        Index("usage_work_tally_licensee", "licensee_id", "work_id", "split_version_id",
+              postgresql_include=["model", "events", "accrued"]),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    licensee_id: int = Field(sa_column=Column(Integer, nullable=False))
+    model: str | None = Field(default=None, sa_column=Column(Text))
+    work_id: int = Field(sa_column=Column(Integer, nullable=False))
+    split_version_id: int | None = Field(default=None, sa_column=Column(Integer))
+    events: int = Field(sa_column=Column(BigInteger, nullable=False))
+    accrued: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class IngestBatch(SQLModel, table=True):

@@ -345,6 +345,8 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
         # the tally's new rows also say how many of the events accrued
         accrued = sum(events for outcome, events in conn.execute(tally.ADD_INSERTED)
                       if outcome == "accrued") if inserted else 0
+        if inserted:
+            conn.execute(tally.ADD_INSERTED_WORKS)
         if accrued:
             booking.open_entry(conn, entry_id, "accrual", f"{accrued} usage events")
             booking.post(conn, entry_id, ACCRUED_ROWS, 1)

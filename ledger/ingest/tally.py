@@ -3,6 +3,7 @@ dataset, usage month and currency, kept as deltas in the transactions that chang
 that transparency (its page's charts too) and status read a few rows instead of every
 event.
 
+- The usage work tally (below) counts matched events by work the same way.
 - ``store.write`` adds the events it inserts (from its ``evaluated`` table); a
   re-evaluation subtracts each changed event's old evaluation and adds its new one.
 - Writers only insert: two ingest writers never wait on each other's tally rows.
@@ -63,23 +64,67 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
 
 
+# The usage work tally: matched events (and those accrued) by licensee, model, work and
+# split version, kept the same way (added by the same writers, compacted and rebuilt with
+# the usage tally). An event counts under the work and split version it is evaluated to.
+WORK_KEY = ("licensee_id", "model", "work_id", "split_version_id")
+_WORK_KEY = ", ".join(WORK_KEY)
+_WORK_SUMS = "events, accrued"
+ADD_INSERTED_WORKS = f"""
+INSERT INTO usage_work_tally ({_WORK_KEY}, {_WORK_SUMS})
+SELECT {_WORK_KEY}, count(*), count(*) FILTER (WHERE outcome = 'accrued')
+FROM evaluated WHERE work_id IS NOT NULL GROUP BY 1, 2, 3, 4
+"""
+ADD_REEVALUATED_WORKS = f"""
+INSERT INTO usage_work_tally ({_WORK_KEY}, {_WORK_SUMS})
+SELECT r.licensee_id, e.model, d.work_id, d.split_version_id, sum(d.events), sum(d.accrued)
+FROM reevaluated r JOIN usage_event e ON e.id = r.id
+CROSS JOIN LATERAL (
+    VALUES (r.old_work_id, r.old_split_version_id, -1,
+            CASE WHEN r.old_outcome = 'accrued' THEN -1 ELSE 0 END),
+           (r.new_work_id, r.new_split_version_id, 1,
+            CASE WHEN r.new_outcome = 'accrued' THEN 1 ELSE 0 END)
+) AS d(work_id, split_version_id, events, accrued)
+WHERE d.work_id IS NOT NULL
+GROUP BY 1, 2, 3, 4
+HAVING sum(d.events) <> 0 OR sum(d.accrued) <> 0
+"""
+COMPACT_WORKS = f"""
+WITH gone AS (DELETE FROM usage_work_tally RETURNING {_WORK_KEY}, {_WORK_SUMS})
+INSERT INTO usage_work_tally ({_WORK_KEY}, {_WORK_SUMS})
+SELECT {_WORK_KEY}, sum(events), sum(accrued) FROM gone GROUP BY {_WORK_KEY}
+HAVING sum(events) <> 0 OR sum(accrued) <> 0
+ORDER BY licensee_id, work_id, split_version_id, model
+"""
+RECOUNT_WORKS = f"""
+SELECT {_WORK_KEY}, count(*) AS events, count(*) FILTER (WHERE outcome = 'accrued') AS accrued
+FROM usage_event WHERE work_id IS NOT NULL
+GROUP BY 1, 2, 3, 4
+"""
+
+
 def compact(conn: psycopg.Connection) -> tuple[int, int]:
-    """Fold the deltas into one row per key and commit: (rows before, rows after)."""
+    """Fold both tallies' deltas into one row per key and commit: (rows before, rows
+    after), the two tallies together."""
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (COMPACT_LOCK,))
-    before = conn.execute("SELECT count(*) FROM usage_tally").fetchone()[0]
-    after = conn.execute(COMPACT).rowcount
+    before = conn.execute("SELECT (SELECT count(*) FROM usage_tally) "
+                          "+ (SELECT count(*) FROM usage_work_tally)").fetchone()[0]
+    after = conn.execute(COMPACT).rowcount + conn.execute(COMPACT_WORKS).rowcount
     conn.commit()
     return before, after
 
 
 def rebuild(conn: psycopg.Connection) -> int:
-    """Count the tally again from the events and commit: the repair for a tally that missed
+    """Count both tallies again from the events and commit: the repair for a tally that missed
     writes (say, workers on older code storing events during an upgrade). New events wait
     for it (a SHARE lock on usage_event); readers do not. The rows written."""
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (COMPACT_LOCK,))
     conn.execute("LOCK TABLE usage_event IN SHARE MODE")
     conn.execute("DELETE FROM usage_tally")
+    conn.execute("DELETE FROM usage_work_tally")
     written = conn.execute(f"INSERT INTO usage_tally ({_KEY}, {_SUMS}) {RECOUNT}").rowcount
+    written += conn.execute(f"INSERT INTO usage_work_tally ({_WORK_KEY}, {_WORK_SUMS}) "
+                            f"{RECOUNT_WORKS}").rowcount
     conn.commit()
     return written
 

@@ -88,10 +88,10 @@ def top_works(conn: psycopg.Connection, licensee: str, model: str | None,
     with in_index_order(conn):
         return conn.cursor(row_factory=dict_row).execute(f"""
             SELECT w.key AS work, w.title, t.events, t.accrued
-            FROM (SELECT e.work_id, count(*) AS events,
-                         count(*) FILTER (WHERE e.outcome = 'accrued') AS accrued
-                  FROM usage_event e WHERE {_SCOPE} AND e.work_id IS NOT NULL
-                  GROUP BY e.work_id) AS t
+            FROM (SELECT e.work_id, CAST(sum(e.events) AS bigint) AS events,
+                         CAST(sum(e.accrued) AS bigint) AS accrued
+                  FROM usage_work_tally e WHERE {_SCOPE}
+                  GROUP BY e.work_id HAVING sum(e.events) <> 0) AS t
             JOIN work w ON w.id = t.work_id
             ORDER BY t.events DESC, w.key COLLATE "C" LIMIT %(limit)s
         """, {**_params(conn, licensee, model), "limit": limit}).fetchall()

@@ -23,13 +23,13 @@ def licensee_id(conn: psycopg.Connection, key: str) -> int:
 
 _SCOPE = "licensee_id = %(licensee)s AND (%(model)s::text IS NULL OR model = %(model)s)"
 # Events by outcome, purpose and dataset come from the usage tally (a few rows); the
-# distinct works and creators from one pass over the licensee's events: an index-only scan
-# of usage_event_licensee_work, whose order makes the distinct (work, split version) pairs
-# a streaming grouping (no hash table or sort of millions of rows).
+# distinct works and creators from the usage work tally (a row per work, model and split
+# version): an index-only scan of usage_work_tally_licensee, whose order makes the
+# distinct (work, split version) pairs a streaming grouping.
 _WORKS_CREATORS = f"""
 WITH pairs AS MATERIALIZED (
-    SELECT work_id, split_version_id FROM usage_event WHERE {_SCOPE} AND work_id IS NOT NULL
-    GROUP BY 1, 2
+    SELECT work_id, split_version_id FROM usage_work_tally WHERE {_SCOPE}
+    GROUP BY 1, 2 HAVING sum(events) <> 0
 )
 SELECT (SELECT count(DISTINCT work_id) FROM pairs),
        (SELECT count(DISTINCT s.creator_id) FROM split_share s
@@ -58,9 +58,9 @@ def transparency(conn: psycopg.Connection, licensee: str, model: str | None = No
 
 @contextmanager
 def in_index_order(conn: psycopg.Connection) -> Iterator[None]:
-    """For a query over a licensee's events grouped by work: usage_event_licensee_work
+    """For a query over a licensee's works grouped by work: usage_work_tally_licensee
     hands them over in work order, so group them as they stream, in memory, rather than
-    hash millions of rows. Only for that query: what runs next in the transaction hashes."""
+    hash them all. Only for that query: what runs next in the transaction hashes."""
     if conn.autocommit:
         yield
         return

@@ -56,3 +56,26 @@ def test_the_usage_tally_starts_from_the_stored_events(at_0008: str) -> None:
                             "ORDER BY 1, 2, 3").fetchall()
     assert rows == [(1, "m", "accrued", "d", 2), (1, "m", "unmatched", None, 1),
                     (2, None, "accrued", "d", 1)]
+
+
+@pytest.fixture
+def at_0012(server_url: str) -> Iterator[str]:
+    yield from migrated_database(server_url, "royalty_mig", "0012")
+
+
+def test_the_usage_work_tally_starts_from_the_stored_events(at_0012: str) -> None:
+    with psycopg.connect(at_0012) as conn:
+        conn.execute("INSERT INTO licensee (key, name) VALUES ('a', 'A')")
+        conn.cursor().executemany("""
+            INSERT INTO usage_event (source, event_id, content_hash, time, licensee_id, purpose,
+                                     model, quantity, unit, sha256, outcome, work_id,
+                                     split_version_id)
+            VALUES ('s', %s, '\\x00', now(), 1, 'ai-train', %s, 1, 'uses', 'x', %s, %s, %s)""",
+            [("e1", "m", "accrued", 7, 70), ("e2", "m", "unlicensed", 7, 70),
+             ("e3", "m", "accrued", 7, 71), ("e4", None, "accrued", 8, 80),
+             ("e5", "m", "unmatched", None, None)])
+    migrate.upgrade(at_0012)
+    with psycopg.connect(at_0012) as conn:
+        rows = conn.execute("SELECT licensee_id, model, work_id, split_version_id, events, "
+                            "accrued FROM usage_work_tally ORDER BY 3, 4").fetchall()
+    assert rows == [(1, "m", 7, 70, 2, 1), (1, "m", 7, 71, 1, 1), (1, None, 8, 80, 1, 1)]

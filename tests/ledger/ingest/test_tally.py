@@ -25,18 +25,25 @@ def ingest(ledger, *events: dict) -> store.BatchResult:
 
 
 def tally_and_recount(ledger) -> tuple[dict, dict]:
-    """The tally summed per key and a recount from the events: key -> (events, gross, net)."""
-    key = ", ".join(tally.KEY)
+    """Both tallies summed per key and a recount from the events: ("usage", *key) ->
+    (events, gross, net) and ("works", *key) -> (events, accrued)."""
+    key, work_key = ", ".join(tally.KEY), ", ".join(tally.WORK_KEY)
     with ledger.connect() as conn:
-        summed = {tuple(r[:-3]): tuple(r[-3:]) for r in conn.execute(
+        summed = {("usage", *r[:-3]): tuple(r[-3:]) for r in conn.execute(
             f"SELECT {key}, sum(events), sum(gross), sum(net) FROM usage_tally GROUP BY {key} "
             "HAVING sum(events) <> 0 OR sum(gross) <> 0 OR sum(net) <> 0")}
-        recounted = {tuple(r[:-3]): tuple(r[-3:]) for r in conn.execute(tally.RECOUNT)}
+        summed.update({("works", *r[:-2]): tuple(r[-2:]) for r in conn.execute(
+            f"SELECT {work_key}, sum(events), sum(accrued) FROM usage_work_tally "
+            f"GROUP BY {work_key} HAVING sum(events) <> 0 OR sum(accrued) <> 0")})
+        recounted = {("usage", *r[:-3]): tuple(r[-3:]) for r in conn.execute(tally.RECOUNT)}
+        recounted.update({("works", *r[:-2]): tuple(r[-2:])
+                          for r in conn.execute(tally.RECOUNT_WORKS)})
     return summed, recounted
 
 
 def events(tallied: dict) -> int:
-    return sum(v[0] for v in tallied.values())
+    """Events counted by the usage tally."""
+    return sum(v[0] for k, v in tallied.items() if k[0] == "usage")
 
 
 def test_the_tally_follows_ingest_back_pay_and_compaction(cli, ledger) -> None:
@@ -116,6 +123,12 @@ def assert_series_match_the_events(ledger, licensee_key: str) -> None:
                 for r in series.usage_by_model(conn, licensee_key, None)} == by_model
         assert {(r["month"], r["currency"]): (r["gross"], r["net"], r["events"])
                 for r in series.owed_by_month(conn, licensee_key, None)} == owed
+        by_work = {w: (n, a) for w, n, a in conn.execute(
+            "SELECT w.key, count(*), count(*) FILTER (WHERE outcome = 'accrued') "
+            "FROM usage_event e JOIN work w ON w.id = e.work_id WHERE licensee_id = %s "
+            "GROUP BY 1", (lid,))}
+        assert by_work and {r["work"]: (r["events"], r["accrued"])
+                            for r in series.top_works(conn, licensee_key, None)} == by_work
 
 
 def test_an_event_stored_before_outcomes_existed_is_counted_once_evaluated(cli, ledger) -> None:
@@ -137,12 +150,25 @@ def test_an_event_stored_before_outcomes_existed_is_counted_once_evaluated(cli, 
 
 
 def test_retally_repairs_a_tally_that_missed_writes(cli, ledger) -> None:
-    assert cli("import", "licensees", "-", input=jsonl([licensee("acme-ai")])).code == 0
-    ingest(ledger, usage("a1"), usage("a2"))
+    for kind, rows in (("creators", [creator("alice")]), ("licensees", [licensee("acme-ai")]),
+                       ("works", [work("w1")])):
+        assert cli("import", kind, "-", input=jsonl(rows)).code == 0
+    ingest(ledger, usage("a1"), usage("a2"), usage("a3", item=work("w1")["identifiers"]))
     with ledger.connect() as conn:
-        conn.execute("DELETE FROM usage_tally")  # as if older workers had stored them
+        # as if older workers had stored them
+        conn.execute("DELETE FROM usage_tally; DELETE FROM usage_work_tally")
         conn.commit()
+
+    def transparency() -> dict:
+        return json.loads(cli("report", "transparency", "--licensee", "acme-ai",
+                              "--format", "json").stdout)
+
     assert json.loads(cli("status", "--format", "json").stdout)["outcomes"]["unmatched"] == 0
+    assert (transparency()["works"], transparency()["creators"]) == (0, 0)
     result = cli("db", "retally")
-    assert result.code == 0 and "1 rows" in result.stdout
+    # usage tally: unmatched and unlicensed; work tally: w1
+    assert result.code == 0 and "3 rows" in result.stdout
     assert json.loads(cli("status", "--format", "json").stdout)["outcomes"]["unmatched"] == 2
+    assert (transparency()["works"], transparency()["creators"]) == (1, 1)
+    summed, recounted = tally_and_recount(ledger)
+    assert summed == recounted
