@@ -9,7 +9,8 @@ duration is printed): 200 creators, 200,000 works with 1–3-creator splits, 3 l
 4 licenses, events over 12 months (≈90 % accrued, the rest unmatched / unlicensed /
 opted_out / unpriced) with consistent evaluation columns and their usage tally, one accrual journal entry per
 (booking month, licensee) whose creator credits are ``split_parts`` of the accrued events,
-payout runs with their ledger entries, dead letters and ingest batches.
+payout runs with their ledger entries, dead letters and ingest batches. Before the
+timings the database settles: a checkpoint, and autovacuum done with the new rows.
 
 ```--keep`` keeps the database afterwards; ``--reuse`` times an existing (kept) database
 after migrating it to head (so a new migration's index build time is printed too).
@@ -331,6 +332,25 @@ def fold(url: str) -> None:
           f"{time.perf_counter() - step:.1f} s", flush=True)
 
 
+def settle(url: str, timeout: float = 600.0) -> None:
+    """Let the database settle before the timings, as it would between a bulk load and the
+    first reader: a checkpoint writes the load's dirty buffers out (else the first reports
+    would evict them, writing, to make room) and autovacuum finishes with the new rows. The
+    wait is printed."""
+    step = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+        while time.perf_counter() - step < timeout:
+            busy = conn.execute("SELECT count(*) FROM pg_stat_activity "
+                                "WHERE backend_type = 'autovacuum worker'").fetchone()[0]
+            if not busy:
+                break
+            time.sleep(1)
+        conn.execute("CHECKPOINT")
+    print(f"  settle (checkpoint, autovacuum done): {time.perf_counter() - step:.1f} s",
+          flush=True)
+
+
 def check(url: str) -> None:
     """The load is consistent: every entry balances, accruals equal the accrued nets."""
     with psycopg.connect(url) as conn:
@@ -412,12 +432,14 @@ def main() -> int:
         fold(url)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("ANALYZE")
+        settle(url)
     else:
         began = time.perf_counter()
         url = fresh_database(server)
         print(f"loading {args.events:,} events into {DATABASE} …", flush=True)
         load(url, args.events)
         check(url)
+        settle(url)
         print(f"setup (untimed): {time.perf_counter() - began:.1f} s", flush=True)
     try:
         with psycopg.connect(url) as conn:
