@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from ledger import db, embedded
 from ledger.config import Settings, get_settings
 from ledger.ingest.topology import Topology
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @dataclass

@@ -1,21 +1,28 @@
-"""Engines and connections. Nothing is created at import; callers pass a URL."""
+"""Engines and connections. Nothing is created at import; callers pass a URL.
+
+SQLAlchemy is imported only where an engine or a URL's parts are needed: commands that
+talk to PostgreSQL through psycopg alone start without it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import re
+from typing import TYPE_CHECKING
 
 import psycopg
-from sqlalchemy import Engine, create_engine
-from sqlalchemy.engine import make_url
-from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 # Amounts: up to 10^12 major units (and far beyond) at 9 dp, never rounded by the column.
 AMOUNT_PRECISION, AMOUNT_SCALE = 38, 9
+# A PostgreSQL URL's scheme, with or without a driver (``postgresql+psycopg://``).
+_SCHEME = re.compile(r"(?:postgresql|postgres)(?:\+\w+)?://")
 
 
 def sqlalchemy_url(url: str) -> str:
     """``postgresql://…`` as SQLAlchemy's psycopg 3 dialect URL."""
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -23,25 +30,20 @@ def sqlalchemy_url(url: str) -> str:
 
 
 def libpq_url(url: str) -> str:
-    """``postgresql+psycopg://…`` as a plain libpq URL for psycopg.connect."""
-    parsed = make_url(url)
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    """``postgresql+psycopg://…`` as a plain libpq URL for psycopg.connect: the scheme is
+    swapped, the rest left as written (libpq reads it as SQLAlchemy does)."""
+    scheme = _SCHEME.match(url)
+    if scheme is not None:
+        return "postgresql://" + url[scheme.end():]
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
+    from sqlalchemy import create_engine
+
     return create_engine(sqlalchemy_url(url), pool_pre_ping=True, **kwargs)
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: committed on success, rolled back on any error."""
-    with Session(engine) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
 
 
 # Hot paths (ingest, re-evaluation) run the same statements over and over on batches

@@ -15,8 +15,7 @@ from sqlalchemy import Connection, Engine, text
 
 from ledger import jsonl
 from ledger.errors import InvalidInput, RowError
-
-CATALOG_LOCK = 7262002  # imports take it exclusively; booking takes it shared
+from ledger.locks import CATALOG_LOCK
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import psycopg
 
 from ledger.accounting import booking
-from ledger.imports import CATALOG_LOCK
+from ledger.locks import CATALOG_LOCK
 from ledger.ingest import tally
 from ledger.matching.sql import evaluation
 from ledger.reports import statement_lines

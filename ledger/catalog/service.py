@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import Enum
 from typing import IO
 
 from sqlalchemy import Engine
 
 from ledger import imports
 from ledger.catalog.importer import plan_creators, plan_licensees, plan_works
+from ledger.catalog.kinds import ImportKind
 from ledger.catalog.schemas import CreatorRow, LicenseeRow, LicenseRow, WorkRow
 from ledger.licensing.importer import plan_licenses
-
-
-class ImportKind(str, Enum):
-    creators = "creators"
-    works = "works"
-    licensees = "licensees"
-    licenses = "licenses"
 
 
 _IMPORTERS = {

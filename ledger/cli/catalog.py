@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich import print as rprint
 
 from ledger import jsonl
-from ledger.catalog import queries
-from ledger.catalog.service import ImportKind, import_file
+from ledger.catalog.kinds import ImportKind
 from ledger.cli.context import err_console, get_ledger
-from ledger.imports import Plan
 from ledger.cli.output import Format, emit
+
+if TYPE_CHECKING:
+    from ledger.imports import Plan
+
+
+
+def _queries():  # noqa: ANN202 - the module ledger.catalog.queries
+    """The catalog's queries, imported by the commands that use them (with SQLAlchemy):
+    every other command starts without them."""
+    from ledger.catalog import queries
+
+    return queries
 
 FORMAT = typer.Option(Format.table, "--format", "-f", help="table, json or csv.")
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file instead of the terminal.")
@@ -28,6 +39,8 @@ def import_command(
     file: str = typer.Argument(..., help="JSON Lines file; - for standard input."),
 ) -> None:
     """Import creators, works, licensees or licenses: all rows or none (contract §4)."""
+    from ledger.catalog.service import import_file
+
     ledger = get_ledger()
     with jsonl.open_input(file) as stream:
         result = import_file(ledger.engine, kind, stream, after_commit=_request_reevaluation)
@@ -52,7 +65,7 @@ def _request_reevaluation(plan: Plan) -> None:
 def creators_list(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Every creator, with currency, payout account and opt-outs."""
     with get_ledger().engine.connect() as conn:
-        rows = queries.list_creators(conn)
+        rows = _queries().list_creators(conn)
     if fmt is Format.table:
         rows = [{"creator": r["creator"], "name": r["name"], "currency": r["currency"],
                  "payout account": r["stripe_account"] or "",
@@ -68,7 +81,7 @@ def works_list(limit: int = typer.Option(100, help="At most this many works."),
                fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Registered works (the first LIMIT by key)."""
     with get_ledger().engine.connect() as conn:
-        emit(queries.list_works(conn, limit), fmt, title="Works", output=output)
+        emit(_queries().list_works(conn, limit), fmt, title="Works", output=output)
 
 
 @works_app.command("show")
@@ -76,7 +89,7 @@ def works_show(work: str = typer.Argument(..., help="Work key."),
                fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """One work: identifiers and every split version."""
     with get_ledger().engine.connect() as conn:
-        data = queries.show_work(conn, work)
+        data = _queries().show_work(conn, work)
     if fmt is not Format.table:
         emit(data, fmt, output=output)
         return
@@ -93,7 +106,7 @@ def works_show(work: str = typer.Argument(..., help="Work key."),
 def licensees_list(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Every licensee and how many licenses it holds."""
     with get_ledger().engine.connect() as conn:
-        emit(queries.list_licensees(conn), fmt, title="Licensees", output=output)
+        emit(_queries().list_licensees(conn), fmt, title="Licensees", output=output)
 
 
 @licenses_app.command("list")
@@ -101,7 +114,7 @@ def licenses_list(licensee: str | None = typer.Option(None, help="Only this lice
                   fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Licenses: scope, purposes, validity, rate and platform fee."""
     with get_ledger().engine.connect() as conn:
-        rows = queries.list_licenses(conn, licensee)
+        rows = _queries().list_licenses(conn, licensee)
     if fmt is Format.table:
         rows = [{"license": r["license"], "licensee": r["licensee"],
                  "scope": r["scope"] if r["scope"] == "catalog" else

@@ -6,7 +6,7 @@ import typer
 from rich import print as rprint
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from ledger import embedded, migrate
+from ledger import embedded
 from ledger.ingest import tally
 from ledger.reports import statement_lines
 from ledger.cli.context import get_ledger
@@ -19,6 +19,8 @@ app = typer.Typer(help="Database schema (Alembic migrations) and the embedded Po
 def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply the migrations up to REVISION (idempotent)."""
     ledger = get_ledger()
+    from ledger import migrate  # Alembic: only for the commands that need it
+
     migrate.upgrade(ledger.database_url, revision)
     rprint(f"[green]database at revision {migrate.current_revision(ledger.database_url)}[/green]")
 
@@ -27,6 +29,8 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
 def status() -> None:
     """Show where the database is and its revision."""
     ledger = get_ledger()
+    from ledger import migrate
+
     current = migrate.current_revision(ledger.database_url)
     head = migrate.head_revision(ledger.database_url)
     where = "embedded PostgreSQL under " + str(ledger.settings.home) \

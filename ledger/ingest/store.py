@@ -18,7 +18,7 @@ import psycopg
 from ledger.matching.sql import evaluation
 
 from ledger.accounting import booking
-from ledger.imports import CATALOG_LOCK
+from ledger.locks import CATALOG_LOCK
 from ledger.ingest import tally
 from ledger.ingest.decode import Bad, read
 from ledger.ingest.events import SINGLE, Reason, Rejected, event_bytes, parse_body
