@@ -10,7 +10,9 @@ duration is printed): 200 creators, 200,000 works with 1–3-creator splits, 3 l
 opted_out / unpriced) with consistent evaluation columns and their usage tally, one accrual journal entry per
 (booking month, licensee) whose creator credits are ``split_parts`` of the accrued events,
 payout runs with their ledger entries, dead letters and ingest batches. Before the
-timings the database settles: a checkpoint, and autovacuum done with the new rows.
+timings the database settles: the kernel's write-back, a checkpoint, and autovacuum done with
+the new rows. The reports run twice, in the same order: the first pass is the one the
+target counts; the second shows them with the database's caches warm.
 
 ```--keep`` keeps the database afterwards; ``--reuse`` times an existing (kept) database
 after migrating it to head (so a new migration's index build time is printed too).
@@ -334,10 +336,11 @@ def fold(url: str) -> None:
 
 def settle(url: str, timeout: float = 600.0) -> None:
     """Let the database settle before the timings, as it would between a bulk load and the
-    first reader: a checkpoint writes the load's dirty buffers out (else the first reports
-    would evict them, writing, to make room) and autovacuum finishes with the new rows. The
-    wait is printed."""
+    first reader: the kernel writes the load's files back, a checkpoint writes the dirty
+    buffers out (else the first reports would evict them, writing, to make room) and
+    autovacuum finishes with the new rows. The wait is printed."""
     step = time.perf_counter()
+    os.sync()  # the load's files, written back by the kernel now rather than during a report
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CHECKPOINT")
         while time.perf_counter() - step < timeout:
@@ -347,7 +350,7 @@ def settle(url: str, timeout: float = 600.0) -> None:
                 break
             time.sleep(1)
         conn.execute("CHECKPOINT")
-    print(f"  settle (checkpoint, autovacuum done): {time.perf_counter() - step:.1f} s",
+    print(f"  settle (sync, checkpoint, autovacuum done): {time.perf_counter() - step:.1f} s",
           flush=True)
 
 
@@ -444,11 +447,16 @@ def main() -> int:
     try:
         with psycopg.connect(url) as conn:
             n = conn.execute("SELECT count(*) FROM usage_event").fetchone()[0]
-        print(f"\nreport timings on {n:,} events (target < {TARGET:.0f} s each):")
-        results = timed(url)
-        slow = [name for name, elapsed, _ in results if elapsed > TARGET]
-        print(f"\n{len(results) - len(slow)}/{len(results)} reports under {TARGET:.0f} s"
-              + (f"; over: {', '.join(slow)}" if slow else ""))
+        slow: list[str] = []
+        for number in (1, 2):
+            print(f"\nreport timings on {n:,} events, pass {number} of 2 (target < "
+                  f"{TARGET:.0f} s each):")
+            results = timed(url)
+            over = [name for name, elapsed, _ in results if elapsed > TARGET]
+            print(f"\npass {number}: {len(results) - len(over)}/{len(results)} reports under "
+                  f"{TARGET:.0f} s" + (f"; over: {', '.join(over)}" if over else ""))
+            if number == 1:  # the target counts the first pass
+                slow = over
     finally:
         if not args.keep and not args.reuse:
             drop_database(server)
