@@ -31,10 +31,14 @@ def sqlalchemy_url(url: str) -> str:
 
 def libpq_url(url: str) -> str:
     """``postgresql+psycopg://…`` as a plain libpq URL for psycopg.connect: the scheme is
-    swapped, the rest left as written (libpq reads it as SQLAlchemy does)."""
+    swapped, the rest left as written (libpq reads it as SQLAlchemy does), unless a ``/``
+    stands before the last ``@`` (a password with an unencoded ``/``, which libpq would
+    read as the end of the host): SQLAlchemy then spells it again, encoded."""
     scheme = _SCHEME.match(url)
     if scheme is not None:
-        return "postgresql://" + url[scheme.end():]
+        rest = url[scheme.end():]
+        if "/" not in rest[:rest.rfind("@") + 1]:
+            return "postgresql://" + rest
     from sqlalchemy.engine import make_url
 
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -17,13 +17,13 @@ if TYPE_CHECKING:
     from ledger.imports import Plan
 
 
-
 def _queries():  # noqa: ANN202 - the module ledger.catalog.queries
     """The catalog's queries, imported by the commands that use them (with SQLAlchemy):
     every other command starts without them."""
     from ledger.catalog import queries
 
     return queries
+
 
 FORMAT = typer.Option(Format.table, "--format", "-f", help="table, json or csv.")
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file instead of the terminal.")

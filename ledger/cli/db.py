@@ -42,11 +42,12 @@ def status() -> None:
 
 @app.command()
 def retally() -> None:
-    """Count the usage tally (transparency and status counts) again from the events."""
+    """Count the usage tallies (transparency and status counts, works used) again from the
+    events."""
     ledger = get_ledger()
     with ledger.connect() as conn:
         written = tally.rebuild(conn)
-    rprint(f"usage tally counted again from the events: {written} rows")
+    rprint(f"usage tallies counted again from the events: {written} rows")
 
 
 @app.command()

@@ -89,8 +89,16 @@ WHERE d.work_id IS NOT NULL
 GROUP BY 1, 2, 3, 4
 HAVING sum(d.events) <> 0 OR sum(d.accrued) <> 0
 """
+# Only keys with more than one row are folded: the work tally has a row per work used,
+# most of them folded already, and rewriting those would cost a full write each time.
 COMPACT_WORKS = f"""
-WITH gone AS (DELETE FROM usage_work_tally RETURNING {_WORK_KEY}, {_WORK_SUMS})
+WITH split AS (
+    SELECT unnest(array_agg(id)) AS id FROM usage_work_tally
+    GROUP BY {_WORK_KEY} HAVING count(*) > 1
+), gone AS (
+    DELETE FROM usage_work_tally WHERE id IN (SELECT id FROM split)
+    RETURNING {_WORK_KEY}, {_WORK_SUMS}
+)
 INSERT INTO usage_work_tally ({_WORK_KEY}, {_WORK_SUMS})
 SELECT {_WORK_KEY}, sum(events), sum(accrued) FROM gone GROUP BY {_WORK_KEY}
 HAVING sum(events) <> 0 OR sum(accrued) <> 0
@@ -107,9 +115,12 @@ def compact(conn: psycopg.Connection) -> tuple[int, int]:
     """Fold both tallies' deltas into one row per key and commit: (rows before, rows
     after), the two tallies together."""
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (COMPACT_LOCK,))
-    before = conn.execute("SELECT (SELECT count(*) FROM usage_tally) "
-                          "+ (SELECT count(*) FROM usage_work_tally)").fetchone()[0]
-    after = conn.execute(COMPACT).rowcount + conn.execute(COMPACT_WORKS).rowcount
+    count = ("SELECT (SELECT count(*) FROM usage_tally) "
+             "+ (SELECT count(*) FROM usage_work_tally)")
+    before = conn.execute(count).fetchone()[0]
+    conn.execute(COMPACT)
+    conn.execute(COMPACT_WORKS)
+    after = conn.execute(count).fetchone()[0]
     conn.commit()
     return before, after
 

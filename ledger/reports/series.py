@@ -91,7 +91,7 @@ def top_works(conn: psycopg.Connection, licensee: str, model: str | None,
             FROM (SELECT e.work_id, CAST(sum(e.events) AS bigint) AS events,
                          CAST(sum(e.accrued) AS bigint) AS accrued
                   FROM usage_work_tally e WHERE {_SCOPE}
-                  GROUP BY e.work_id HAVING sum(e.events) <> 0) AS t
+                  GROUP BY e.work_id HAVING sum(e.events) > 0) AS t
             JOIN work w ON w.id = t.work_id
             ORDER BY t.events DESC, w.key COLLATE "C" LIMIT %(limit)s
         """, {**_params(conn, licensee, model), "limit": limit}).fetchall()

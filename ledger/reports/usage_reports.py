@@ -29,7 +29,7 @@ _SCOPE = "licensee_id = %(licensee)s AND (%(model)s::text IS NULL OR model = %(m
 _WORKS_CREATORS = f"""
 WITH pairs AS MATERIALIZED (
     SELECT work_id, split_version_id FROM usage_work_tally WHERE {_SCOPE}
-    GROUP BY 1, 2 HAVING sum(events) <> 0
+    GROUP BY 1, 2 HAVING sum(events) > 0
 )
 SELECT (SELECT count(DISTINCT work_id) FROM pairs),
        (SELECT count(DISTINCT s.creator_id) FROM split_share s

@@ -49,6 +49,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.create_index("usage_event_licensee_work", "usage_event",
                     ["licensee_id", "work_id", "split_version_id"],
-                    postgresql_include=["model", "outcome"],
-                    postgresql_where=sa.text("work_id IS NOT NULL"))
+                    postgresql_include=["model", "outcome"])
     op.drop_table("usage_work_tally")
