@@ -19,7 +19,8 @@ its lines in order from one index instead of grouping every event of the creator
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
@@ -186,13 +187,27 @@ class _Same:
         return value
 
 
-def _read(rows: list[tuple], months: _Months, licensees: list | _Same,
+def _read(rows: Iterable[tuple], months: _Months, licensees: list | _Same,
           purposes: list | _Same, units: list | _Same) -> list[dict]:
+    """The lines, as they stream in. Works and models repeat from line to line: each line
+    keeps the first string read for its value, and the others are freed at once."""
     decimals = _Decimals()
-    return [{"work": work, "licensee": licensees[licensee], "model": model,
-             "purpose": purposes[purpose], "usage_period": months[month], "events": events,
-             "quantity": decimals[quantity], "unit": units[unit], "amount": decimals[amount]}
+    works: dict[str, str] = {}
+    models: dict[str | None, str | None] = {}
+    return [{"work": works.setdefault(work, work), "licensee": licensees[licensee],
+             "model": models.setdefault(model, model), "purpose": purposes[purpose],
+             "usage_period": months[month], "events": events, "quantity": decimals[quantity],
+             "unit": units[unit], "amount": decimals[amount]}
             for work, licensee, model, purpose, month, events, quantity, unit, amount in rows]
+
+
+def _stream(conn: psycopg.Connection, query: str, params: dict) -> Iterator[tuple]:
+    """The rows as they come, in chunks: the lines are made while the server still reads
+    the index, and the whole result is never held at once."""
+    return conn.cursor().stream(query, params, size=_CHUNK)
+
+
+_CHUNK = 10_000
 
 
 @contextmanager
@@ -215,13 +230,14 @@ def lines(conn: psycopg.Connection, creator_id: int, currency: str) -> list[dict
     params = {"creator": creator_id, "currency": currency, "licensees": licensees,
               "purposes": purposes, "units": units}
     with _collection_paused():
+        coded = _stream(conn, _FOLDED_CODED, params)
         try:
-            folded = _read(conn.execute(_FOLDED_CODED, params).fetchall(), _Months(),
-                           [None, *licensees],
+            folded = _read(coded, _Months(), [None, *licensees],
                            [None, *purposes], [None, *units])  # array_position counts from 1
         except TypeError:  # a value missing from its list (a NULL place): read the text
-            folded = _read(conn.execute(_FOLDED_TEXT, params).fetchall(), _Months(), _Same(),
-                           _Same(), _Same())
+            deque(coded, maxlen=0)  # read to its end: closing it early would cancel it
+            folded = _read(_stream(conn, _FOLDED_TEXT, params), _Months(), _Same(), _Same(),
+                           _Same())
     # Entries not folded yet, by value: the planner then reads their events by entry.
     entries = [r[0] for r in conn.execute(PENDING)]
     if not entries:

@@ -65,14 +65,29 @@ def test_folded_lines_are_the_lines_of_the_events(cli, ledger, folds) -> None:
         assert conn.execute(statement_lines.PENDING).fetchall() == []
 
 
-def test_lines_whose_terms_are_not_listed_are_read_as_text(scenario, ledger) -> None:
-    """A purpose missing from the usage tally (say, before a retally) is read as text."""
+def test_lines_whose_terms_are_not_listed_are_read_as_text(scenario, ledger,
+                                                            monkeypatch) -> None:
+    """A purpose missing from the usage tally (say, before a retally) is read as text, in
+    the same transaction, though the coded rows were still streaming (a row per chunk)."""
+    monkeypatch.setattr(statement_lines, "_CHUNK", 1)
     fold(ledger)
     with ledger.connect() as conn:
         conn.execute("DELETE FROM usage_tally")
         terms = conn.execute(statement_lines._TERMS).fetchone()
         assert terms[1] == []
         conn.commit()
+    assert assert_folded_lines_stand(ledger) > 0
+
+
+def test_text_is_read_after_a_coded_result_cut_short(scenario, ledger, monkeypatch) -> None:
+    """An unlisted value met while the server is still sending the coded lines: that result
+    is read to its end (closing it early would cancel it, and the transaction with it),
+    then the lines are read as text."""
+    fold(ledger)
+    monkeypatch.setattr(statement_lines, "_FOLDED_CODED", """
+        SELECT 'w', NULL::integer, NULL, NULL::integer, 0, 1, '1', NULL::integer, '0'
+        FROM generate_series(1, 300000)
+        WHERE %(creator)s::integer IS NOT NULL AND %(currency)s::text IS NOT NULL""")
     assert assert_folded_lines_stand(ledger) > 0
 
 
