@@ -57,8 +57,20 @@ def dumps(value: Any) -> str:
     """``value`` as indented JSON, as ``to_jsonable`` spells it. Written by orjson (a
     statement of a million lines takes seconds, not tens of them); what orjson refuses
     (keys that are not strings, integers beyond 64 bits) by the standard encoder."""
+    # A statement's million lines share a few hundred Decimals: each is spelt once. (By
+    # id: every Decimal met lives in ``value`` until the call returns.)
+    spelt: dict[int, str] = {}
+
+    def rest(item: Any) -> Any:
+        if type(item) is Decimal:
+            text = spelt.get(id(item))
+            if text is None:
+                text = spelt[id(item)] = format(item, "f")
+            return text
+        return _jsonable_rest(item)
+
     try:
-        return orjson.dumps(value, default=_jsonable_rest, option=_JSON).decode() + "\n"
+        return orjson.dumps(value, default=rest, option=_JSON).decode() + "\n"
     except TypeError:  # orjson.JSONEncodeError included
         return json.dumps(to_jsonable(value), indent=2, ensure_ascii=False) + "\n"
 
