@@ -489,7 +489,6 @@ def bare_dedupe(url: str, parts: list[list[tuple]]) -> dict:
             store.copy_stage(conn, part)
             clock.lap("COPY into stage")
             inserted += conn.execute(BARE_DEDUPE).rowcount
-            conn.execute("TRUNCATE ingest_stage")
             clock.lap("dedupe INSERT usage_event")
             conn.commit()
             clock.lap("commit")

@@ -58,10 +58,11 @@ def _as_stored(table: str = "") -> str:
 STAGED = _as_stored()
 EVALUATED = ("outcome", "work_id", "split_version_id", "license_id", "currency", "gross", "fee",
              "net")
-# What the rest of the batch needs of each inserted event: the identity (to tell the
-# duplicates), the tally's key and sums, the booking's groups.
-KEPT = ("source", "event_id", "licensee_id", "model", "purpose", "dataset", "time",
-        *EVALUATED)
+# What the tallies need of each inserted event (their keys and sums).
+RETURNED = ("licensee_id", "model", "purpose", "dataset", "time", "outcome", "work_id",
+            "split_version_id", "currency", "gross", "fee", "net")
+# What the booking needs of each accrued event.
+ACCRUED = ("licensee_id", "split_version_id", "currency", "gross", "fee", "net")
 # The staged events not stored before, with their evaluation (match, license, amounts).
 # Deduplication is this anti-join; the insert that follows is a plain one (cheaper than ON
 # CONFLICT for every row), and a concurrent writer that stored one of the same events in
@@ -71,37 +72,43 @@ _STORED = """(SELECT e.content_hash FROM usage_event e
            WHERE e.source = {row}.source AND e.event_id = {row}.event_id LIMIT 1)"""
 _NEW_EVENTS = (f"(SELECT s.seq, {_as_stored('s.')} FROM ingest_stage s "
                f"WHERE {_STORED.format(row='s')} IS NULL)")
+# The batch's accrued events, for the booking.
 CREATE_EVALUATED = f"""
 CREATE TEMP TABLE IF NOT EXISTS evaluated ON COMMIT DELETE ROWS AS
-SELECT {", ".join(KEPT)} FROM usage_event WITH NO DATA
+SELECT {", ".join(ACCRUED)} FROM usage_event WITH NO DATA
 """
 
 
 @cache
 def store_new(kinds: frozenset[str] | None = None) -> str:
-    """Evaluate the new staged events (matching only identifier ``kinds``), insert them and
-    keep what the tally and the booking need of them in ``evaluated``: one statement, so
-    the events' full rows are written once, to ``usage_event`` only."""
+    """Evaluate the new staged events (matching only identifier ``kinds``), insert them, add
+    them to both tallies and keep the accrued ones in ``evaluated``: one statement, so the
+    events' full rows are written once, to ``usage_event`` only, and what the rest needs
+    of them is read once. It returns the usage tally's new rows (outcome, events): every
+    inserted event is counted there once."""
     return f"""
 WITH inserted AS (
     INSERT INTO usage_event ({_COLUMN_LIST}, {", ".join(EVALUATED)}, entry_id)
     SELECT {_COLUMN_LIST}, {", ".join(EVALUATED)},
            CASE WHEN outcome = 'accrued' THEN CAST(%(entry)s AS bigint) END
-    FROM ({evaluation(_NEW_EVENTS, kinds)}) AS evaluated
-    RETURNING {", ".join(KEPT)}
+    FROM ({evaluation(_NEW_EVENTS, kinds)}) AS batch
+    RETURNING {", ".join(RETURNED)}
+), tallied AS ({tally.ADD_INSERTED}
+), works AS ({tally.ADD_INSERTED_WORKS}
+), accrued AS (
+    INSERT INTO evaluated SELECT {", ".join(ACCRUED)} FROM inserted WHERE outcome = 'accrued'
 )
-INSERT INTO evaluated SELECT * FROM inserted
+SELECT outcome, events FROM tallied
 """
 
 
-ACCRUED_ROWS = "(SELECT * FROM evaluated WHERE outcome = 'accrued')"
-# Staged events stored before this batch, and whether the stored content is the same
-# (a plain duplicate) or not (a conflicting duplicate).
-EARLIER_COPIES = f"""
-SELECT s.seq, {_STORED.format(row='s')} = s.content_hash
-FROM ingest_stage s
-WHERE NOT EXISTS (SELECT 1 FROM evaluated v
-                  WHERE v.source = s.source AND v.event_id = s.event_id)
+LEFT_OVER = "SELECT EXISTS (SELECT FROM ingest_stage) OR EXISTS (SELECT FROM evaluated)"
+# Staged events stored before this batch with other content (conflicting duplicates). Every
+# staged event is stored once the batch's insert is done: what is neither inserted by it nor
+# such a conflict is a plain duplicate.
+CONFLICTS = f"""
+SELECT s.seq FROM ingest_stage s
+WHERE {_STORED.format(row='s')} IS DISTINCT FROM s.content_hash
 """
 INSERT_DEAD_LETTERS = """
 INSERT INTO dead_letter (reason, field, detail, source, event_id, content_type, routing_key, raw)
@@ -302,16 +309,18 @@ def copy_stage(conn: psycopg.Connection, rows: list[tuple]) -> None:
 _STILL_NEW = f"SELECT count(*) FROM ingest_stage s WHERE {_STORED.format(row='s')} IS NULL"
 
 
-def _store_new(conn: psycopg.Connection, kinds: frozenset[str] | None, entry_id: int) -> int:
-    """Evaluate and insert the new staged events. A concurrent writer may have stored some
-    of the same events since the anti-join (a redelivery racing its first delivery): the
-    unique identity refuses them, and the statement runs again without them, as long as
-    each refusal leaves fewer new events (else it is a real fault, not to be retried)."""
+def _store_new(conn: psycopg.Connection, kinds: frozenset[str] | None, entry_id: int
+               ) -> tuple[int, int]:
+    """Evaluate and insert the new staged events: how many were inserted, and how many of
+    them accrued. A concurrent writer may have stored some of the same events since the
+    anti-join (a redelivery racing its first delivery): the unique identity refuses them,
+    and the statement runs again without them, as long as each refusal leaves fewer new
+    events (else it is a real fault, not to be retried)."""
     left = None
     while True:
         conn.execute("SAVEPOINT store_new")
         try:
-            inserted = conn.execute(store_new(kinds), {"entry": entry_id}).rowcount
+            tallied = conn.execute(store_new(kinds), {"entry": entry_id}).fetchall()
         except psycopg.errors.UniqueViolation:
             # rolled back to, a savepoint still stands: release it, or what follows would
             # run in it (and the journal would not see its entry as of this transaction)
@@ -323,7 +332,8 @@ def _store_new(conn: psycopg.Connection, kinds: frozenset[str] | None, entry_id:
             left = now
             continue
         conn.execute("RELEASE SAVEPOINT store_new")
-        return inserted
+        return (sum(events for _, events in tallied),
+                sum(events for outcome, events in tallied if outcome == "accrued"))
 
 
 def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
@@ -335,32 +345,28 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
     if rows:
         conn.execute(CREATE_STAGE)
         conn.execute(CREATE_EVALUATED)
+        # Both are emptied by the commit (cheaper than a TRUNCATE per batch); an earlier
+        # batch of the same transaction (replayed dead letters) left its rows.
+        if conn.execute(LEFT_OVER).fetchone()[0]:
+            conn.execute("TRUNCATE ingest_stage, evaluated")
         copy_stage(conn, rows)
         # Imports take this lock exclusively: the batch is evaluated against one catalog,
         # and a re-evaluation after an import sees every event evaluated before it.
         conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (CATALOG_LOCK,))
         entry_id = booking.next_entry_id(conn)
-        inserted = _store_new(conn, prepared.kinds, entry_id)
+        inserted, accrued = _store_new(conn, prepared.kinds, entry_id)
         result.accepted = inserted
-        # the tally's new rows also say how many of the events accrued
-        accrued = sum(events for outcome, events in conn.execute(tally.ADD_INSERTED)
-                      if outcome == "accrued") if inserted else 0
-        if inserted:
-            conn.execute(tally.ADD_INSERTED_WORKS)
         if accrued:
             booking.open_entry(conn, entry_id, "accrual", f"{accrued} usage events")
-            booking.post(conn, entry_id, ACCRUED_ROWS, 1)
+            booking.post(conn, entry_id, "evaluated", 1)
         if inserted < len(rows):
-            for seq, same in conn.execute(EARLIER_COPIES):
-                if same:
-                    result.duplicates += 1
-                else:
-                    event, message = prepared.event_at(seq)
-                    _reject_later(result, Reason.CONFLICTING_DUPLICATE, "same source and id as "
-                                  "an earlier event with other content; the first one stands",
-                                  event, message)
-        conn.execute("TRUNCATE evaluated")
-        conn.execute("TRUNCATE ingest_stage")
+            conflicts = [seq for seq, in conn.execute(CONFLICTS)]
+            result.duplicates += len(rows) - inserted - len(conflicts)
+            for seq in conflicts:
+                event, message = prepared.event_at(seq)
+                _reject_later(result, Reason.CONFLICTING_DUPLICATE, "same source and id as "
+                              "an earlier event with other content; the first one stands",
+                              event, message)
 
     if result.rejected and record_rejects:
         with conn.cursor() as cur:

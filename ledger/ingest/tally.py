@@ -4,7 +4,7 @@ that transparency (its page's charts too) and status read a few rows instead of 
 event.
 
 - The usage work tally (below) counts matched events by work the same way.
-- ``store.write`` adds the events it inserts (from its ``evaluated`` table); a
+- ``store.write`` adds the events it inserts (in the statement that inserts them); a
   re-evaluation subtracts each changed event's old evaluation and adds its new one.
 - Writers only insert: two ingest writers never wait on each other's tally rows.
 - ``compact`` folds the deltas into one row per key (Celery beat, every few minutes). It
@@ -26,12 +26,13 @@ MONTH = "CAST(date_trunc('month', {time} AT TIME ZONE 'UTC') AS date)"
 _EVENT_KEY = ("{e}licensee_id, {e}model, {outcome}, {e}purpose, {e}dataset, "
               + MONTH.format(time="{e}time") + ", {currency}")
 
-# What ``store.write`` has just inserted (it sums the accrued events returned).
+# What ``store.write`` inserts: parts of its insert statement, reading the rows the insert
+# returns (``inserted``). The new rows also tell it how many events accrued.
 ADD_INSERTED = f"""
 INSERT INTO usage_tally ({_KEY}, {_SUMS})
 SELECT {_EVENT_KEY.format(e="", outcome="outcome", currency="currency")},
        count(*), coalesce(sum(gross), 0), coalesce(sum(net), 0)
-FROM evaluated GROUP BY 1, 2, 3, 4, 5, 6, 7
+FROM inserted GROUP BY 1, 2, 3, 4, 5, 6, 7
 RETURNING outcome, events
 """
 # A re-evaluation's changes (``reevaluated`` joined to the events it changes): the old
@@ -73,7 +74,7 @@ _WORK_SUMS = "events, accrued"
 ADD_INSERTED_WORKS = f"""
 INSERT INTO usage_work_tally ({_WORK_KEY}, {_WORK_SUMS})
 SELECT {_WORK_KEY}, count(*), count(*) FILTER (WHERE outcome = 'accrued')
-FROM evaluated WHERE work_id IS NOT NULL GROUP BY 1, 2, 3, 4
+FROM inserted WHERE work_id IS NOT NULL GROUP BY 1, 2, 3, 4
 """
 ADD_REEVALUATED_WORKS = f"""
 INSERT INTO usage_work_tally ({_WORK_KEY}, {_WORK_SUMS})

@@ -50,9 +50,14 @@ LEFT JOIN LATERAL (
     ORDER BY CASE l.scope_kind WHEN 'works' THEN 3 WHEN 'creators' THEN 2 ELSE 1 END DESC,
              l.key COLLATE "C"
     LIMIT 1) AS lic ON true
+-- Each product is a column of its own (OFFSET 0) before it is rounded: round_half_even,
+-- a SQL function, is inlined only when its argument is that cheap (given an expression,
+-- it runs as a function call per event), and the product is computed once.
 LEFT JOIN LATERAL (
-    SELECT g.gross, CAST(round_half_even(g.gross * lic.platform_fee, 9) AS numeric(38, 9)) AS fee
-    FROM (SELECT CAST(round_half_even(src.quantity * lic.price, 9) AS numeric(38, 9)) AS gross) g
+    SELECT g.gross, CAST(round_half_even(f.x, 9) AS numeric(38, 9)) AS fee
+    FROM (SELECT CAST(round_half_even(p.x, 9) AS numeric(38, 9)) AS gross
+          FROM (SELECT src.quantity * lic.price AS x OFFSET 0) AS p OFFSET 0) AS g
+    CROSS JOIN LATERAL (SELECT g.gross * lic.platform_fee AS x OFFSET 0) AS f
     WHERE lic.id IS NOT NULL AND lic.rate_unit = src.unit OFFSET 0) AS priced ON true
 """
 

@@ -174,6 +174,33 @@ def test_unknown_licensee_is_replayed_once_registered(cli, registered) -> None:
     assert [r["resolution"] for r in report] == ["replayed", "replayed"]
 
 
+def test_letters_replayed_in_one_transaction_are_each_stored_and_booked_once(cli, registered
+                                                                             ) -> None:
+    """A replay stores its letters one after another in one transaction: no batch may
+    carry the staged or accrued rows of the one before it into its own insert or booking."""
+    from ledger.accounting import reevaluation
+    from tests.builders import license
+
+    assert cli("import", "creators", "-", input=jsonl([creator("alice")])).code == 0
+    assert cli("import", "works", "-", input=jsonl([work("w1")])).code == 0
+    ingest(registered, batch(*(usage(f"late-{i}", licensee="late-co", item={"sha256": sha("w1")})
+                               for i in range(3))))
+    assert cli("import", "licensees", "-", input=jsonl([licensee("late-co")])).code == 0
+    assert cli("import", "licenses", "-", input=jsonl([license("l-late", "late-co")])).code == 0
+    with registered.connect() as conn:
+        reevaluation.drain(conn)
+        conn.commit()
+    result = cli("dead-letters", "replay")
+    assert result.code == 0 and "3 events accepted" in result.stdout, result.stdout
+    assert scalar(registered, "SELECT count(*) FROM usage_event WHERE outcome = 'accrued'") == 3
+    owed = scalar(registered, """
+        SELECT -sum(p.amount) FROM posting p JOIN account a ON a.id = p.account_id
+        WHERE a.kind = 'creator_payable'""")
+    assert owed == 3 * expected_net("1", "0.0023", "0.15")
+    assert scalar(registered, "SELECT sum(events) FROM usage_tally") == 3
+    assert scalar(registered, "SELECT sum(accrued) FROM usage_work_tally") == 3
+
+
 def test_replaying_a_still_bad_letter_keeps_it_with_its_reason(cli, registered) -> None:
     ingest(registered, (b"{broken", SINGLE))
     [letter] = dead_letters(registered)
@@ -272,7 +299,7 @@ def test_a_batch_is_matched_by_index_probes_even_against_a_small_analysed_catalo
         plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + store.store_new(),
                                                       {"entry": None}))
         conn.execute(store.store_new(), {"entry": None})
-        matched = conn.execute("SELECT count(work_id) FROM evaluated").fetchone()[0]
+        matched = conn.execute("SELECT count(work_id) FROM usage_event").fetchone()[0]
         conn.rollback()
     assert "Seq Scan on work_identifier" not in plan, plan
     assert "Index Scan using work_identifier_pkey" in plan, plan
