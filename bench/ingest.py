@@ -44,6 +44,7 @@ or dead letter appeared, or the run could not complete.
 from __future__ import annotations
 
 import argparse
+from array import array
 import hashlib
 import inspect
 import io
@@ -509,8 +510,8 @@ def bare_store(url: str, parts: list[list[tuple]]) -> dict:
         for part in parts:
             kinds = frozenset(k for k in store.IDENTIFIERS  # as store.prepare finds them
                               if any(r[_SEQ + store.COLUMNS.index(k)] is not None for r in part))
-            prepared = store.Prepared(part, [], store.BatchResult(messages=1, received=len(part)),
-                                      kinds)
+            prepared = store.Prepared(store.staged(conn, part), len(part), array("q"),
+                                      store.BatchResult(messages=1, received=len(part)), kinds)
             accepted += store.write(conn, prepared).accepted
             conn.commit()
         elapsed = time.perf_counter() - t0

@@ -219,10 +219,12 @@ class IngestConsumer(ConsumerBase):
             len(self._buffer) >= self.max_messages or self._buffered_bytes >= self.max_bytes
             or time.monotonic() - self._oldest >= self.flush_seconds)
 
-    def _licensees(self) -> dict[str, int]:
+    def _reading(self) -> psycopg.Connection:
+        """The consumer thread's own connection: it reads the licensees and lends its
+        adapters to format the staged rows."""
         if self._reader is None or self._reader.closed:
             self._reader = psycopg.connect(self.database_url, autocommit=True)
-        return store.licensee_ids(self._reader)
+        return self._reader
 
     def flush(self) -> None:
         """Validate the buffered messages and hand them to the writer."""
@@ -233,7 +235,8 @@ class IngestConsumer(ConsumerBase):
                     for m in deliveries]
         gc.disable()  # a batch allocates many short-lived objects: collect after, not during
         try:
-            prepared = store.prepare(messages, licensees=self._licensees(),
+            reader = self._reading()
+            prepared = store.prepare(reader, messages, licensees=store.licensee_ids(reader),
                                      max_message_bytes=self.max_message_bytes)
         finally:
             # The batch's rows live until its commit and are then freed by reference

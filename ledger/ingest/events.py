@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -26,7 +25,6 @@ CONTEXT_ATTRIBUTES = frozenset({"specversion", "type", "source", "id", "time",
 DATA_FIELDS = frozenset({"licensee", "purpose", "activity", "model", "run", "dataset", "item",
                          "quantity", "unit"})
 _PURPOSES = frozenset(USAGE_TOKENS)
-_HEX64_LOWER = re.compile(r"[0-9a-f]{64}")
 _KINDS = frozenset(IDENTIFIER_KINDS)
 
 
@@ -163,10 +161,15 @@ def _optional_text(data: dict, key: str) -> str | None:
     raise Invalid(f"data.{key}", f"data.{key} must be a non-empty string")
 
 
+def normal_sha256(value: Any) -> bool:
+    """Whether ``value`` is a sha256 in normal form: 64 lower-case hex digits (checked
+    by ``str.strip``, several times as fast as a regular expression)."""
+    return type(value) is str and len(value) == 64 and not value.strip("0123456789abcdef")
+
+
 def _identifier(kind: str, value: Any) -> str:
     # The common case first: a sha256 already in normal form.
-    if kind == "sha256" and type(value) is str and len(value) == 64 \
-            and _HEX64_LOWER.fullmatch(value):
+    if kind == "sha256" and normal_sha256(value):
         return value
     try:
         return normalise(kind, value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from array import array
 
 import orjson
 import pytest
@@ -291,11 +292,11 @@ def test_a_batch_is_matched_by_index_probes_even_against_a_small_analysed_catalo
               for i in range(2000)]
     with registered.connect() as conn:
         conn.execute("ANALYZE work_identifier")
-        prepared = store.prepare([store.Message(*batch(*events))],
+        prepared = store.prepare(conn, [store.Message(*batch(*events))],
                                  licensees=store.licensee_ids(conn), max_message_bytes=10**7)
         conn.execute(store.CREATE_STAGE)
         conn.execute(store.CREATE_EVALUATED)
-        store.copy_stage(conn, prepared.rows)
+        store.copy_staged(conn, prepared.staged)
         plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + store.store_new(),
                                                       {"entry": None}))
         conn.execute(store.store_new(), {"entry": None})
@@ -313,11 +314,15 @@ def test_a_unique_violation_no_concurrent_writer_explains_is_raised_not_retried(
     import psycopg
 
     with registered.connect() as conn:
-        prepared = store.prepare([store.Message(*batch(usage("twice")))],
+        prepared = store.prepare(conn, [store.Message(*batch(usage("twice")))],
                                  licensees=store.licensee_ids(conn), max_message_bytes=10**6)
-        [row] = prepared.rows
-        doubled = store.Prepared([row, (1, *row[1:])], [(0, 0), (0, 0)], prepared.result,
-                                 prepared.kinds, prepared.messages)
+        conn.execute(store.CREATE_STAGE)
+        store.copy_staged(conn, prepared.staged)
+        [row] = conn.execute(f"SELECT seq, {store._COLUMN_LIST} FROM ingest_stage").fetchall()
+        conn.rollback()
+        doubled = store.Prepared(store.staged(conn, [row, (1, *row[1:])]), 2,
+                                 array("q", [0, 0]), prepared.result, prepared.kinds,
+                                 prepared.messages)
         with pytest.raises(psycopg.errors.UniqueViolation):
             store.write(conn, doubled)
         conn.rollback()
