@@ -44,7 +44,6 @@ or dead letter appeared, or the run could not complete.
 from __future__ import annotations
 
 import argparse
-from array import array
 import hashlib
 import inspect
 import io
@@ -58,6 +57,7 @@ import tempfile
 import threading
 import time
 import uuid
+from array import array
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 

@@ -19,13 +19,12 @@ import orjson
 import psycopg
 from psycopg.copy import Copy, FileWriter
 
-from ledger.matching.sql import evaluation
-
 from ledger.accounting import booking
-from ledger.locks import CATALOG_LOCK
 from ledger.ingest import tally
 from ledger.ingest.decode import Bad, read
 from ledger.ingest.events import SINGLE, Reason, Rejected, event_bytes, parse_body
+from ledger.locks import CATALOG_LOCK
+from ledger.matching.sql import evaluation
 
 log = logging.getLogger(__name__)
 
