@@ -106,7 +106,7 @@ class _Writers:
                 result = write(db)
                 db.commit()
                 return result
-            except psycopg.errors.TransactionRollbackError:
+            except psycopg.errors.TransactionRollback:
                 db.rollback()
                 if attempt == ATTEMPTS:
                     raise
@@ -239,10 +239,10 @@ class IngestConsumer(ConsumerBase):
             prepared = store.prepare(reader, messages, licensees=store.licensee_ids(reader),
                                      max_message_bytes=self.max_message_bytes)
         finally:
-            # The batch's rows live until its commit and are then freed by reference
-            # counting; the collector need not walk them (tens of thousands of tuples a
-            # batch). Now and then everything frozen is handed back to it and collected
-            # in full, so that reference cycles (ours or the libraries') do not pile up.
+            # What a batch keeps until its commit (its messages and deliveries; its rows
+            # are bytes) is then freed by reference counting; the collector need not walk
+            # it. Now and then everything frozen is handed back to it and collected in
+            # full, so that reference cycles (ours or the libraries') do not pile up.
             gc.freeze()
             gc.enable()
             self._frozen += 1

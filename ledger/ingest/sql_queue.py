@@ -8,6 +8,7 @@ would lose it to a SIGKILL; this consumer never does that.)"""
 from __future__ import annotations
 
 import base64
+import logging
 
 import orjson
 import psycopg
@@ -15,6 +16,8 @@ import psycopg
 from ledger.db import HOT_PATH_OPTIONS
 from ledger.ingest import store, topology
 from ledger.ingest.consumer import ConsumerBase
+
+log = logging.getLogger(__name__)
 
 # Lock the next messages (others' locked ones skipped), then read the bodies of as many
 # as fit the batch size: a batch is bounded in bytes, not only in messages.
@@ -24,6 +27,8 @@ WHERE m.queue_id = %s AND m.visible
 ORDER BY m.id LIMIT %s FOR UPDATE SKIP LOCKED
 """
 READ = "SELECT id, payload FROM kombu_message WHERE id = ANY(%s) ORDER BY id"
+TAKE_ONE = "SELECT payload FROM kombu_message WHERE id = %s FOR UPDATE SKIP LOCKED"
+DELETE = "DELETE FROM kombu_message WHERE id = ANY(%s)"
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 
 
@@ -58,14 +63,54 @@ class SqlQueueConsumer(ConsumerBase):
             chosen.append(message_id)
             size += length
         rows = db.execute(READ, (chosen,)).fetchall()
-        result = store.ingest(db, [decode(payload) for _, payload in rows],
-                              licensees=store.licensee_ids(db),
-                              max_message_bytes=self.max_message_bytes)
-        db.execute("DELETE FROM kombu_message WHERE id = ANY(%s)", ([r[0] for r in rows],))
-        db.commit()
+        try:
+            result = store.ingest(db, [decode(payload) for _, payload in rows],
+                                  licensees=store.licensee_ids(db),
+                                  max_message_bytes=self.max_message_bytes)
+        except psycopg.OperationalError:
+            raise
+        except Exception:
+            # Not the database going away: something in this batch trips a fault. Store
+            # the messages one by one, so that only the culprit is set aside.
+            log.exception("ingest batch failed; storing its %d messages one by one",
+                          len(rows))
+            db.rollback()
+            result = self._one_by_one(db, [message_id for message_id, _ in rows])
+        else:
+            db.execute(DELETE, ([r[0] for r in rows],))
+            db.commit()
         if self.after_commit is not None:
             self.after_commit(result)
         return result
+
+    def _one_by_one(self, db: psycopg.Connection, ids: list[int]) -> store.BatchResult:
+        """Each message in a transaction of its own (taken, stored, deleted); one that still
+        fails is kept as an ``unprocessable`` dead letter (body and reason) and deleted in
+        another. A message another consumer has taken meanwhile is left to it."""
+        total = store.BatchResult(messages=len(ids))
+        for message_id in ids:
+            if (row := db.execute(TAKE_ONE, (message_id,)).fetchone()) is None:
+                db.rollback()
+                continue
+            message = decode(row[0])
+            try:
+                one = store.ingest(db, [message], licensees=store.licensee_ids(db),
+                                   max_message_bytes=self.max_message_bytes)
+            except psycopg.OperationalError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - kept as a dead letter with its reason
+                db.rollback()
+                if db.execute(TAKE_ONE, (message_id,)).fetchone() is None:
+                    db.rollback()
+                    continue
+                store.set_aside(db, message, f"{type(exc).__name__}: {exc}")
+            else:
+                total.received += one.received
+                total.accepted += one.accepted
+                total.duplicates += one.duplicates
+            db.execute(DELETE, ([message_id],))
+            db.commit()
+        return total
 
     def _consume(self) -> None:
         with psycopg.connect(self.database_url, options=HOT_PATH_OPTIONS) as db:

@@ -99,7 +99,8 @@ WITH inserted AS (
 ), tallied AS ({tally.ADD_INSERTED}
 ), works AS ({tally.ADD_INSERTED_WORKS}
 ), accrued AS (
-    INSERT INTO evaluated SELECT {", ".join(ACCRUED)} FROM inserted WHERE outcome = 'accrued'
+    INSERT INTO evaluated ({", ".join(ACCRUED)})
+    SELECT {", ".join(ACCRUED)} FROM inserted WHERE outcome = 'accrued'
 )
 SELECT outcome, events FROM tallied
 """

@@ -76,6 +76,28 @@ def test_a_message_is_acknowledged_only_after_its_commit(registered) -> None:
     assert scalar(registered, "SELECT sum(accepted) FROM ingest_batch") == 3000
 
 
+def test_a_message_the_database_refuses_is_set_aside_and_the_rest_is_stored(registered
+                                                                             ) -> None:
+    """A NUL in a text field is valid JSON and passes validation, but PostgreSQL refuses it
+    in the COPY: the batch fails, its messages are stored one by one, that message alone is
+    kept as an ``unprocessable`` dead letter (body and reason), and the queue drains."""
+    good = [usage(f"g{i}") for i in range(4)]
+    refused = [usage("n1", model="a\u0000b"), usage("n2")]
+    with running_consumer(registered, max_messages=10):
+        # one consumer batch: [g0, g1], [n1, n2], [g2, g3]
+        publish(registered, [*good[:2], *refused, *good[2:]], batch_size=2)
+        wait_for(lambda: scalar(registered, "SELECT count(*) FROM dead_letter") == 1)
+        wait_for(lambda: stored(registered) == 4)
+        wait_for(lambda: registered.topology.depth(_broker(registered)) == 0)
+    with registered.connect() as conn:
+        ids = {r for r, in conn.execute("SELECT event_id FROM usage_event")}
+        reason, detail, raw = conn.execute(
+            "SELECT reason, detail, raw FROM dead_letter").fetchone()
+    assert ids == {"g0", "g1", "g2", "g3"}
+    assert reason == "unprocessable" and "0x00" in detail
+    assert [e["id"] for e in orjson.loads(bytes(raw))] == ["n1", "n2"]
+
+
 def _broker(ledger: Ledger):  # noqa: ANN202
     from ledger.ingest import topology
     return topology.connection(ledger.broker_url)
