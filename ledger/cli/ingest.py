@@ -20,6 +20,7 @@ from ledger.errors import InvalidInput, RowError
 from ledger.ingest import deadletters, topology
 from ledger.ingest import status as ingest_status
 from ledger.ingest.manifest import ManifestContext, events_from_manifest
+from ledger.ingest.encoding import COMPRESSIONS
 from ledger.ingest.producer import UsageProducer
 from ledger.licensing.purposes import USAGE_TOKENS
 
@@ -53,8 +54,13 @@ def emit_command(
     at: str | None = typer.Option(None, "--time", help="Moment of use for manifest lines "
                                   "(default: the file's modification time)."),
     batch_size: int = typer.Option(1000, help="Events per message."),
+    compression: str = typer.Option("zstd", help="Message body compression (AMQP "
+                                    "content-encoding): zstd, gzip or none."),
 ) -> None:
     """Publish usage events to the royalty.usage exchange (persistent, confirmed)."""
+    if compression != "none" and compression not in COMPRESSIONS:
+        raise InvalidInput([RowError(0, f"--compression {compression!r} is not one of "
+                                        f"{', '.join(sorted(COMPRESSIONS))}, none")])
     with jsonl.open_input(file) as stream:
         lines, errors = jsonl.read_lines(stream)
     if errors and licensee is None:
@@ -74,8 +80,9 @@ def emit_command(
     with Progress(TextColumn("publishing"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err_console, transient=False) as progress:
         task = progress.add_task("events", total=len(events))
-        with UsageProducer(ledger.broker_url, batch_size=batch_size,
-                           topology=ledger.topology) as producer:
+        with UsageProducer(ledger.broker_url, batch_size=batch_size, topology=ledger.topology,
+                           compression=None if compression == "none" else compression
+                           ) as producer:
             producer.publish(events, progress=lambda n: progress.advance(task, n))
     rprint(f"published {producer.published_events} events in "
            f"{producer.published_messages} messages to exchange royalty.usage")

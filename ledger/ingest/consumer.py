@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class _Batch:
-    messages: list[store.Message]
+    messages: list[store.Message]  # plain: decompressed where they could be
     deliveries: list[KombuMessage]
     prepared: store.Prepared
     result: store.BatchResult | None = None
@@ -200,7 +200,9 @@ class IngestConsumer(ConsumerBase):
         super().__init__(broker_url, database_url, **kwargs)
         self.max_bytes = max_bytes
         self.writers = writers
-        self._buffer: list[KombuMessage] = []
+        # each delivery with its message, decompressed as it arrives: a batch is bounded
+        # by what it holds, not by what the broker carried
+        self._buffer: list[tuple[KombuMessage, store.Message]] = []
         self._buffered_bytes = 0
         self._oldest = 0.0
         self._reader: psycopg.Connection | None = None
@@ -211,8 +213,11 @@ class IngestConsumer(ConsumerBase):
     def _on_message(self, message: KombuMessage) -> None:
         if not self._buffer:
             self._oldest = time.monotonic()
-        self._buffer.append(message)
-        self._buffered_bytes += len(message.body or b"")
+        plain = store.plain(store.Message(
+            _raw_body(message), message.content_type, message.delivery_info.get("routing_key"),
+            message.content_encoding), self.max_message_bytes)
+        self._buffer.append((message, plain))
+        self._buffered_bytes += len(plain.body)
 
     def _due(self) -> bool:
         return bool(self._buffer) and (
@@ -230,9 +235,9 @@ class IngestConsumer(ConsumerBase):
         """Validate the buffered messages and hand them to the writer."""
         if not self._buffer:
             return
-        deliveries, self._buffer, self._buffered_bytes = self._buffer, [], 0
-        messages = [store.Message(_raw_body(m), m.content_type, m.delivery_info.get("routing_key"))
-                    for m in deliveries]
+        buffered, self._buffer, self._buffered_bytes = self._buffer, [], 0
+        deliveries = [delivery for delivery, _ in buffered]
+        messages = [message for _, message in buffered]
         gc.disable()  # a batch allocates many short-lived objects: collect after, not during
         try:
             reader = self._reading()
@@ -280,6 +285,10 @@ class IngestConsumer(ConsumerBase):
         with topology.connection(self.broker_url) as conn:
             self.topology.declare(conn)
             self._multiple_ack = conn.transport.driver_type == "amqp"
+            if hasattr(conn.default_channel, "auto_decode"):
+                # py-amqp would decode every body named utf-8 into text, for _raw_body to
+                # encode it back: the store reads bytes
+                conn.default_channel.auto_decode = False
             # A batch per writer in flight, one waiting, and the next one arriving.
             with conn.Consumer(self.topology.queue, on_message=self._on_message,
                                prefetch_count=(self.writers + 2) * self.max_messages,

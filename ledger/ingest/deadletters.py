@@ -13,8 +13,8 @@ def list_dead_letters(conn: psycopg.Connection, *, include_resolved: bool = Fals
                       limit: int | None = None) -> list[dict]:
     cur = conn.cursor(row_factory=psycopg.rows.dict_row)
     return cur.execute("""
-        SELECT id, reason, field, detail, source, event_id, content_type, routing_key,
-               received_at, attempts, resolved_at, resolution, length(raw) AS raw_bytes
+        SELECT id, reason, field, detail, source, event_id, content_type, content_encoding,
+               routing_key, received_at, attempts, resolved_at, resolution, length(raw) AS raw_bytes
         FROM dead_letter
         WHERE %(all)s OR resolved_at IS NULL
         ORDER BY id LIMIT %(limit)s
@@ -39,12 +39,13 @@ def replay(conn: psycopg.Connection, ids: list[int] | None, *, max_message_bytes
     """Re-ingest open dead letters (all, or these ids). Those that now go through are
     resolved; those still bad stay dead letters, with their latest reason. One transaction."""
     where = "resolved_at IS NULL" + ("" if ids is None else " AND id = ANY(%(ids)s)")
-    rows = conn.execute(f"SELECT id, raw, content_type, routing_key FROM dead_letter "
+    rows = conn.execute(f"SELECT id, raw, content_type, routing_key, content_encoding "
+                        f"FROM dead_letter "
                         f"WHERE {where} ORDER BY id FOR UPDATE", {"ids": ids}).fetchall()
     outcome = ReplayResult()
     licensees = store.licensee_ids(conn)
-    for dead_letter_id, raw, content_type, routing_key in rows:
-        message = store.Message(bytes(raw), content_type, routing_key)
+    for dead_letter_id, raw, content_type, routing_key, content_encoding in rows:
+        message = store.Message(bytes(raw), content_type, routing_key, content_encoding)
         result = store.ingest(conn, [message], licensees=licensees,
                               max_message_bytes=max_message_bytes, replayed=1,
                               count_received=False, record_rejects=False)

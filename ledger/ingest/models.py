@@ -109,6 +109,8 @@ class DeadLetter(SQLModel, table=True):
                                                       server_default=text("1")))
     resolved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     resolution: str | None = Field(default=None, sa_column=Column(Text))
+    # a body kept compressed, as it came (it did not decompress, or beyond the limit)
+    content_encoding: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class UsageTally(SQLModel, table=True):

@@ -1,7 +1,12 @@
-"""A Python producer of usage events: persistent messages, publisher confirms, batching.
+"""A Python producer of usage events: persistent messages, publisher confirms, batching,
+compressed bodies.
 
     with UsageProducer(broker_url) as producer:
         producer.publish(events)          # CloudEvents as dicts; batched per licensee
+
+Bodies are compressed with Zstandard by default (``content-encoding: zstd``): a batch of
+events shrinks six to ten times, and the broker stores and moves that much less.
+``compression="gzip"`` or ``None`` (plain JSON) are the other choices.
 """
 
 from __future__ import annotations
@@ -13,14 +18,18 @@ import orjson
 from kombu import Connection
 
 from ledger.ingest import topology
-from ledger.ingest.topology import Topology
+from ledger.ingest.encoding import ZSTD, compress
 from ledger.ingest.events import BATCH, SINGLE
+from ledger.ingest.topology import Topology
 
 
 class UsageProducer:
     def __init__(self, broker_url: str, *, batch_size: int = 1000,
-                 topology: Topology | None = None) -> None:
+                 topology: Topology | None = None, compression: str | None = ZSTD) -> None:
+        if compression is not None:
+            compress(b"", compression)  # an unknown method fails here, not at the first batch
         self.broker_url = broker_url
+        self.compression = compression
         self.topology = topology or Topology()
         self.batch_size = batch_size
         self._conn: Connection | None = None
@@ -38,10 +47,19 @@ class UsageProducer:
             self._conn.release()
             self._conn = None
 
-    def publish_body(self, body: bytes, *, routing_key: str, content_type: str = BATCH) -> None:
-        """Publish one raw message body (any content type; persistent, confirmed)."""
+    def publish_body(self, body: bytes, *, routing_key: str, content_type: str = BATCH,
+                     content_encoding: str | None = None) -> None:
+        """Publish one raw message body (any content type; persistent, confirmed),
+        compressed unless the producer was made with ``compression=None``; with
+        ``content_encoding``, the body is sent as it is, under that encoding."""
+        if content_encoding is not None:
+            encoding = content_encoding
+        elif self.compression is not None:
+            body, encoding = compress(body, self.compression), self.compression
+        else:
+            encoding = "utf-8"
         self._producer.publish(body, routing_key=routing_key, content_type=content_type,
-                               content_encoding="utf-8", delivery_mode=2, retry=True,
+                               content_encoding=encoding, delivery_mode=2, retry=True,
                                retry_policy={"max_retries": 5, "interval_start": 0.2,
                                              "interval_step": 0.5})
         self.published_messages += 1

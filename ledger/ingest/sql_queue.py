@@ -40,7 +40,8 @@ def decode(payload: str) -> store.Message:
     raw = base64.b64decode(body) if properties.get("body_encoding") == "base64" else (
         body.encode() if isinstance(body, str) else orjson.dumps(body))
     routing_key = (properties.get("delivery_info") or {}).get("routing_key")
-    return store.Message(raw, envelope.get("content-type"), routing_key)
+    return store.Message(raw, envelope.get("content-type"), routing_key,
+                         envelope.get("content-encoding"))
 
 
 class SqlQueueConsumer(ConsumerBase):
@@ -62,9 +63,17 @@ class SqlQueueConsumer(ConsumerBase):
                 break
             chosen.append(message_id)
             size += length
-        rows = db.execute(READ, (chosen,)).fetchall()
+        rows, messages, size = [], [], 0
+        for message_id, payload in db.execute(READ, (chosen,)):
+            # compressed bodies are bounded by their plain size: the rest wait their turn
+            message = store.plain(decode(payload), self.max_message_bytes)
+            if messages and size + len(message.body) > MAX_BATCH_BYTES:
+                break
+            rows.append((message_id, payload))
+            messages.append(message)
+            size += len(message.body)
         try:
-            result = store.ingest(db, [decode(payload) for _, payload in rows],
+            result = store.ingest(db, messages,
                                   licensees=store.licensee_ids(db),
                                   max_message_bytes=self.max_message_bytes)
         except psycopg.OperationalError:
@@ -92,7 +101,7 @@ class SqlQueueConsumer(ConsumerBase):
             if (row := db.execute(TAKE_ONE, (message_id,)).fetchone()) is None:
                 db.rollback()
                 continue
-            message = decode(row[0])
+            message = store.plain(decode(row[0]), self.max_message_bytes)
             try:
                 one = store.ingest(db, [message], licensees=store.licensee_ids(db),
                                    max_message_bytes=self.max_message_bytes)

@@ -22,6 +22,7 @@ from psycopg.copy import Copy, FileWriter
 from ledger.accounting import booking
 from ledger.ingest import tally
 from ledger.ingest.decode import Bad, read
+from ledger.ingest.encoding import compression, decompress
 from ledger.ingest.events import SINGLE, Reason, Rejected, event_bytes, parse_body
 from ledger.locks import CATALOG_LOCK
 from ledger.matching.sql import evaluation
@@ -115,8 +116,9 @@ SELECT s.seq FROM ingest_stage s
 WHERE {_STORED.format(row='s')} IS DISTINCT FROM s.content_hash
 """
 INSERT_DEAD_LETTERS = """
-INSERT INTO dead_letter (reason, field, detail, source, event_id, content_type, routing_key, raw)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+INSERT INTO dead_letter (reason, field, detail, source, event_id, content_type,
+                         content_encoding, routing_key, raw)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (digest) WHERE resolved_at IS NULL DO NOTHING
 """
 INSERT_BATCH = """
@@ -127,11 +129,24 @@ VALUES (%s, %s, %s, %s, %s, %s)
 
 @dataclass(frozen=True)
 class Message:
-    """A message body as it came off the broker (or out of a dead letter)."""
+    """A message body as it came off the broker (or out of a dead letter); with a
+    ``content_encoding`` that names a compression, still compressed (``plain``)."""
 
     body: bytes
     content_type: str | None
     routing_key: str | None = None
+    content_encoding: str | None = None
+
+
+def plain(message: Message, max_message_bytes: int) -> Message:
+    """The message with its body decompressed, or as it is when it is not compressed or
+    cannot be decompressed (``prepare`` then says why, and keeps its bytes as they came)."""
+    if compression(message.content_encoding) is None:
+        return message
+    body = decompress(message.body, message.content_encoding, max_message_bytes)
+    if isinstance(body, Rejected):
+        return message
+    return Message(body, message.content_type, message.routing_key)
 
 
 @dataclass
@@ -286,7 +301,14 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
             message = Message(raw, SINGLE, message.routing_key)
         result.rejected.append((Rejected(reason, detail, field_, source, event_id, raw), message))
 
+    messages = [plain(message, max_message_bytes) for message in messages]
     for at, message in enumerate(messages):
+        if compression(message.content_encoding) is not None:  # it did not decompress
+            result.received += 1
+            refused = decompress(message.body, message.content_encoding, max_message_bytes)
+            assert isinstance(refused, Rejected), "plain() decompressed it before"
+            reject(refused.reason, refused.detail, message, raw=message.body)
+            continue
         if len(message.body) > max_message_bytes:
             result.received += 1
             reject(Reason.TOO_LARGE, f"message of {len(message.body)} bytes exceeds the "
@@ -419,7 +441,7 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
         with conn.cursor() as cur:
             cur.executemany(INSERT_DEAD_LETTERS, [
                 (r.reason, r.field, r.detail, r.source, r.event_id, m.content_type,
-                 m.routing_key, r.raw) for r, m in result.rejected])
+                 m.content_encoding, m.routing_key, r.raw) for r, m in result.rejected])
             result.repeated = len(result.rejected) - cur.rowcount
             result.duplicates += result.repeated
     conn.execute(INSERT_BATCH, (result.messages, result.received if count_received else 0,
@@ -431,6 +453,6 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
 def set_aside(conn: psycopg.Connection, message: Message, detail: str) -> None:
     """Dead-letter a whole message that could not be processed at all (a fault of ours)."""
     kept = conn.execute(INSERT_DEAD_LETTERS, (Reason.UNPROCESSABLE, None, detail, None, None,
-                                              message.content_type, message.routing_key,
-                                              message.body)).rowcount
+                                              message.content_type, message.content_encoding,
+                                              message.routing_key, message.body)).rowcount
     conn.execute(INSERT_BATCH, (1, 1, 0, 1 - kept, kept, 0))
