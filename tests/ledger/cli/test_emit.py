@@ -44,12 +44,21 @@ def test_emit_a_manifest_twice_is_a_no_op_the_second_time(cli, registered, tmp_p
         == sum(range(1, 301)) + 1
 
 
-def test_emit_cloudevents_jsonl(cli, registered, tmp_path) -> None:
+@pytest.mark.parametrize("compression", [None, "gzip", "none"])
+def test_emit_cloudevents_jsonl(cli, registered, tmp_path, compression) -> None:
     path = tmp_path / "events.jsonl"
     path.write_text(jsonl([usage(f"c{i}") for i in range(10)]))
+    options = [] if compression is None else ["--compression", compression]
     with running_consumer(registered):
-        assert cli("emit", str(path)).code == 0
+        assert cli("emit", str(path), *options).code == 0
         wait_for(lambda: scalar(registered, "SELECT count(*) FROM usage_event") == 10)
+
+
+def test_emit_refuses_an_unknown_compression(cli, registered, tmp_path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(jsonl([usage("c")]))
+    result = cli("emit", str(path), "--compression", "brotli")
+    assert result.code == 2 and "--compression 'brotli'" in result.stderr
 
 
 def test_emit_refuses_a_file_that_is_not_json_lines(cli, registered, tmp_path) -> None:
