@@ -77,6 +77,21 @@ _STORED = """(SELECT e.content_hash FROM usage_event e
            WHERE e.source = {row}.source AND e.event_id = {row}.event_id LIMIT 1)"""
 _NEW_EVENTS = (f"(SELECT s.seq, {_as_stored('s.')} FROM ingest_stage s "
                f"WHERE {_STORED.format(row='s')} IS NULL)")
+# Every staged event, for a batch none of whose events is expected to be stored already:
+# the insert's unique identity alone checks it (one index descent an event, not two), and
+# should an event be stored after all, the statement fails and runs again with the
+# anti-join.
+_ALL_EVENTS = f"(SELECT s.seq, {_as_stored('s.')} FROM ingest_stage s)"
+# Whether any of some identities (each message's first event) is stored: a redelivered or
+# resent message is, so a batch that holds one goes straight to the anti-join.
+ANY_STORED = """
+SELECT EXISTS (SELECT FROM unnest(%s::text[], %s::text[]) AS f(source, event_id)
+               WHERE EXISTS (SELECT FROM usage_event e WHERE e.source = f.source COLLATE "C"
+                                                        AND e.event_id = f.event_id COLLATE "C"))
+"""
+# Below this many staged events per sampled identity (small messages), the sample would
+# cost as much as the anti-join it might spare.
+_EVENTS_PER_SAMPLE = 16
 # The batch's accrued events, for the booking.
 CREATE_EVALUATED = f"""
 CREATE TEMP TABLE IF NOT EXISTS evaluated ON COMMIT DELETE ROWS AS
@@ -85,18 +100,19 @@ SELECT {", ".join(ACCRUED)} FROM usage_event WITH NO DATA
 
 
 @cache
-def store_new(kinds: frozenset[str] | None = None) -> str:
+def store_new(kinds: frozenset[str] | None = None, dedupe: bool = True) -> str:
     """Evaluate the new staged events (matching only identifier ``kinds``), insert them, add
     them to both tallies and keep the accrued ones in ``evaluated``: one statement, so the
     events' full rows are written once, to ``usage_event`` only, and what the rest needs
     of them is read once. It returns the usage tally's new rows (outcome, events): every
-    inserted event is counted there once."""
+    inserted event is counted there once. Without ``dedupe``, every staged event is
+    inserted, and one already stored makes the statement fail (``UniqueViolation``)."""
     return f"""
 WITH inserted AS (
     INSERT INTO usage_event ({_COLUMN_LIST}, {", ".join(EVALUATED)}, entry_id)
     SELECT {_COLUMN_LIST}, {", ".join(EVALUATED)},
            CASE WHEN outcome = 'accrued' THEN CAST(%(entry)s AS bigint) END
-    FROM ({evaluation(_NEW_EVENTS, kinds)}) AS batch
+    FROM ({evaluation(_NEW_EVENTS if dedupe else _ALL_EVENTS, kinds)}) AS batch
     RETURNING {", ".join(RETURNED)}
 ), tallied AS ({tally.ADD_INSERTED}
 ), works AS ({tally.ADD_INSERTED_WORKS}
@@ -200,6 +216,9 @@ class Prepared:
     result: BatchResult
     kinds: frozenset[str] | None = None  # the identifier kinds the rows use (None: any)
     messages: list[Message] = field(default_factory=list)
+    # (source, id) of each message's first staged event: stored already, the batch is a
+    # redelivery or a resend (none: the batch is deduplicated event by event)
+    firsts: tuple[list[str], list[str]] = field(default_factory=lambda: ([], []))
 
     def event_at(self, seq: int) -> tuple[object, Message]:
         """The event staged as ``seq`` and its message, parsed again (a rare need)."""
@@ -297,6 +316,7 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
     origin = array("q")  # by staging seq: message and event index
     first_hash: dict[tuple[str, str], bytes] = {}
     kinds: set[str] = set()
+    firsts: tuple[list[str], list[str]] = ([], [])
 
     def reject(reason: str, detail: str, message: Message, *, event: object = None,
                field_: str | None = None, raw: bytes | None = None) -> None:
@@ -325,6 +345,7 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
             reject(events.reason, events.detail, message, raw=message.body)
             continue
         result.received += len(events)
+        first = True
         for index, usage in enumerate(events):
             if type(usage) is Bad:
                 reject(Reason.INVALID_EVENT, usage.error.detail, message, event=usage.event,
@@ -346,6 +367,10 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
                            event=_parsed(message, index))
                 continue
             first_hash[identity] = usage.content_hash
+            if first:
+                first = False
+                firsts[0].append(usage.source)
+                firsts[1].append(usage.event_id)
             kinds.update(usage.identifiers)
             write_row((seq, usage.source, usage.event_id, usage.content_hash, usage.time,
                        licensee_id, usage.purpose, usage.activity, usage.model, usage.run,
@@ -356,7 +381,7 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
             seq += 1
             origin.append(at * _EVENTS_PER_MESSAGE + index)
 
-    return Prepared(stage.data(), seq, origin, result, frozenset(kinds), messages)
+    return Prepared(stage.data(), seq, origin, result, frozenset(kinds), messages, firsts)
 
 
 def _reject_later(result: BatchResult, reason: str, detail: str, event: object,
@@ -384,23 +409,38 @@ def copy_staged(conn: psycopg.Connection, data: bytes) -> None:
 _STILL_NEW = f"SELECT count(*) FROM ingest_stage s WHERE {_STORED.format(row='s')} IS NULL"
 
 
-def _store_new(conn: psycopg.Connection, kinds: frozenset[str] | None, entry_id: int
-               ) -> tuple[int, int]:
+def _fresh(conn: psycopg.Connection, prepared: Prepared) -> bool:
+    """Whether the batch looks new: its messages are large enough for a sample to be cheap,
+    and none of their first events is stored."""
+    sources, event_ids = prepared.firsts
+    if not sources or prepared.count < _EVENTS_PER_SAMPLE * len(sources):
+        return False
+    return not conn.execute(ANY_STORED, (sources, event_ids)).fetchone()[0]
+
+
+def _store_new(conn: psycopg.Connection, kinds: frozenset[str] | None, entry_id: int,
+               fresh: bool = False) -> tuple[int, int]:
     """Evaluate and insert the new staged events: how many were inserted, and how many of
     them accrued. A concurrent writer may have stored some of the same events since the
     anti-join (a redelivery racing its first delivery): the unique identity refuses them,
     and the statement runs again without them, as long as each refusal leaves fewer new
-    events (else it is a real fault, not to be retried)."""
+    events (else it is a real fault, not to be retried). A ``fresh`` batch is first
+    inserted whole, without the anti-join; an event stored after all sends it to the
+    anti-join."""
     left = None
+    dedupe = not fresh
     while True:
         conn.execute("SAVEPOINT store_new")
         try:
-            tallied = conn.execute(store_new(kinds), {"entry": entry_id}).fetchall()
+            tallied = conn.execute(store_new(kinds, dedupe), {"entry": entry_id}).fetchall()
         except psycopg.errors.UniqueViolation:
             # rolled back to, a savepoint still stands: release it, or what follows would
             # run in it (and the journal would not see its entry as of this transaction)
             conn.execute("ROLLBACK TO SAVEPOINT store_new")
             conn.execute("RELEASE SAVEPOINT store_new")
+            if not dedupe:
+                dedupe = True
+                continue
             now = conn.execute(_STILL_NEW).fetchone()[0]
             if left is not None and now >= left:
                 raise
@@ -428,7 +468,7 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
         # and a re-evaluation after an import sees every event evaluated before it.
         conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (CATALOG_LOCK,))
         entry_id = booking.next_entry_id(conn)
-        inserted, accrued = _store_new(conn, prepared.kinds, entry_id)
+        inserted, accrued = _store_new(conn, prepared.kinds, entry_id, _fresh(conn, prepared))
         result.accepted = inserted
         if accrued:
             booking.open_entry(conn, entry_id, "accrual", f"{accrued} usage events")

@@ -10,7 +10,7 @@ import pytest
 
 from ledger.ingest import deadletters, store
 from ledger.ingest.events import BATCH, SINGLE
-from tests.builders import creator, expected_net, jsonl, licensee, sha, work
+from tests.builders import creator, expected_net, jsonl, license, licensee, sha, work
 from tests.ingest_helpers import scalar, usage, wait_for
 
 
@@ -211,16 +211,17 @@ def test_replaying_a_still_bad_letter_keeps_it_with_its_reason(cli, registered) 
     assert again["reason"] == "malformed_json"
 
 
-def test_two_writers_storing_the_same_event_at_once_store_and_book_it_once(cli, registered
-                                                                          ) -> None:
+@pytest.mark.parametrize("padding", [0, 20])
+def test_two_writers_storing_the_same_event_at_once_store_and_book_it_once(
+        cli, registered, padding) -> None:
     """A redelivery racing its first delivery on another writer: the second writer waits
     for the first one's commit, leaves the event out, counts it as a duplicate and books
-    only its own events."""
+    only its own events. With ``padding``, the messages are large enough for the second
+    batch to look new (its first event is not stored) and be inserted whole at first: the
+    shared event sends it to the anti-join."""
     import threading
 
     import psycopg
-
-    from tests.builders import creator, license, work
 
     assert cli("import", "creators", "-", input=jsonl([creator("alice")])).code == 0
     assert cli("import", "works", "-", input=jsonl([work("w1")])).code == 0
@@ -229,11 +230,13 @@ def test_two_writers_storing_the_same_event_at_once_store_and_book_it_once(cli, 
     first, second = registered.connect(), registered.connect()
     try:
         licensees = store.licensee_ids(first)
-        one = store.ingest(first, [store.Message(*batch(shared, usage("a")))],
+        one = store.ingest(first, [store.Message(*batch(
+            shared, usage("a"), *(usage(f"a{i}") for i in range(padding))))],
                            licensees=licensees, max_message_bytes=1_000_000)
         results: list[store.BatchResult] = []
         racer = threading.Thread(target=lambda: results.append(store.ingest(
-            second, [store.Message(*batch(usage("b", item={"sha256": sha("w1")}), shared))],
+            second, [store.Message(*batch(usage("b", item={"sha256": sha("w1")}),
+                                          *(usage(f"b{i}") for i in range(padding)), shared))],
             licensees=licensees, max_message_bytes=1_000_000)))
         racer.start()
         # the second writer waits on the first one's uncommitted copy of the shared event
@@ -248,9 +251,10 @@ def test_two_writers_storing_the_same_event_at_once_store_and_book_it_once(cli, 
     finally:
         first.close()
         second.close()
-    assert (one.accepted, one.duplicates) == (2, 0)
-    assert (results[0].accepted, results[0].duplicates, results[0].dead_lettered) == (1, 1, 0)
-    assert scalar(registered, "SELECT count(*) FROM usage_event") == 3
+    assert (one.accepted, one.duplicates) == (2 + padding, 0)
+    assert (results[0].accepted, results[0].duplicates, results[0].dead_lettered) == (
+        1 + padding, 1, 0)
+    assert scalar(registered, "SELECT count(*) FROM usage_event") == 3 + 2 * padding
     # two accrued events (shared, b) booked once each: the creator is owed two nets
     owed = scalar(registered, """
         SELECT -sum(p.amount) FROM posting p JOIN account a ON a.id = p.account_id
@@ -327,3 +331,52 @@ def test_a_unique_violation_no_concurrent_writer_explains_is_raised_not_retried(
             store.write(conn, doubled)
         conn.rollback()
     assert scalar(registered, "SELECT count(*) FROM usage_event") == 0
+
+
+def test_a_batch_that_looks_new_but_holds_a_stored_event_stores_the_rest_once(
+        cli, registered) -> None:
+    """A message's first event decides whether its batch is inserted whole (no anti-join);
+    one stored event further on makes that insert fail, and the batch is stored again with
+    the anti-join: the stored events count as duplicates (or conflicts), the rest once,
+    tallied and booked once."""
+    assert cli("import", "creators", "-", input=jsonl([creator("alice")])).code == 0
+    assert cli("import", "works", "-", input=jsonl([work("w1")])).code == 0
+    assert cli("import", "licenses", "-", input=jsonl([license("l1")])).code == 0
+    item = {"sha256": sha("w1")}
+    ingest(registered, batch(usage("old1", item=item), usage("old2", item=item)))
+    fresh = [usage(f"n{i}", item=item) for i in range(40)]
+    with registered.connect() as conn:
+        prepared = store.prepare(conn, [store.Message(*batch(
+            *fresh[:20], usage("old1", item=item), *fresh[20:],
+            usage("old2", item=item, quantity="7")))], licensees=store.licensee_ids(conn),
+            max_message_bytes=10**6)
+        conn.execute(store.CREATE_STAGE)
+        store.copy_staged(conn, prepared.staged)
+        assert store._fresh(conn, prepared)  # the sample sees only n0
+        conn.rollback()
+        result = store.write(conn, prepared)
+        conn.commit()
+    assert (result.accepted, result.duplicates, result.dead_lettered) == (40, 1, 1)
+    assert [d["reason"] for d in dead_letters(registered)] == ["conflicting_duplicate"]
+    assert scalar(registered, "SELECT count(*) FROM usage_event") == 42
+    assert scalar(registered, "SELECT sum(events) FROM usage_tally") == 42
+    owed = scalar(registered, """
+        SELECT -sum(p.amount) FROM posting p JOIN account a ON a.id = p.account_id
+        WHERE a.kind = 'creator_payable'""")
+    assert owed == 42 * expected_net("1", "0.0023", "0.15")
+
+
+def test_a_batch_whose_first_event_is_stored_goes_straight_to_the_anti_join(registered
+                                                                             ) -> None:
+    events = [usage(f"r{i}") for i in range(40)]
+    ingest(registered, batch(*events[:1]))
+    with registered.connect() as conn:
+        prepared = store.prepare(conn, [store.Message(*batch(*events))],
+                                 licensees=store.licensee_ids(conn), max_message_bytes=10**6)
+        small = store.prepare(conn, [store.Message(*batch(*events[1:3]))],
+                              licensees=store.licensee_ids(conn), max_message_bytes=10**6)
+        assert not store._fresh(conn, prepared)  # a resend: its first event is stored
+        assert not store._fresh(conn, small)  # two events a message: not worth a sample
+        result = store.write(conn, prepared)
+        conn.commit()
+    assert (result.accepted, result.duplicates) == (39, 1)
