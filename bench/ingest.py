@@ -487,18 +487,26 @@ def chunks_of(rows: list[tuple], chunk: int) -> list[list[tuple]]:
 
 
 def bare_dedupe(url: str, parts: list[list[tuple]]) -> dict:
-    """The issue's bare limit: per chunk, COPY into the staging table and the deduplicating
-    insert into ``usage_event``, then commit (JIT off, like the consumer)."""
+    """The bare limit on the raw rows: per chunk, COPY into the staging table and the
+    deduplicating insert into ``usage_event``, then commit (JIT off, like the consumer)."""
+    def stage(conn: psycopg.Connection, part: list[tuple]) -> None:
+        conn.execute(store.CREATE_STAGE)
+        store.copy_stage(conn, part)
+    return _timed_dedupe(url, parts, stage, BARE_DEDUPE)
+
+
+def _timed_dedupe(url: str, chunks: list, stage, insert: str) -> dict:  # noqa: ANN001
+    """Per chunk: ``stage`` it (create the staging table, COPY), run the deduplicating
+    ``insert``, commit; the seconds each step took, summed."""
     with psycopg.connect(ledger_db.libpq_url(url), options=ledger_db.HOT_PATH_OPTIONS) as conn:
         empty_events(conn)
         clock = Clock()
         t0 = time.perf_counter()
         inserted = 0
-        for part in parts:
-            conn.execute(store.CREATE_STAGE)
-            store.copy_stage(conn, part)
+        for chunk in chunks:
+            stage(conn, chunk)
             clock.lap("COPY into stage")
-            inserted += conn.execute(BARE_DEDUPE).rowcount
+            inserted += conn.execute(insert).rowcount
             clock.lap("dedupe INSERT usage_event")
             conn.commit()
             clock.lap("commit")
@@ -540,23 +548,12 @@ def bare_dedupe_stored(url: str, blobs: list[bytes]) -> dict:
     evaluation and booking entry included, so the same heap and index entries are written)
     into a staging table and the deduplicating insert, then commit. No Python formats a
     row inside the clock: the COPY data was read from PostgreSQL itself."""
-    with psycopg.connect(ledger_db.libpq_url(url), options=ledger_db.HOT_PATH_OPTIONS) as conn:
-        empty_events(conn)
-        clock = Clock()
-        t0 = time.perf_counter()
-        inserted = 0
-        for blob in blobs:
-            conn.execute(CREATE_STORED_STAGE)
-            with conn.cursor().copy(f"COPY stored_stage ({STORED_COLUMNS}) FROM STDIN "
-                                    "(FORMAT BINARY)") as copy:
-                copy.write(blob)
-            clock.lap("COPY into stage")
-            inserted += conn.execute(BARE_DEDUPE_STORED).rowcount
-            clock.lap("dedupe INSERT usage_event")
-            conn.commit()
-            clock.lap("commit")
-        elapsed = time.perf_counter() - t0
-    return {"seconds": elapsed, "inserted": inserted, "steps": clock.spent}
+    def stage(conn: psycopg.Connection, blob: bytes) -> None:
+        conn.execute(CREATE_STORED_STAGE)
+        with conn.cursor().copy(f"COPY stored_stage ({STORED_COLUMNS}) FROM STDIN "
+                                "(FORMAT BINARY)") as copy:
+            copy.write(blob)
+    return _timed_dedupe(url, blobs, stage, BARE_DEDUPE_STORED)
 
 
 _SEQ = 1  # a staged row: seq, then store.COLUMNS
