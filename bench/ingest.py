@@ -21,7 +21,7 @@ opted_out, unpriced) and the accrual is booked, as in production.
 
 End to end: the real worker (``royalty worker --concurrency 1``) runs as a subprocess; N
 valid CloudEvents are generated up front, then published with ``UsageProducer`` in batch
-messages of ``--batch-size`` events; the clock runs from the first publish until
+messages of ``--batch-size`` events (zstd-compressed bodies, the producer's default); the clock runs from the first publish until
 ``sum(ingest_batch.accepted)`` reaches N (polled every 0.05 s). The worker process tree's
 RSS is sampled every 0.2 s.
 
@@ -763,8 +763,11 @@ def main(argv: list[str] | None = None) -> int:
             f"store SQL {store_eps:,.0f} ev/s, worker peak RSS {peak / 2**20:,.0f} MiB")
         say(f"  bare on the raw rows (events before evaluation: fewer columns and index "
             f"entries than stored) {raw_eps:,.0f} ev/s, ratio {e2e_eps / raw_eps:.2f}")
+        raw_ratio = e2e_eps / raw_eps
         say(f"targets: e2e ≥ {TARGET_EPS:,} ev/s: {'met' if e2e_eps >= TARGET_EPS else 'MISSED'}; "
-            f"ratio ≥ {TARGET_RATIO}: {'met' if ratio >= TARGET_RATIO else 'MISSED'}")
+            f"ratio ≥ {TARGET_RATIO}: {'met' if ratio >= TARGET_RATIO else 'MISSED'} "
+            f"(against the raw rows, the earlier yardstick: "
+            f"{'met' if raw_ratio >= TARGET_RATIO else 'MISSED'})")
     finally:
         if args.keep:
             say(f"kept database {BENCH_DB}")

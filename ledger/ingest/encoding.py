@@ -7,7 +7,10 @@ with Content-Encoding. The body, once decompressed, is the same structured-mode 
 - Any other content encoding is a character set, or nothing (py-amqp and kombu name
   ``utf-8`` or ``binary`` for plain bodies): the body is read as it is, as before.
 - A body is decompressed only up to the message size limit: what would grow beyond it
-  is refused as ``too_large`` without being inflated further (a small bomb stays small).
+  is refused as ``too_large`` without being inflated further (a small bomb stays small),
+  and so is a compressed body already beyond it.
+- gzip data is fed to zlib in slices (zlib copies what follows a member's end), and at
+  most ``MAX_MEMBERS`` members are read: many tiny members cost no more than one body.
 - Data that does not decompress is refused as ``malformed_json``: the body as a whole
   cannot be read. Either way the dead letter keeps the bytes as they came, with their
   content encoding, so that a replay reads them the same way.
@@ -30,7 +33,9 @@ DEFLATE = "deflate"
 _ZLIB_WINDOW = {GZIP: 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS,
                 DEFLATE: zlib.MAX_WBITS}
 COMPRESSIONS = frozenset({ZSTD, *_ZLIB_WINDOW})
-_CHUNK = 1 << 20
+MAX_MEMBERS = 64
+_CHUNK = 1 << 20  # output read at a time (zstd)
+_FEED = 64 << 10  # input given to zlib at a time
 
 
 class _TooLarge(Exception):
@@ -60,6 +65,9 @@ def decompress(body: bytes, content_encoding: str | None, limit: int) -> bytes |
     method = compression(content_encoding)
     if method is None:
         return body
+    if len(body) > limit:
+        return Rejected(Reason.TOO_LARGE, f"{method} body of {len(body)} bytes exceeds the "
+                                          f"{limit}-byte limit", raw=body)
     try:
         plain = _zstd(body, limit) if method == ZSTD else _zlib(body, method, limit)
     except _TooLarge:
@@ -86,17 +94,27 @@ def _zstd(body: bytes, limit: int) -> bytes:
 
 
 def _zlib(body: bytes, method: str, limit: int) -> bytes:
-    parts, size, rest = [], 0, body
-    while rest:  # one pass per gzip member
-        unpacker = zlib.decompressobj(_ZLIB_WINDOW[method])
-        chunk = unpacker.decompress(rest, limit + 1 - size)
+    view = memoryview(body)
+    parts, size, at, members = [], 0, 0, 0
+    unpacker, fed = zlib.decompressobj(_ZLIB_WINDOW[method]), False
+    data: bytes | memoryview = b""
+    while data or at < len(body):
+        if not data:
+            data, at = view[at:at + _FEED], at + _FEED
+        if unpacker.eof:  # the member before ended: data starts the next one
+            if method == DEFLATE:
+                raise zlib.error("data follows the end of the zlib stream")
+            members += 1
+            if members >= MAX_MEMBERS:
+                raise zlib.error(f"more than {MAX_MEMBERS} gzip members")
+            unpacker, fed = zlib.decompressobj(_ZLIB_WINDOW[method]), False
+        chunk = unpacker.decompress(data, limit + 1 - size)
+        fed = True
         parts.append(chunk)
         size += len(chunk)
         if size > limit or unpacker.unconsumed_tail:
             raise _TooLarge
-        if not unpacker.eof:
-            raise EOFError("the compressed data ends early")
-        rest = unpacker.unused_data
-        if method == DEFLATE and rest:
-            raise zlib.error("data follows the end of the zlib stream")
+        data = unpacker.unused_data if unpacker.eof else b""
+    if fed and not unpacker.eof:
+        raise EOFError("the compressed data ends early")
     return b"".join(parts)

@@ -33,7 +33,8 @@ MAX_BATCH_BYTES = 8 * 1024 * 1024
 
 
 def decode(payload: str) -> store.Message:
-    """A kombu virtual-transport envelope back to the body the producer sent."""
+    """A kombu virtual-transport envelope back to the body the producer sent (an envelope
+    that cannot be read raises: the consumer sets it aside as ``unprocessable``)."""
     envelope = orjson.loads(payload)
     properties = envelope.get("properties") or {}
     body = envelope.get("body") or ""
@@ -64,15 +65,16 @@ class SqlQueueConsumer(ConsumerBase):
             chosen.append(message_id)
             size += length
         rows, messages, size = [], [], 0
-        for message_id, payload in db.execute(READ, (chosen,)):
-            # compressed bodies are bounded by their plain size: the rest wait their turn
-            message = store.plain(decode(payload), self.max_message_bytes)
-            if messages and size + len(message.body) > MAX_BATCH_BYTES:
-                break
-            rows.append((message_id, payload))
-            messages.append(message)
-            size += len(message.body)
         try:
+            for message_id, payload in db.execute(READ, (chosen,)):
+                rows.append((message_id, payload))
+                # compressed bodies are bounded by their plain size: the rest wait their turn
+                message = store.plain(decode(payload), self.max_message_bytes)
+                if messages and size + len(message.body) > MAX_BATCH_BYTES:
+                    rows.pop()
+                    break
+                messages.append(message)
+                size += len(message.body)
             result = store.ingest(db, messages,
                                   licensees=store.licensee_ids(db),
                                   max_message_bytes=self.max_message_bytes)
@@ -101,8 +103,9 @@ class SqlQueueConsumer(ConsumerBase):
             if (row := db.execute(TAKE_ONE, (message_id,)).fetchone()) is None:
                 db.rollback()
                 continue
-            message = store.plain(decode(row[0]), self.max_message_bytes)
+            message = store.Message(row[0].encode(), None)  # its envelope, should it not read
             try:
+                message = store.plain(decode(row[0]), self.max_message_bytes)
                 one = store.ingest(db, [message], licensees=store.licensee_ids(db),
                                    max_message_bytes=self.max_message_bytes)
             except psycopg.OperationalError:

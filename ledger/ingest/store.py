@@ -153,16 +153,23 @@ class Message:
     content_type: str | None
     routing_key: str | None = None
     content_encoding: str | None = None
+    # why the compressed body cannot be read (set by ``plain``; it is kept as it came)
+    refused: Rejected | None = field(default=None, compare=False)
+
+    @property
+    def kept_encoding(self) -> str | None:
+        """The compression of the body as it is kept (None: a plain body)."""
+        return compression(self.content_encoding)
 
 
 def plain(message: Message, max_message_bytes: int) -> Message:
-    """The message with its body decompressed, or as it is when it is not compressed or
-    cannot be decompressed (``prepare`` then says why, and keeps its bytes as they came)."""
-    if compression(message.content_encoding) is None:
+    """The message with its body decompressed; as it is when it is not compressed; or, when
+    it cannot be decompressed, as it came with the reason (``prepare`` dead-letters it)."""
+    if message.refused is not None or compression(message.content_encoding) is None:
         return message
     body = decompress(message.body, message.content_encoding, max_message_bytes)
     if isinstance(body, Rejected):
-        return message
+        return replace(message, refused=body)
     return Message(body, message.content_type, message.routing_key)
 
 
@@ -328,11 +335,9 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
 
     messages = [plain(message, max_message_bytes) for message in messages]
     for at, message in enumerate(messages):
-        if compression(message.content_encoding) is not None:  # it did not decompress
+        if message.refused is not None:  # it did not decompress
             result.received += 1
-            refused = decompress(message.body, message.content_encoding, max_message_bytes)
-            assert isinstance(refused, Rejected), "plain() decompressed it before"
-            reject(refused.reason, refused.detail, message, raw=message.body)
+            reject(message.refused.reason, message.refused.detail, message, raw=message.body)
             continue
         if len(message.body) > max_message_bytes:
             result.received += 1
@@ -486,7 +491,7 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
         with conn.cursor() as cur:
             cur.executemany(INSERT_DEAD_LETTERS, [
                 (r.reason, r.field, r.detail, r.source, r.event_id, m.content_type,
-                 m.content_encoding, m.routing_key, r.raw) for r, m in result.rejected])
+                 m.kept_encoding, m.routing_key, r.raw) for r, m in result.rejected])
             result.repeated = len(result.rejected) - cur.rowcount
             result.duplicates += result.repeated
     conn.execute(INSERT_BATCH, (result.messages, result.received if count_received else 0,
@@ -498,6 +503,6 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
 def set_aside(conn: psycopg.Connection, message: Message, detail: str) -> None:
     """Dead-letter a whole message that could not be processed at all (a fault of ours)."""
     kept = conn.execute(INSERT_DEAD_LETTERS, (Reason.UNPROCESSABLE, None, detail, None, None,
-                                              message.content_type, message.content_encoding,
+                                              message.content_type, message.kept_encoding,
                                               message.routing_key, message.body)).rowcount
     conn.execute(INSERT_BATCH, (1, 1, 0, 1 - kept, kept, 0))

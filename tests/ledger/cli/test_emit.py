@@ -54,6 +54,27 @@ def test_emit_cloudevents_jsonl(cli, registered, tmp_path, compression) -> None:
         wait_for(lambda: scalar(registered, "SELECT count(*) FROM usage_event") == 10)
 
 
+@pytest.mark.parametrize(("option", "encoding"), [
+    ([], "zstd"), (["--compression", "gzip"], "gzip"), (["--compression", "none"], "utf-8")])
+def test_emit_sends_the_compression_asked_for(cli, registered, tmp_path, option, encoding
+                                              ) -> None:
+    """What goes on the wire (no consumer running): the content encoding names the
+    compression, and the body decompresses to the batch of events."""
+    from ledger.ingest.encoding import decompress
+
+    path = tmp_path / "events.jsonl"
+    events = [usage(f"w{i}") for i in range(5)]
+    path.write_text(jsonl(events))
+    assert cli("emit", str(path), *option).code == 0
+    with topology.connection(registered.broker_url) as conn:
+        message = registered.topology.queue(conn.default_channel).get(no_ack=True)
+        assert message is not None
+        body = message.body if isinstance(message.body, bytes) else message.body.encode()
+        assert message.content_encoding == encoding
+        assert json.loads(decompress(body, encoding, 1 << 20)) == events
+        assert registered.topology.queue(conn.default_channel).get(no_ack=True) is None
+
+
 def test_emit_refuses_an_unknown_compression(cli, registered, tmp_path) -> None:
     path = tmp_path / "events.jsonl"
     path.write_text(jsonl([usage("c")]))

@@ -112,10 +112,46 @@ def test_the_embedded_broker_needs_no_extra_service(registered, database_url) ->
         **registered.settings.model_dump(), "broker_url": "sqla+" + sqlalchemy_url(database_url),
         "ingest_queue": registered.settings.ingest_queue + ".sqla"}))
     events = [usage(f"s{i}") for i in range(1200)]
+    publish(embedded, events, batch_size=100)
+    with embedded.connect() as conn:  # the messages, as rows of kombu's table: compressed
+        encodings = [orjson.loads(payload)["content-encoding"] for payload, in conn.execute(
+            "SELECT payload FROM kombu_message")]
+    assert encodings == ["zstd"] * 12
     with running_consumer(embedded):
-        publish(embedded, events, batch_size=100)
         wait_for(lambda: stored(embedded) == 1200, timeout=60)
     assert scalar(embedded, "SELECT sum(accepted) FROM ingest_batch") == 1200
+
+
+def test_an_envelope_the_embedded_consumer_cannot_read_is_set_aside(registered, database_url
+                                                                   ) -> None:
+    """A row of kombu's table that is not a kombu envelope: kept as an ``unprocessable``
+    dead letter (its text), deleted from the queue, and the messages around it stored."""
+    from ledger.config import Settings
+    from ledger.db import sqlalchemy_url
+
+    embedded = Ledger(settings=Settings(**{
+        **registered.settings.model_dump(), "broker_url": "sqla+" + sqlalchemy_url(database_url),
+        "ingest_queue": registered.settings.ingest_queue + ".sqla-bad"}))
+    queue = embedded.settings.ingest_queue
+    publish(embedded, [usage("before")])
+    with embedded.connect() as conn:
+        conn.execute("""INSERT INTO kombu_message (id, queue_id, visible, timestamp, payload,
+                                                   version)
+                        SELECT nextval('message_id_sequence'), id, true, now(),
+                               '{not an envelope', 1 FROM kombu_queue WHERE name = %s""",
+                     (queue,))
+        conn.commit()
+    publish(embedded, [usage("after")])
+    left = ("SELECT count(*) FROM kombu_message m JOIN kombu_queue q ON q.id = m.queue_id "
+            "WHERE q.name = %s")
+    assert scalar(embedded, left, queue) == 3
+    with running_consumer(embedded):
+        wait_for(lambda: stored(embedded) == 2, timeout=60)
+        wait_for(lambda: scalar(embedded, "SELECT count(*) FROM dead_letter") == 1)
+        wait_for(lambda: scalar(embedded, left, queue) == 0)
+    with embedded.connect() as conn:
+        reason, raw = conn.execute("SELECT reason, raw FROM dead_letter").fetchone()
+    assert reason == "unprocessable" and bytes(raw) == b"{not an envelope"
 
 
 def test_two_consumers_share_a_queue_without_doubling(cli, registered) -> None:

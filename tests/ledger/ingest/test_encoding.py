@@ -16,8 +16,9 @@ METHODS = sorted(COMPRESSIONS - {"x-gzip"})
 
 @given(st.sampled_from(METHODS), st.binary(max_size=4000), st.integers(0, 5000))
 def test_a_compressed_body_reads_back_exactly_within_the_limit(method, body, limit) -> None:
-    read = decompress(compress(body, method), method, limit)
-    if len(body) <= limit:
+    packed = compress(body, method)
+    read = decompress(packed, method, limit)
+    if len(body) <= limit and len(packed) <= limit:
         assert read == body
     else:
         assert isinstance(read, Rejected) and read.reason == Reason.TOO_LARGE
@@ -57,9 +58,34 @@ def test_a_plain_body_is_read_as_it_is(encoding) -> None:
 
 def test_a_message_is_decompressed_once_and_kept_as_it_came_when_it_cannot_be() -> None:
     body = compress(b"[]", "gzip")
-    assert plain(Message(body, "t", "k", "GZIP"), 10) == Message(b"[]", "t", "k", None)
-    broken = Message(body[:-3], "t", "k", "gzip")
-    assert plain(broken, 10) is broken
+    assert plain(Message(body, "t", "k", "GZIP"), 100) == Message(b"[]", "t", "k", None)
+    broken = Message(body[:-3], "t", "k", "GZIP")
+    kept = plain(broken, 100)
+    assert kept == broken and kept.refused.reason == Reason.MALFORMED_JSON
+    assert kept.kept_encoding == "gzip" and plain(kept, 100) is kept
+
+
+def test_gzip_members_are_capped_and_cost_no_more_than_one_body() -> None:
+    import gzip
+    import time
+
+    from ledger.ingest.encoding import MAX_MEMBERS
+
+    member = gzip.compress(b"[1]")
+    assert decompress(member * MAX_MEMBERS, "gzip", 1 << 20) == b"[1]" * MAX_MEMBERS
+    refused = decompress(member * (MAX_MEMBERS + 1), "gzip", 1 << 20)
+    assert isinstance(refused, Rejected) and "more than 64 gzip members" in refused.detail
+    empty = gzip.compress(b"") * 500_000  # 10 MB of empty members
+    started = time.process_time()
+    assert isinstance(decompress(empty, "gzip", 16 << 20), Rejected)
+    assert time.process_time() - started < 1
+
+
+def test_a_compressed_body_beyond_the_limit_is_too_large_before_it_is_read() -> None:
+    body = compress(bytes(range(256)) * 64, "zstd")
+    refused = decompress(body, "zstd", len(body) - 1)
+    assert isinstance(refused, Rejected) and refused.reason == Reason.TOO_LARGE
+    assert "zstd body of" in refused.detail
 
 
 def test_an_unknown_compression_is_refused_by_the_producer_side() -> None:

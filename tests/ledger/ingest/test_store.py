@@ -32,6 +32,20 @@ def batch(*events: object) -> tuple[bytes, str]:
     return orjson.dumps(list(events)), BATCH
 
 
+@pytest.fixture
+def dedupes(monkeypatch) -> list[bool]:
+    """Whether each insert statement ``store.write`` ran had the anti-join, in order."""
+    flags: list[bool] = []
+    real = store.store_new
+
+    def spy(kinds=None, dedupe=True):  # noqa: ANN001, ANN202
+        flags.append(dedupe)
+        return real(kinds, dedupe)
+
+    monkeypatch.setattr(store, "store_new", spy)
+    return flags
+
+
 def dead_letters(ledger) -> list[dict]:
     with ledger.connect() as conn:
         return deadletters.list_dead_letters(conn)
@@ -213,7 +227,7 @@ def test_replaying_a_still_bad_letter_keeps_it_with_its_reason(cli, registered) 
 
 @pytest.mark.parametrize("padding", [0, 20])
 def test_two_writers_storing_the_same_event_at_once_store_and_book_it_once(
-        cli, registered, padding) -> None:
+        cli, registered, padding, dedupes) -> None:
     """A redelivery racing its first delivery on another writer: the second writer waits
     for the first one's commit, leaves the event out, counts it as a duplicate and books
     only its own events. With ``padding``, the messages are large enough for the second
@@ -251,6 +265,10 @@ def test_two_writers_storing_the_same_event_at_once_store_and_book_it_once(
     finally:
         first.close()
         second.close()
+    # small messages: both batches deduplicated event by event, the second one again once
+    # the first one's copy commits; large ones: both inserted whole at first, the second
+    # one again with the anti-join
+    assert dedupes == ([True, True, True] if not padding else [False, False, True])
     assert (one.accepted, one.duplicates) == (2 + padding, 0)
     assert (results[0].accepted, results[0].duplicates, results[0].dead_lettered) == (
         1 + padding, 1, 0)
@@ -334,7 +352,7 @@ def test_a_unique_violation_no_concurrent_writer_explains_is_raised_not_retried(
 
 
 def test_a_batch_that_looks_new_but_holds_a_stored_event_stores_the_rest_once(
-        cli, registered) -> None:
+        cli, registered, dedupes) -> None:
     """A message's first event decides whether its batch is inserted whole (no anti-join);
     one stored event further on makes that insert fail, and the batch is stored again with
     the anti-join: the stored events count as duplicates (or conflicts), the rest once,
@@ -354,8 +372,10 @@ def test_a_batch_that_looks_new_but_holds_a_stored_event_stores_the_rest_once(
         store.copy_staged(conn, prepared.staged)
         assert store._fresh(conn, prepared)  # the sample sees only n0
         conn.rollback()
+        dedupes.clear()
         result = store.write(conn, prepared)
         conn.commit()
+    assert dedupes == [False, True]  # inserted whole, refused, inserted with the anti-join
     assert (result.accepted, result.duplicates, result.dead_lettered) == (40, 1, 1)
     assert [d["reason"] for d in dead_letters(registered)] == ["conflicting_duplicate"]
     assert scalar(registered, "SELECT count(*) FROM usage_event") == 42
@@ -366,8 +386,8 @@ def test_a_batch_that_looks_new_but_holds_a_stored_event_stores_the_rest_once(
     assert owed == 42 * expected_net("1", "0.0023", "0.15")
 
 
-def test_a_batch_whose_first_event_is_stored_goes_straight_to_the_anti_join(registered
-                                                                             ) -> None:
+def test_a_batch_whose_first_event_is_stored_goes_straight_to_the_anti_join(registered,
+                                                                             dedupes) -> None:
     events = [usage(f"r{i}") for i in range(40)]
     ingest(registered, batch(*events[:1]))
     with registered.connect() as conn:
@@ -377,6 +397,8 @@ def test_a_batch_whose_first_event_is_stored_goes_straight_to_the_anti_join(regi
                               licensees=store.licensee_ids(conn), max_message_bytes=10**6)
         assert not store._fresh(conn, prepared)  # a resend: its first event is stored
         assert not store._fresh(conn, small)  # two events a message: not worth a sample
+        dedupes.clear()
         result = store.write(conn, prepared)
         conn.commit()
+    assert dedupes == [True]
     assert (result.accepted, result.duplicates) == (39, 1)
