@@ -211,3 +211,33 @@ def test_compressed_bodies_are_stored_and_bad_ones_kept_as_they_came(cli, regist
     assert result.code == 0, result.output
     assert stored(registered) == 3900
     assert scalar(registered, "SELECT count(*) FROM dead_letter WHERE resolved_at IS NULL") == 1
+
+
+def test_a_message_that_trips_a_fault_of_ours_is_set_aside_by_the_consumer(registered,
+                                                                           monkeypatch) -> None:
+    """A batch in which one message trips a bug of ours is read again message by message:
+    that one is kept as an ``unprocessable`` dead letter (its body as it came), the
+    messages around it are stored, and the queue drains."""
+    from ledger.ingest import store
+
+    real_read = store.read
+
+    def faulty(body: bytes, content_type: str | None):  # noqa: ANN202
+        if b'"boom"' in body:
+            raise RuntimeError("bug reached")
+        return real_read(body, content_type)
+
+    monkeypatch.setattr(store, "read", faulty)
+    with running_consumer(registered, max_messages=10):
+        publish(registered, [usage("a1"), usage("a2"), usage("boom"), usage("b1"),
+                             usage("c1"), usage("c2")], batch_size=2)
+        wait_for(lambda: scalar(registered, "SELECT count(*) FROM dead_letter") == 1)
+        wait_for(lambda: stored(registered) == 4)
+        wait_for(lambda: registered.topology.depth(_broker(registered)) == 0)
+    with registered.connect() as conn:
+        ids = {r for r, in conn.execute("SELECT event_id FROM usage_event")}
+        reason, detail, raw = conn.execute(
+            "SELECT reason, detail, raw FROM dead_letter").fetchone()
+    assert ids == {"a1", "a2", "c1", "c2"}
+    assert reason == "unprocessable" and "RuntimeError: bug reached" in detail
+    assert [e["id"] for e in orjson.loads(bytes(raw))] == ["boom", "b1"]
