@@ -83,19 +83,26 @@ def test_a_message_the_database_refuses_is_set_aside_and_the_rest_is_stored(regi
     kept as an ``unprocessable`` dead letter (body and reason), and the queue drains."""
     good = [usage(f"g{i}") for i in range(4)]
     refused = [usage("n1", model="a\u0000b"), usage("n2")]
-    with running_consumer(registered, max_messages=10):
-        # one consumer batch: [g0, g1], [n1, n2], [g2, g3]
-        publish(registered, [*good[:2], *refused, *good[2:]], batch_size=2)
-        wait_for(lambda: scalar(registered, "SELECT count(*) FROM dead_letter") == 1)
-        wait_for(lambda: stored(registered) == 4)
-        wait_for(lambda: registered.topology.depth(_broker(registered)) == 0)
-    with registered.connect() as conn:
+    # one consumer batch: [g0, g1], [n1, n2], [g2, g3]
+    ids, reason, detail, kept = _one_set_aside(registered, [*good[:2], *refused, *good[2:]])
+    assert ids == {"g0", "g1", "g2", "g3"}
+    assert reason == "unprocessable" and "0x00" in detail
+    assert kept == ["n1", "n2"]
+
+
+def _one_set_aside(ledger: Ledger, events: list[dict]) -> tuple[set, str, str, list]:
+    """Publish ``events`` two a message, in one consumer batch, of which one message is set
+    aside: the ids stored, and the dead letter's reason, detail and event ids."""
+    with running_consumer(ledger, max_messages=10):
+        publish(ledger, events, batch_size=2)
+        wait_for(lambda: scalar(ledger, "SELECT count(*) FROM dead_letter") == 1)
+        wait_for(lambda: stored(ledger) == len(events) - 2)
+        wait_for(lambda: ledger.topology.depth(_broker(ledger)) == 0)
+    with ledger.connect() as conn:
         ids = {r for r, in conn.execute("SELECT event_id FROM usage_event")}
         reason, detail, raw = conn.execute(
             "SELECT reason, detail, raw FROM dead_letter").fetchone()
-    assert ids == {"g0", "g1", "g2", "g3"}
-    assert reason == "unprocessable" and "0x00" in detail
-    assert [e["id"] for e in orjson.loads(bytes(raw))] == ["n1", "n2"]
+    return ids, reason, detail, [e["id"] for e in orjson.loads(bytes(raw))]
 
 
 def _broker(ledger: Ledger):  # noqa: ANN202
@@ -229,16 +236,8 @@ def test_a_message_that_trips_a_fault_of_ours_is_set_aside_by_the_consumer(regis
         return real_read(body, content_type)
 
     monkeypatch.setattr(store, "read", faulty)
-    with running_consumer(registered, max_messages=10):
-        publish(registered, [usage("a1"), usage("a2"), usage("boom"), usage("b1"),
-                             usage("c1"), usage("c2")], batch_size=2)
-        wait_for(lambda: scalar(registered, "SELECT count(*) FROM dead_letter") == 1)
-        wait_for(lambda: stored(registered) == 4)
-        wait_for(lambda: registered.topology.depth(_broker(registered)) == 0)
-    with registered.connect() as conn:
-        ids = {r for r, in conn.execute("SELECT event_id FROM usage_event")}
-        reason, detail, raw = conn.execute(
-            "SELECT reason, detail, raw FROM dead_letter").fetchone()
+    ids, reason, detail, kept = _one_set_aside(registered, [
+        usage("a1"), usage("a2"), usage("boom"), usage("b1"), usage("c1"), usage("c2")])
     assert ids == {"a1", "a2", "c1", "c2"}
     assert reason == "unprocessable" and "RuntimeError: bug reached" in detail
-    assert [e["id"] for e in orjson.loads(bytes(raw))] == ["boom", "b1"]
+    assert kept == ["boom", "b1"]
