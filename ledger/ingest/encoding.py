@@ -51,7 +51,7 @@ def compression(content_encoding: str | None) -> str | None:
 
 
 def compress(body: bytes, method: str) -> bytes:
-    """``body`` compressed by ``method`` (``zstd`` or ``gzip``): what a producer sends."""
+    """``body`` compressed by ``method`` (one of ``COMPRESSIONS``): what a producer sends."""
     if method == ZSTD:
         return zstandard.ZstdCompressor(level=1).compress(body)
     if method in _ZLIB_WINDOW:
@@ -96,7 +96,7 @@ def _zstd(body: bytes, limit: int) -> bytes:
 def _zlib(body: bytes, method: str, limit: int) -> bytes:
     view = memoryview(body)
     parts, size, at, members = [], 0, 0, 0
-    unpacker, fed = zlib.decompressobj(_ZLIB_WINDOW[method]), False
+    unpacker = zlib.decompressobj(_ZLIB_WINDOW[method])
     data: bytes | memoryview = b""
     while data or at < len(body):
         if not data:
@@ -107,14 +107,13 @@ def _zlib(body: bytes, method: str, limit: int) -> bytes:
             members += 1
             if members >= MAX_MEMBERS:
                 raise zlib.error(f"more than {MAX_MEMBERS} gzip members")
-            unpacker, fed = zlib.decompressobj(_ZLIB_WINDOW[method]), False
+            unpacker = zlib.decompressobj(_ZLIB_WINDOW[method])
         chunk = unpacker.decompress(data, limit + 1 - size)
-        fed = True
         parts.append(chunk)
         size += len(chunk)
         if size > limit or unpacker.unconsumed_tail:
             raise _TooLarge
         data = unpacker.unused_data if unpacker.eof else b""
-    if fed and not unpacker.eof:
+    if body and not unpacker.eof:  # every member was fed data: the last one must end
         raise EOFError("the compressed data ends early")
     return b"".join(parts)

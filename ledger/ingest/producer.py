@@ -18,7 +18,7 @@ import orjson
 from kombu import Connection
 
 from ledger.ingest import topology
-from ledger.ingest.encoding import ZSTD, compress
+from ledger.ingest.encoding import COMPRESSIONS, ZSTD, compress
 from ledger.ingest.events import BATCH, SINGLE
 from ledger.ingest.topology import Topology
 
@@ -26,8 +26,9 @@ from ledger.ingest.topology import Topology
 class UsageProducer:
     def __init__(self, broker_url: str, *, batch_size: int = 1000,
                  topology: Topology | None = None, compression: str | None = ZSTD) -> None:
-        if compression is not None:
-            compress(b"", compression)  # an unknown method fails here, not at the first batch
+        if compression is not None and compression not in COMPRESSIONS:
+            raise ValueError(f"unknown compression {compression!r}; use one of "
+                             f"{sorted(COMPRESSIONS)}")
         self.broker_url = broker_url
         self.compression = compression
         self.topology = topology or Topology()
