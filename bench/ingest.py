@@ -46,6 +46,10 @@ after a ``CHECKPOINT``, so that no pass pays for the WAL another left behind and
 share the machine's drift; each round's figures are printed, and the targets are judged on
 the medians.
 
+The summary ends with the CPU budget: the CPU time the end-to-end parts (worker,
+PostgreSQL, RabbitMQ, publisher) spent per stored event, the rate the machine's CPUs allow
+at that cost, and the cost at which they would allow the target rate.
+
 Exit status: 0 whatever the figures; 1 when the stored count is not exactly N, a duplicate
 or dead letter appeared, or the run could not complete.
 """
@@ -683,7 +687,8 @@ def one_round(url: str, broker_url: str, events: list[dict], parts: list[list[tu
         ok = False
     return {"round": number, "e2e": e2e_eps, "bare": bare_eps["stored"],
             "bare_raw": bare_eps["raw"], "store": n / s["seconds"],
-            "peak_rss": e2e["peak_rss"], "ok": ok}
+            "peak_rss": e2e["peak_rss"], "cpu_us": 1e6 * sum(e2e["cpu"].values()) / n,
+            "ok": ok}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -768,6 +773,13 @@ def main(argv: list[str] | None = None) -> int:
             f"ratio ≥ {TARGET_RATIO}: {'met' if ratio >= TARGET_RATIO else 'MISSED'} "
             f"(against the raw rows, the earlier yardstick: "
             f"{'met' if raw_ratio >= TARGET_RATIO else 'MISSED'})")
+        # What the machine allows at the CPU the end-to-end pass spent per event (worker,
+        # PostgreSQL, RabbitMQ and the publisher, all on this machine's CPUs).
+        cpu_us = statistics.median(r["cpu_us"] for r in runs)
+        cpus = psutil.cpu_count() or 1
+        say(f"CPU budget: the end-to-end parts spent {cpu_us:.1f} µs of CPU per stored event; "
+            f"{cpus} CPUs allow at most {cpus * 1e6 / cpu_us:,.0f} ev/s at that cost, and "
+            f"{TARGET_EPS:,} ev/s needs at most {cpus * 1e6 / TARGET_EPS:.1f} µs")
     finally:
         if args.keep:
             say(f"kept database {BENCH_DB}")
