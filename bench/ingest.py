@@ -84,7 +84,7 @@ from ledger import migrate
 from ledger.catalog.service import ImportKind, import_file
 from ledger.ingest import store, topology
 from ledger.ingest.consumer import IngestConsumer
-from ledger.ingest.events import EVENT_TYPE, validate
+from ledger.ingest.events import EVENT_TYPE, staged_row, validate
 from ledger.ingest.producer import UsageProducer
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -245,16 +245,7 @@ def make_events(n: int, works: int = 0) -> list[dict]:
 
 def stored_rows(events: list[dict], licensee_id: int) -> list[tuple]:
     """The rows ``store.ingest`` COPYs (without the per-batch ``seq``), same layout."""
-    rows = []
-    for event in events:
-        usage = validate(event)
-        ids = usage.identifiers
-        rows.append((usage.source, usage.event_id, usage.content_hash, usage.time, licensee_id,
-                     usage.purpose, usage.activity, usage.model, usage.run, usage.dataset,
-                     usage.quantity_text, usage.unit, *(ids.get(k) for k in store.IDENTIFIERS),
-                     None if usage.extensions is None
-                     else orjson.dumps(usage.extensions, default=str).decode()))
-    return rows
+    return [(licensee_id, *staged_row(validate(event))) for event in events]
 
 
 def consumer_flush_events(events: list[dict], batch_size: int) -> tuple[int, int, int]:

@@ -6,21 +6,35 @@ their content hash is taken from the struct encoded with sorted keys, the same b
 ``content_hash`` of the parsed dict. Anything else — a bad event, an extension attribute,
 a float quantity — makes the typed decoding fail, and the body is read again by
 ``parse_body`` and ``validate``, which say what is wrong with each event. So the fast
-path only ever accepts what ``validate`` accepts, and stores the same ``Usage``.
+path only ever accepts what ``validate`` accepts, and stages the same row (made straight
+from the struct, with no ``Usage`` in between).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
+from hashlib import blake2b
 from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
+from msgspec.structs import astuple
 
+from ledger.catalog.identifiers import IDENTIFIER_KINDS
 from ledger.ingest.events import (
-    BATCH, EVENT_TYPE, SINGLE, Invalid, Rejected, Usage, _identifier, _quantity, _time,
-    media_type, normal_sha256, parse_body, validate,
+    BATCH,
+    EVENT_TYPE,
+    SINGLE,
+    Invalid,
+    Rejected,
+    _identifier,
+    _quantity,
+    _time,
+    media_type,
+    normal_sha256,
+    parse_body,
+    staged_row,
+    validate,
 )
 from ledger.licensing.purposes import USAGE_TOKENS
 
@@ -49,7 +63,9 @@ class _Item(_Plain):
 
 
 _ITEM_KINDS = _Item.__struct_fields__
-_SHA256_ONLY = (None,) * (len(_ITEM_KINDS) - 1)
+assert _ITEM_KINDS == IDENTIFIER_KINDS, "a row lists the identifiers in this order"
+_NONE = (None,) * len(_ITEM_KINDS)
+_SHA256_ONLY = _NONE[1:]
 
 
 class _Data(_Plain):
@@ -88,52 +104,73 @@ class Bad:
     event: Any
 
 
-def read(body: bytes, content_type: str | None) -> list[Usage | Bad] | Rejected:
-    """Every event of one message body, each valid (``Usage``) or not (``Bad``), or why the
+@dataclass(slots=True)
+class Read:
+    """A body's events, in order: each as the row it is staged as (``ROW_COLUMNS``) or
+    why it is not valid (``Bad``), with its licensee's key (None for a bad one); and the
+    identifier kinds the rows use."""
+
+    licensees: list[str | None]
+    rows: list[tuple | Bad]
+    kinds: set[str]
+
+
+def read(body: bytes, content_type: str | None) -> Read | Rejected:
+    """Every event of one message body, each valid (a row) or not (``Bad``), or why the
     whole body is rejected."""
-    usages = _typed(body, content_type)
-    if usages is not None:
-        return usages
+    typed = _typed(body, content_type)
+    if typed is not None:
+        return typed
     events = parse_body(body, content_type)
     if isinstance(events, Rejected):
         return events
-    read_: list[Usage | Bad] = []
+    read_ = Read([], [], set())
     for event in events:
         try:
-            read_.append(validate(event))
+            usage = validate(event)
         except Invalid as exc:
-            read_.append(Bad(exc, event))
+            read_.licensees.append(None)
+            read_.rows.append(Bad(exc, event))
+            continue
+        read_.licensees.append(usage.licensee)
+        read_.rows.append(staged_row(usage))
+        read_.kinds.update(usage.identifiers)
     return read_
 
 
-def _typed(body: bytes, content_type: str | None) -> list[Usage] | None:
-    """The body's events if all are valid and plain, else None (read them the slow way)."""
+def _typed(body: bytes, content_type: str | None) -> Read | None:
+    """The body's events if all are valid and plain, else None (read them the slow way).
+    Each row is made straight from the decoded struct, as ``staged_row`` makes it from
+    the ``Usage`` that ``validate`` returns."""
     decoder = _DECODERS.get(media_type(content_type))
     if decoder is None:
         return None
     try:
         decoded = decoder.decode(body)
-        return [_usage(event) for event in (decoded if type(decoded) is list else [decoded])]
+        licensees: list[str | None] = []
+        rows: list[tuple | Bad] = []
+        kinds: set[str] = set()
+        for event in decoded if type(decoded) is list else [decoded]:
+            data = event.data
+            licensees.append(data.licensee)
+            rows.append(_row(event, data, kinds))
     except (msgspec.MsgspecError, Invalid, ValueError):
         return None
+    return Read(licensees, rows, kinds)
 
 
-def _usage(event: _Event) -> Usage:
-    data = event.data
-    item = data.item
-    values = msgspec.structs.astuple(item)
+def _row(event: _Event, data: _Data, kinds: set[str]) -> tuple:
+    identifiers = astuple(data.item)  # in IDENTIFIER_KINDS order
     # The common case: a sha256 alone, in normal form. Checked here, not as a pattern on
     # the struct field: msgspec's pattern check cost half as much as decoding the event.
-    if values[1:] == _SHA256_ONLY and normal_sha256(values[0]):
-        identifiers = {"sha256": values[0]}
+    if identifiers[1:] == _SHA256_ONLY and normal_sha256(identifiers[0]):
+        kinds.add("sha256")
     else:
-        identifiers = {kind: _identifier(kind, value)
-                       for kind, value in zip(_ITEM_KINDS, values) if value is not None}
-        if not identifiers:
+        identifiers = tuple(None if value is None else _identifier(kind, value)
+                            for kind, value in zip(_ITEM_KINDS, identifiers))
+        if identifiers == _NONE:
             raise Invalid("data.item", "data.item has no identifier")
-    quantity, quantity_text = _quantity(data.quantity)
-    return Usage(event.source, event.id,
-                 hashlib.blake2b(_SORTED.encode(event), digest_size=16).digest(),
-                 _time(event.time), data.licensee, data.purpose, data.activity, data.model,
-                 data.run, data.dataset, quantity, data.unit or "uses", identifiers, None,
-                 quantity_text)
+        kinds.update(kind for kind, value in zip(_ITEM_KINDS, identifiers) if value is not None)
+    return (event.source, event.id, blake2b(_SORTED.encode(event), digest_size=16).digest(),
+            _time(event.time), data.purpose, data.activity, data.model, data.run, data.dataset,
+            _quantity(data.quantity)[1], data.unit or "uses", *identifiers, None)

@@ -15,33 +15,33 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 
-import orjson
 import psycopg
 from psycopg.copy import Copy, FileWriter
 from psycopg.types.string import BytesBinaryDumper
 
 from ledger.accounting import booking
+from ledger.catalog.identifiers import IDENTIFIER_KINDS
 from ledger.ingest import tally
 from ledger.ingest.decode import Bad, read
 from ledger.ingest.encoding import compression, decompress
-from ledger.ingest.events import SINGLE, Reason, Rejected, event_bytes, parse_body
+from ledger.ingest.events import ROW_COLUMNS, SINGLE, Reason, Rejected, event_bytes, parse_body
 from ledger.locks import CATALOG_LOCK
 from ledger.matching.sql import evaluation
 
 log = logging.getLogger(__name__)
 
-IDENTIFIERS = ("sha256", "url", "isrc", "iswc", "isbn", "doi", "c2pa", "phash", "simhash")
-COLUMNS = ("source", "event_id", "content_hash", "time", "licensee_id", "purpose", "activity",
-           "model", "run", "dataset", "quantity", "unit", *IDENTIFIERS, "extensions")
+IDENTIFIERS = IDENTIFIER_KINDS
+# The staged columns after ``seq``: the licensee's id, then the event's row as ``decode``
+# and ``staged_row`` make it (``ROW_COLUMNS``).
+COLUMNS = ("licensee_id", *ROW_COLUMNS)
 _COLUMN_LIST = ", ".join(COLUMNS)
 
 CREATE_STAGE = f"""
 CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
-    seq integer NOT NULL,
+    seq integer NOT NULL, licensee_id integer,
     source text COLLATE "C", event_id text COLLATE "C", content_hash bytea, time timestamptz,
-    licensee_id integer, purpose text, activity text, model text, run text, dataset text,
-    quantity text, unit text, {", ".join(f'{k} text COLLATE "C"' for k in IDENTIFIERS)},
-    extensions text
+    purpose text, activity text, model text, run text, dataset text, quantity text, unit text,
+    {", ".join(f'{k} text COLLATE "C"' for k in IDENTIFIERS)}, extensions text
 ) ON COMMIT DELETE ROWS
 """
 # Binary COPY: little text to format in Python or to parse in PostgreSQL. The extensions
@@ -49,8 +49,8 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
 # decimal text too (a Decimal costs the worker three times as much to send as binary
 # numeric as the server spends reading the text).
 COPY_STAGE = f"COPY ingest_stage (seq, {_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)"
-STAGE_TYPES = ("int4", "text", "text", "bytea", "timestamptz", "int4", "text", "text", "text",
-               "text", "text", "text", "text", *("text" for _ in IDENTIFIERS), "text")
+_BINARY_TYPES = {"licensee_id": "int4", "content_hash": "bytea", "time": "timestamptz"}
+STAGE_TYPES = ("int4", *(_BINARY_TYPES.get(c, "text") for c in COLUMNS))
 _STORED_AS = {"extensions": "jsonb", "quantity": "numeric"}
 
 
@@ -349,40 +349,36 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
             result.received += 1
             reject(events.reason, events.detail, message, raw=message.body)
             continue
-        result.received += len(events)
+        rows, keys = events.rows, events.licensees
+        result.received += len(rows)
+        kinds |= events.kinds  # of events not staged too: a kind more only costs a probe
         first = True
-        for index, usage in enumerate(events):
-            if type(usage) is Bad:
-                reject(Reason.INVALID_EVENT, usage.error.detail, message, event=usage.event,
-                       field_=usage.error.field)
+        for index, row in enumerate(rows):
+            if type(row) is Bad:
+                reject(Reason.INVALID_EVENT, row.error.detail, message, event=row.event,
+                       field_=row.error.field)
                 continue
-            licensee_id = licensees.get(usage.licensee)
+            licensee_id = licensees.get(keys[index])
             if licensee_id is None:
-                reject(Reason.UNKNOWN_LICENSEE, f"licensee {usage.licensee!r} is not registered",
+                reject(Reason.UNKNOWN_LICENSEE, f"licensee {keys[index]!r} is not registered",
                        message, event=_parsed(message, index), field_="data.licensee")
                 continue
-            identity = (usage.source, usage.event_id)
+            identity = row[:2]  # source and id
             earlier = first_hash.get(identity)
             if earlier is not None:
-                if earlier == usage.content_hash:
+                if earlier == row[2]:  # the content hash
                     result.duplicates += 1
                 else:
                     reject(Reason.CONFLICTING_DUPLICATE, "same source and id as an earlier event "
                            "with other content; the first one stands", message,
                            event=_parsed(message, index))
                 continue
-            first_hash[identity] = usage.content_hash
+            first_hash[identity] = row[2]
             if first:
                 first = False
-                firsts[0].append(usage.source)
-                firsts[1].append(usage.event_id)
-            kinds.update(usage.identifiers)
-            write_row((seq, usage.source, usage.event_id, usage.content_hash, usage.time,
-                       licensee_id, usage.purpose, usage.activity, usage.model, usage.run,
-                       usage.dataset, usage.quantity_text, usage.unit,
-                       *map(usage.identifiers.get, IDENTIFIERS),
-                       None if usage.extensions is None
-                       else orjson.dumps(usage.extensions, default=str).decode()))
+                firsts[0].append(row[0])
+                firsts[1].append(row[1])
+            write_row((seq, licensee_id) + row)
             seq += 1
             origin.append(at * _EVENTS_PER_MESSAGE + index)
 

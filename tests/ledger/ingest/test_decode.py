@@ -1,5 +1,5 @@
 """The typed fast path reads exactly what ``parse_body`` + ``validate`` read: the same
-stored ``Usage`` (content hash included), or it hands the body to them."""
+staged rows (content hash included) and licensees, or it hands the body to them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,17 @@ from hypothesis import strategies as st
 from ledger.catalog.identifiers import IDENTIFIER_KINDS
 from ledger.ingest import decode
 from ledger.ingest.events import (
-    BATCH, EVENT_TYPE, SINGLE, Invalid, Rejected, content_hash, parse_body, validate,
+    BATCH,
+    EVENT_TYPE,
+    ROW_COLUMNS,
+    SINGLE,
+    Invalid,
+    Rejected,
+    content_hash,
+    normal_sha256,
+    parse_body,
+    staged_row,
+    validate,
 )
 from ledger.licensing.purposes import USAGE_TOKENS
 from tests.builders import sha
@@ -20,24 +30,36 @@ from tests.ingest_helpers import usage
 
 
 def slow_read(body: bytes, content_type: str) -> list | Rejected:
-    """What the reading was before the fast path, as comparable values."""
+    """What the reading was before the fast path, as comparable values: each event's
+    licensee and the row ``staged_row`` makes of it, or why it is bad."""
     events = parse_body(body, content_type)
     if isinstance(events, Rejected):
         return events
     out: list = []
     for parsed in events:
         try:
-            out.append(validate(parsed))
+            usage = validate(parsed)
         except Invalid as exc:
             out.append(("bad", exc.field, exc.detail, parsed))
+        else:
+            out.append((usage.licensee, staged_row(usage)))
     return out
 
 
-def comparable(read: list | Rejected) -> list | Rejected:
+def comparable(read: decode.Read | Rejected) -> list | Rejected:
     if isinstance(read, Rejected):
         return read
-    return [("bad", r.error.field, r.error.detail, r.event) if type(r) is decode.Bad else r
-            for r in read]
+    return [("bad", r.error.field, r.error.detail, r.event) if type(r) is decode.Bad
+            else (key, r) for key, r in zip(read.licensees, read.rows, strict=True)]
+
+
+_IDENTIFIER_AT = {kind: ROW_COLUMNS.index(kind) for kind in IDENTIFIER_KINDS}
+
+
+def kinds_of(read: decode.Read) -> set[str]:
+    """The identifier kinds the valid rows use."""
+    return {kind for row in read.rows if type(row) is not decode.Bad
+            for kind, at in _IDENTIFIER_AT.items() if row[at] is not None}
 
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70),
@@ -116,7 +138,10 @@ def test_the_fast_path_reads_what_validate_reads(data: st.DataObject) -> None:
         body, content_type = encoded(batch, data.draw), BATCH
     else:
         body, content_type = encoded(batch[0], data.draw), SINGLE
-    assert comparable(decode.read(body, content_type)) == slow_read(body, content_type)
+    read = decode.read(body, content_type)
+    assert comparable(read) == slow_read(body, content_type)
+    if not isinstance(read, Rejected):
+        assert read.kinds == kinds_of(read)
     event(f"fast path: {decode._typed(body, content_type) is not None}")
 
 
@@ -127,9 +152,12 @@ def test_plain_valid_events_take_the_fast_path_with_the_same_hash() -> None:
     body = orjson.dumps(plain)
     fast = decode._typed(body, BATCH)
     assert fast is not None
-    assert [u.content_hash for u in fast] == [content_hash(e) for e in plain]
-    assert fast == slow_read(body, BATCH)
-    assert decode._typed(orjson.dumps(plain[0]), SINGLE) == [validate(plain[0])]
+    hash_at = ROW_COLUMNS.index("content_hash")
+    assert [row[hash_at] for row in fast.rows] == [content_hash(e) for e in plain]
+    assert comparable(fast) == slow_read(body, BATCH)
+    assert fast.kinds == {"sha256", "url", "isrc"} == kinds_of(fast)
+    assert comparable(decode._typed(orjson.dumps(plain[0]), SINGLE)) == [
+        ("acme-ai", staged_row(validate(plain[0])))]
 
 
 def test_what_the_fast_path_leaves_to_validate() -> None:
@@ -141,11 +169,28 @@ def test_what_the_fast_path_leaves_to_validate() -> None:
         body = orjson.dumps([usage("ok"), odd])
         assert decode._typed(body, BATCH) is None
         assert comparable(decode.read(body, BATCH)) == slow_read(body, BATCH)
-    assert decode.read(orjson.dumps([extension]), BATCH)[0].extensions == {
+    [row] = decode.read(orjson.dumps([extension]), BATCH).rows
+    assert orjson.loads(row[ROW_COLUMNS.index("extensions")]) == {
         "data": {"traceparent": "00-abc"}}
 
 
 def test_a_repeated_key_reads_as_the_parser_reads_it() -> None:
     body = orjson.dumps(usage("first"))[:-1] + b',"id":"second"}'
-    [read] = decode.read(body, SINGLE)
-    assert read == slow_read(body, SINGLE)[0] and read.event_id == "second"
+    read = decode.read(body, SINGLE)
+    assert comparable(read) == slow_read(body, SINGLE)
+    assert read.rows[0][ROW_COLUMNS.index("event_id")] == "second"
+
+
+@given(st.one_of(st.text(max_size=70), st.binary(max_size=40).map(bytes.hex),
+                 st.binary(min_size=32, max_size=32).map(lambda b: b.hex().upper()),
+                 st.binary(min_size=32, max_size=32).map(bytes.hex)))
+def test_the_normal_form_of_a_sha256_is_exactly_64_lower_case_hex_digits(value: str) -> None:
+    assert normal_sha256(value) == (len(value) == 64 and set(value) <= set("0123456789abcdef"))
+
+
+def test_a_sha256_not_in_normal_form_is_not_taken_for_one() -> None:
+    digest = sha("a")
+    assert normal_sha256(digest)
+    for odd in (digest.upper(), digest[:-1] + "G", " " + digest[1:], digest[:62] + " 0",
+                digest[:-2], digest + "00", "é" * 64, None, 64):
+        assert not normal_sha256(odd), odd
