@@ -69,6 +69,7 @@ from ledger import db as ledger_db
 from ledger import migrate
 from ledger.catalog.repository import BEGINNING
 from ledger.catalog.service import ImportKind, import_file
+from ledger.ingest import sql as ingest_sql
 from ledger.ingest import store
 from ledger.ingest.events import EVENT_TYPE
 
@@ -239,7 +240,7 @@ def bare_issue(url: str, parts: list[list[tuple]]) -> dict:
         t0 = time.perf_counter()
         inserted = postings = 0
         for entry, part in enumerate(parts, 1):
-            conn.execute(store.CREATE_STAGE)
+            conn.execute(ingest_sql.CREATE_STAGE)
             store.copy_stage(conn, part)
             clock.lap("COPY into stage")
             inserted += conn.execute(BARE_DEDUPE).rowcount

@@ -82,10 +82,12 @@ from sqlalchemy.engine import make_url
 from ledger import db as ledger_db
 from ledger import migrate
 from ledger.catalog.service import ImportKind, import_file
+from ledger.ingest import sql as ingest_sql
 from ledger.ingest import store, topology
 from ledger.ingest.consumer import IngestConsumer
 from ledger.ingest.events import EVENT_TYPE, staged_row, validate
 from ledger.ingest.producer import UsageProducer
+from ledger.matching import sql as matching_sql
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
@@ -465,7 +467,7 @@ class Clock:
 
 _EVENT_COLUMNS = ", ".join(store.COLUMNS)
 # The issue's "deduplicating insert": the staged rows into the inbox, duplicates skipped.
-BARE_DEDUPE = (f"INSERT INTO usage_event ({_EVENT_COLUMNS}) SELECT {store.STAGED} "
+BARE_DEDUPE = (f"INSERT INTO usage_event ({_EVENT_COLUMNS}) SELECT {ingest_sql.STAGED} "
                "FROM ingest_stage ON CONFLICT ON CONSTRAINT usage_event_identity DO NOTHING")
 
 
@@ -485,7 +487,7 @@ def bare_dedupe(url: str, parts: list[list[tuple]]) -> dict:
     """The bare limit on the raw rows: per chunk, COPY into the staging table and the
     deduplicating insert into ``usage_event``, then commit (JIT off, like the consumer)."""
     def stage(conn: psycopg.Connection, part: list[tuple]) -> None:
-        conn.execute(store.CREATE_STAGE)
+        conn.execute(ingest_sql.CREATE_STAGE)
         store.copy_stage(conn, part)
     return _timed_dedupe(url, parts, stage, BARE_DEDUPE)
 
@@ -511,7 +513,7 @@ def _timed_dedupe(url: str, chunks: list, stage, insert: str) -> dict:  # noqa: 
 
 # The rows as the pipeline stores them: the event, its evaluation and its booking entry,
 # every column ``store.write`` inserts (the rest are defaults).
-STORED_COLUMNS = ", ".join((*store.COLUMNS, *store.EVALUATED, "entry_id"))
+STORED_COLUMNS = ", ".join((*store.COLUMNS, *matching_sql.EVALUATED, "entry_id"))
 CREATE_STORED_STAGE = f"""
 CREATE TEMP TABLE IF NOT EXISTS stored_stage ON COMMIT DELETE ROWS AS
 SELECT {STORED_COLUMNS} FROM usage_event WITH NO DATA

@@ -37,11 +37,10 @@ sys.path.insert(0, str(ROOT))
 
 from ledger import migrate  # noqa: E402
 from ledger.ingest import deadletters  # noqa: E402
-from ledger.ingest import status as ingest_status  # noqa: E402
-from ledger.ingest import tally  # noqa: E402
-from ledger.reports import (  # noqa: E402
-    ledger_reports, statement, statement_lines, usage_reports,
-)
+from ledger.reports import status as ingest_status  # noqa: E402
+from ledger.matching import tally  # noqa: E402
+from ledger.accounting import statement_lines  # noqa: E402
+from ledger.reports import ledger_reports, statement, usage_reports  # noqa: E402
 
 DATABASE = "royalty_bench_reports"
 CREATORS = 200

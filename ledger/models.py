@@ -3,16 +3,15 @@
 from sqlmodel import SQLModel
 
 from ledger.accounting.models import (  # noqa: F401
-    Account, CatalogChange, EventReevaluation, JournalEntry, Posting,
+    Account, CatalogChange, EventReevaluation, JournalEntry, Posting, StatementFolded,
+    StatementLine,
 )
 from ledger.catalog.models import (  # noqa: F401
     Creator, Licensee, SplitShare, SplitVersion, Work, WorkIdentifier,
 )
-from ledger.ingest.models import (  # noqa: F401
-    DeadLetter, IngestBatch, UsageEvent, UsageTally,
-)
+from ledger.ingest.models import DeadLetter, IngestBatch, UsageEvent  # noqa: F401
+from ledger.matching.models import UsageTally, UsageWorkTally  # noqa: F401
 from ledger.payouts.models import Payout, PayoutRun, SandboxTransfer, WebhookEvent  # noqa: F401
 from ledger.licensing.models import License, LicenseScopeCreator, LicenseScopeWork  # noqa: F401
-from ledger.reports.models import StatementFolded, StatementLine  # noqa: F401
 
 metadata = SQLModel.metadata

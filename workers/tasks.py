@@ -6,11 +6,11 @@ import logging
 
 from celery import Task
 
-from ledger.accounting import reevaluation
+from ledger.matching import reevaluation
 from ledger.db import HOT_PATH_OPTIONS
-from ledger.ingest import tally
+from ledger.matching import tally
 from ledger.payouts import service
-from ledger.reports import statement_lines
+from ledger.accounting import statement_lines
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)

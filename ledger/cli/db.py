@@ -7,8 +7,8 @@ from rich import print as rprint
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ledger import embedded
-from ledger.ingest import tally
-from ledger.reports import statement_lines
+from ledger.matching import tally
+from ledger.accounting import statement_lines
 from ledger.cli.context import get_ledger
 
 app = typer.Typer(help="Database schema (Alembic migrations) and the embedded PostgreSQL.",

@@ -15,10 +15,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ledger import jsonl
 from ledger.cli.context import err_console, get_ledger
 from ledger.cli.output import Format, dumps, emit
-from ledger.accounting import reevaluation
+from ledger.matching import reevaluation
 from ledger.errors import InvalidInput, RowError
 from ledger.ingest import deadletters, topology
-from ledger.ingest import status as ingest_status
+from ledger.reports import status as ingest_status
 from ledger.ingest.manifest import ManifestContext, events_from_manifest
 from ledger.ingest.encoding import COMPRESSIONS
 from ledger.ingest.producer import UsageProducer

@@ -16,13 +16,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from ledger import migrate
-from ledger.accounting import reevaluation
+from ledger.matching import reevaluation
 from ledger.bootstrap import Ledger
 from ledger.catalog.service import ImportKind, import_file
 from ledger.demo.catalog import SampleCatalog, generate
 from ledger.demo.usage import generate as generate_usage
 from ledger.errors import LedgerError
-from ledger.ingest import status
+from ledger.reports import status
 from ledger.ingest.producer import UsageProducer
 from ledger.payouts import service
 

@@ -6,23 +6,17 @@ from dataclasses import dataclass
 
 import psycopg
 
-from ledger.ingest import store
+from ledger.ingest import sql, store
 
 
 def list_dead_letters(conn: psycopg.Connection, *, include_resolved: bool = False,
                       limit: int | None = None) -> list[dict]:
     cur = conn.cursor(row_factory=psycopg.rows.dict_row)
-    return cur.execute("""
-        SELECT id, reason, field, detail, source, event_id, content_type, content_encoding,
-               routing_key, received_at, attempts, resolved_at, resolution, length(raw) AS raw_bytes
-        FROM dead_letter
-        WHERE %(all)s OR resolved_at IS NULL
-        ORDER BY id LIMIT %(limit)s
-    """, {"all": include_resolved, "limit": limit}).fetchall()
+    return cur.execute(sql.LIST_DEAD_LETTERS, {"all": include_resolved, "limit": limit}).fetchall()
 
 
 def raw_of(conn: psycopg.Connection, dead_letter_id: int) -> bytes | None:
-    row = conn.execute("SELECT raw FROM dead_letter WHERE id = %s", (dead_letter_id,)).fetchone()
+    row = conn.execute(sql.RAW_OF_DEAD_LETTER, (dead_letter_id,)).fetchone()
     return None if row is None else bytes(row[0])
 
 
@@ -38,10 +32,7 @@ def replay(conn: psycopg.Connection, ids: list[int] | None, *, max_message_bytes
            ) -> ReplayResult:
     """Re-ingest open dead letters (all, or these ids). Those that now go through are
     resolved; those still bad stay dead letters, with their latest reason. One transaction."""
-    where = "resolved_at IS NULL" + ("" if ids is None else " AND id = ANY(%(ids)s)")
-    rows = conn.execute(f"SELECT id, raw, content_type, routing_key, content_encoding "
-                        f"FROM dead_letter "
-                        f"WHERE {where} ORDER BY id FOR UPDATE", {"ids": ids}).fetchall()
+    rows = conn.execute(sql.OPEN_DEAD_LETTERS, {"ids": ids}).fetchall()
     outcome = ReplayResult()
     licensees = store.licensee_ids(conn)
     for dead_letter_id, raw, content_type, routing_key, content_encoding in rows:
@@ -55,11 +46,8 @@ def replay(conn: psycopg.Connection, ids: list[int] | None, *, max_message_bytes
         if result.rejected:
             outcome.still_bad += 1
             rejected = result.rejected[0][0]
-            conn.execute("""
-                UPDATE dead_letter SET attempts = attempts + 1, reason = %s, field = %s, detail = %s
-                WHERE id = %s""", (rejected.reason, rejected.field, rejected.detail, dead_letter_id))
+            conn.execute(sql.STILL_BAD, (rejected.reason, rejected.field, rejected.detail,
+                                         dead_letter_id))
         else:
-            conn.execute("""
-                UPDATE dead_letter SET attempts = attempts + 1, resolved_at = now(),
-                       resolution = 'replayed' WHERE id = %s""", (dead_letter_id,))
+            conn.execute(sql.REPLAYED, (dead_letter_id,))
     return outcome

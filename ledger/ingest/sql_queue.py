@@ -14,21 +14,11 @@ import orjson
 import psycopg
 
 from ledger.db import HOT_PATH_OPTIONS
-from ledger.ingest import store, topology
+from ledger.ingest import sql, store, topology
 from ledger.ingest.consumer import ConsumerBase
 
 log = logging.getLogger(__name__)
 
-# Lock the next messages (others' locked ones skipped), then read the bodies of as many
-# as fit the batch size: a batch is bounded in bytes, not only in messages.
-LOCK_NEXT = """
-SELECT m.id, length(m.payload) FROM kombu_message m
-WHERE m.queue_id = %s AND m.visible
-ORDER BY m.id LIMIT %s FOR UPDATE SKIP LOCKED
-"""
-READ = "SELECT id, payload FROM kombu_message WHERE id = ANY(%s) ORDER BY id"
-TAKE_ONE = "SELECT payload FROM kombu_message WHERE id = %s FOR UPDATE SKIP LOCKED"
-DELETE = "DELETE FROM kombu_message WHERE id = ANY(%s)"
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 
 
@@ -49,12 +39,12 @@ class SqlQueueConsumer(ConsumerBase):
     def _queue_id(self, db: psycopg.Connection) -> int:
         with topology.connection(self.broker_url) as conn:
             self.topology.declare(conn)  # creates kombu's tables and the queue row
-        return db.execute("SELECT id FROM kombu_queue WHERE name = %s",
+        return db.execute(sql.QUEUE_ID,
                           (self.topology.queue_name,)).fetchone()[0]
 
     def take_batch(self, db: psycopg.Connection, queue_id: int) -> store.BatchResult | None:
         """One transaction: take up to ``max_messages``, store their events, delete them."""
-        locked = db.execute(LOCK_NEXT, (queue_id, self.max_messages)).fetchall()
+        locked = db.execute(sql.QUEUE_LOCK_NEXT, (queue_id, self.max_messages)).fetchall()
         if not locked:
             db.rollback()
             return None
@@ -66,7 +56,7 @@ class SqlQueueConsumer(ConsumerBase):
             size += length
         rows, messages, size = [], [], 0
         try:
-            for message_id, payload in db.execute(READ, (chosen,)):
+            for message_id, payload in db.execute(sql.QUEUE_READ, (chosen,)):
                 rows.append((message_id, payload))
                 # compressed bodies are bounded by their plain size: the rest wait their turn
                 message = store.plain(decode(payload), self.max_message_bytes)
@@ -88,7 +78,7 @@ class SqlQueueConsumer(ConsumerBase):
             db.rollback()
             result = self._one_by_one(db, [message_id for message_id, _ in rows])
         else:
-            db.execute(DELETE, ([r[0] for r in rows],))
+            db.execute(sql.QUEUE_DELETE, ([r[0] for r in rows],))
             db.commit()
         if self.after_commit is not None:
             self.after_commit(result)
@@ -100,7 +90,7 @@ class SqlQueueConsumer(ConsumerBase):
         another. A message another consumer has taken meanwhile is left to it."""
         total = store.BatchResult(messages=len(ids))
         for message_id in ids:
-            if (row := db.execute(TAKE_ONE, (message_id,)).fetchone()) is None:
+            if (row := db.execute(sql.QUEUE_TAKE_ONE, (message_id,)).fetchone()) is None:
                 db.rollback()
                 continue
             message = store.Message(row[0].encode(), None)  # its envelope, should it not read
@@ -112,7 +102,7 @@ class SqlQueueConsumer(ConsumerBase):
                 raise
             except Exception as exc:  # noqa: BLE001 - kept as a dead letter with its reason
                 db.rollback()
-                if db.execute(TAKE_ONE, (message_id,)).fetchone() is None:
+                if db.execute(sql.QUEUE_TAKE_ONE, (message_id,)).fetchone() is None:
                     db.rollback()
                     continue
                 store.set_aside(db, message, f"{type(exc).__name__}: {exc}")
@@ -120,7 +110,7 @@ class SqlQueueConsumer(ConsumerBase):
                 total.received += one.received
                 total.accepted += one.accepted
                 total.duplicates += one.duplicates
-            db.execute(DELETE, ([message_id],))
+            db.execute(sql.QUEUE_DELETE, ([message_id],))
             db.commit()
         return total
 

@@ -1,6 +1,8 @@
 """The ingest hot path: validate a batch of messages in one pass, ``COPY`` the good events
-into a staging table, insert them with one deduplicating statement, and record every
-rejected event as a dead letter — all in the caller's transaction.
+into a staging table, deduplicate them against the stored events (``sql.NEW_EVENTS``),
+hand the new ones to matching once (``ledger.matching.accrual``: evaluated, inserted,
+tallied, booked), and record every rejected event as a dead letter — all in the caller's
+transaction.
 
 The caller commits, then acknowledges the messages: nothing is acknowledged before the
 commit that stored it, and a redelivered message only finds its events already stored.
@@ -13,135 +15,26 @@ import logging
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from functools import cache, lru_cache
+from functools import lru_cache
 
 import psycopg
 from psycopg.copy import Copy, FileWriter
 from psycopg.types.string import BytesBinaryDumper
 
-from ledger.accounting import booking
 from ledger.catalog.identifiers import IDENTIFIER_KINDS
-from ledger.ingest import tally
+from ledger.ingest import sql
 from ledger.ingest.decode import Bad, read
 from ledger.ingest.encoding import compression, decompress
-from ledger.ingest.events import ROW_COLUMNS, SINGLE, Reason, Rejected, event_bytes, parse_body
-from ledger.locks import CATALOG_LOCK
-from ledger.matching.sql import evaluation
+from ledger.ingest.events import SINGLE, Reason, Rejected, event_bytes, parse_body
+from ledger.matching import accrual
 
 log = logging.getLogger(__name__)
 
 IDENTIFIERS = IDENTIFIER_KINDS
-# The staged columns after ``seq``: the licensee's id, then the event's row as ``decode``
-# and ``staged_row`` make it (``ROW_COLUMNS``).
-COLUMNS = ("licensee_id", *ROW_COLUMNS)
-_COLUMN_LIST = ", ".join(COLUMNS)
-
-CREATE_STAGE = f"""
-CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
-    seq integer NOT NULL, licensee_id integer,
-    source text COLLATE "C", event_id text COLLATE "C", content_hash bytea, time timestamptz,
-    purpose text, activity text, model text, run text, dataset text, quantity text, unit text,
-    {", ".join(f'{k} text COLLATE "C"' for k in IDENTIFIERS)}, extensions text
-) ON COMMIT DELETE ROWS
-"""
-# Binary COPY: little text to format in Python or to parse in PostgreSQL. The extensions
-# stay JSON text in the stage and become jsonb on insert; the quantity is staged as its
-# decimal text too (a Decimal costs the worker three times as much to send as binary
-# numeric as the server spends reading the text).
-COPY_STAGE = f"COPY ingest_stage (seq, {_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)"
-_BINARY_TYPES = {"licensee_id": "int4", "content_hash": "bytea", "time": "timestamptz"}
-STAGE_TYPES = ("int4", *(_BINARY_TYPES.get(c, "text") for c in COLUMNS))
-_STORED_AS = {"extensions": "jsonb", "quantity": "numeric"}
-
-
-def _as_stored(table: str = "") -> str:
-    """The staged columns (of ``table``, if named) as usage_event takes them."""
-    return ", ".join(f"CAST({table}{c} AS {_STORED_AS[c]}) AS {c}" if c in _STORED_AS
-                     else f"{table}{c}" for c in COLUMNS)
-
-
-STAGED = _as_stored()
-EVALUATED = ("outcome", "work_id", "split_version_id", "license_id", "currency", "gross", "fee",
-             "net")
-# What the tallies need of each inserted event (their keys and sums).
-RETURNED = ("licensee_id", "model", "purpose", "dataset", "time", "outcome", "work_id",
-            "split_version_id", "currency", "gross", "fee", "net")
-# What the booking needs of each accrued event.
-ACCRUED = ("licensee_id", "split_version_id", "currency", "gross", "fee", "net")
-# The staged events not stored before, with their evaluation (match, license, amounts).
-# Deduplication is this anti-join; the insert that follows is a plain one (cheaper than ON
-# CONFLICT for every row), and a concurrent writer that stored one of the same events in
-# between only makes it run again. Each identity is looked up in the index (a correlated
-# subquery, LIMIT 1): as a join, the planner may hash the whole of usage_event instead.
-_STORED = """(SELECT e.content_hash FROM usage_event e
-           WHERE e.source = {row}.source AND e.event_id = {row}.event_id LIMIT 1)"""
-_NEW_EVENTS = (f"(SELECT s.seq, {_as_stored('s.')} FROM ingest_stage s "
-               f"WHERE {_STORED.format(row='s')} IS NULL)")
-# Every staged event, for a batch none of whose events is expected to be stored already:
-# the insert's unique identity alone checks it (one index descent an event, not two), and
-# should an event be stored after all, the statement fails and runs again with the
-# anti-join.
-_ALL_EVENTS = f"(SELECT s.seq, {_as_stored('s.')} FROM ingest_stage s)"
-# Whether any of some identities (each message's first event) is stored: a redelivered or
-# resent message is, so a batch that holds one goes straight to the anti-join.
-ANY_STORED = """
-SELECT EXISTS (SELECT FROM unnest(%s::text[], %s::text[]) AS f(source, event_id)
-               WHERE EXISTS (SELECT FROM usage_event e WHERE e.source = f.source COLLATE "C"
-                                                        AND e.event_id = f.event_id COLLATE "C"))
-"""
+COLUMNS = sql.COLUMNS
 # Below this many staged events per sampled identity (small messages), the sample would
 # cost as much as the anti-join it might spare.
 _EVENTS_PER_SAMPLE = 16
-# The batch's accrued events, for the booking.
-CREATE_EVALUATED = f"""
-CREATE TEMP TABLE IF NOT EXISTS evaluated ON COMMIT DELETE ROWS AS
-SELECT {", ".join(ACCRUED)} FROM usage_event WITH NO DATA
-"""
-
-
-@cache
-def store_new(kinds: frozenset[str] | None = None, dedupe: bool = True) -> str:
-    """Evaluate the new staged events (matching only identifier ``kinds``), insert them, add
-    them to both tallies and keep the accrued ones in ``evaluated``: one statement, so the
-    events' full rows are written once, to ``usage_event`` only, and what the rest needs
-    of them is read once. It returns the usage tally's new rows (outcome, events): every
-    inserted event is counted there once. Without ``dedupe``, every staged event is
-    inserted, and one already stored makes the statement fail (``UniqueViolation``)."""
-    return f"""
-WITH inserted AS (
-    INSERT INTO usage_event ({_COLUMN_LIST}, {", ".join(EVALUATED)}, entry_id)
-    SELECT {_COLUMN_LIST}, {", ".join(EVALUATED)},
-           CASE WHEN outcome = 'accrued' THEN CAST(%(entry)s AS bigint) END
-    FROM ({evaluation(_NEW_EVENTS if dedupe else _ALL_EVENTS, kinds)}) AS batch
-    RETURNING {", ".join(RETURNED)}
-), tallied AS ({tally.ADD_INSERTED}
-), works AS ({tally.ADD_INSERTED_WORKS}
-), accrued AS (
-    INSERT INTO evaluated ({", ".join(ACCRUED)})
-    SELECT {", ".join(ACCRUED)} FROM inserted WHERE outcome = 'accrued'
-)
-SELECT outcome, events FROM tallied
-"""
-
-
-LEFT_OVER = "SELECT EXISTS (SELECT FROM ingest_stage) OR EXISTS (SELECT FROM evaluated)"
-# Staged events stored before this batch with other content (conflicting duplicates). Every
-# staged event is stored once the batch's insert is done: what is neither inserted by it nor
-# such a conflict is a plain duplicate.
-CONFLICTS = f"""
-SELECT s.seq FROM ingest_stage s
-WHERE {_STORED.format(row='s')} IS DISTINCT FROM s.content_hash
-"""
-INSERT_DEAD_LETTERS = """
-INSERT INTO dead_letter (reason, field, detail, source, event_id, content_type,
-                         content_encoding, routing_key, raw)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (digest) WHERE resolved_at IS NULL DO NOTHING
-"""
-INSERT_BATCH = """
-INSERT INTO ingest_batch (messages, received, accepted, duplicates, dead_lettered, replayed)
-VALUES (%s, %s, %s, %s, %s, %s)
-"""
 
 
 @dataclass(frozen=True)
@@ -190,7 +83,7 @@ class BatchResult:
 
 
 def licensee_ids(conn: psycopg.Connection) -> dict[str, int]:
-    return dict(conn.execute("SELECT key, id FROM licensee").fetchall())
+    return dict(conn.execute(sql.LICENSEE_IDS).fetchall())
 
 
 def _source_and_id(event: object) -> tuple[str | None, str | None]:
@@ -235,7 +128,7 @@ class Prepared:
 
 
 class Stage:
-    """Rows for ``ingest_stage`` (``seq`` first, as ``COPY_STAGE`` lists the columns),
+    """Rows for the staging table (``seq`` first, as ``sql.COPY_STAGE`` lists them),
     formatted as binary COPY data as they are written, with no database access: the
     connection only lends its adapters."""
 
@@ -246,7 +139,7 @@ class Stage:
         # content hash is plain bytes, which the C dumper formats (0.2 µs an event less)
         cursor.adapters.register_dumper(bytes, BytesBinaryDumper)
         self._copy = Copy(cursor, binary=True, writer=FileWriter(self._buffer))
-        self._copy.set_types(STAGE_TYPES)
+        self._copy.set_types(sql.STAGE_TYPES)
         self.write_row = self._copy.write_row
 
     def data(self) -> bytes:
@@ -395,19 +288,16 @@ def _reject_later(result: BatchResult, reason: str, detail: str, event: object,
 
 def copy_stage(conn: psycopg.Connection, rows: list[tuple]) -> None:
     """COPY rows (``seq`` first) into the staging table."""
-    with conn.cursor().copy(COPY_STAGE) as copy:
-        copy.set_types(STAGE_TYPES)
+    with conn.cursor().copy(sql.COPY_STAGE) as copy:
+        copy.set_types(sql.STAGE_TYPES)
         for row in rows:
             copy.write_row(row)
 
 
 def copy_staged(conn: psycopg.Connection, data: bytes) -> None:
     """COPY a prepared batch's rows (``Prepared.staged``) into the staging table."""
-    with conn.cursor().copy(COPY_STAGE) as copy:
+    with conn.cursor().copy(sql.COPY_STAGE) as copy:
         copy.write(memoryview(data))
-
-
-_STILL_NEW = f"SELECT count(*) FROM ingest_stage s WHERE {_STORED.format(row='s')} IS NULL"
 
 
 def _fresh(conn: psycopg.Connection, prepared: Prepared) -> bool:
@@ -416,40 +306,31 @@ def _fresh(conn: psycopg.Connection, prepared: Prepared) -> bool:
     sources, event_ids = prepared.firsts
     if not sources or prepared.count < _EVENTS_PER_SAMPLE * len(sources):
         return False
-    return not conn.execute(ANY_STORED, (sources, event_ids)).fetchone()[0]
+    return not conn.execute(sql.ANY_STORED, (sources, event_ids)).fetchone()[0]
 
 
-def _store_new(conn: psycopg.Connection, kinds: frozenset[str] | None, entry_id: int,
-               fresh: bool = False) -> tuple[int, int]:
-    """Evaluate and insert the new staged events: how many were inserted, and how many of
-    them accrued. A concurrent writer may have stored some of the same events since the
-    anti-join (a redelivery racing its first delivery): the unique identity refuses them,
-    and the statement runs again without them, as long as each refusal leaves fewer new
-    events (else it is a real fault, not to be retried). A ``fresh`` batch is first
-    inserted whole, without the anti-join; an event stored after all sends it to the
-    anti-join."""
+def _store_new(conn: psycopg.Connection, kinds: frozenset[str] | None,
+               fresh: bool = False) -> accrual.Accrued:
+    """Hand matching the new staged events to evaluate, insert and book. A concurrent writer
+    may have stored some of the same events since the anti-join (a redelivery racing its
+    first delivery): the unique identity refuses them, and matching is called again without
+    them, as long as each refusal leaves fewer new events (else it is a real fault, not to
+    be retried). A ``fresh`` batch is first handed over whole, without the anti-join; an
+    event stored after all sends it to the anti-join."""
     left = None
     dedupe = not fresh
     while True:
-        conn.execute("SAVEPOINT store_new")
         try:
-            tallied = conn.execute(store_new(kinds, dedupe), {"entry": entry_id}).fetchall()
+            return accrual.accrue(conn, sql.COLUMNS,
+                                  sql.NEW_EVENTS if dedupe else sql.ALL_EVENTS, kinds)
         except psycopg.errors.UniqueViolation:
-            # rolled back to, a savepoint still stands: release it, or what follows would
-            # run in it (and the journal would not see its entry as of this transaction)
-            conn.execute("ROLLBACK TO SAVEPOINT store_new")
-            conn.execute("RELEASE SAVEPOINT store_new")
             if not dedupe:
                 dedupe = True
                 continue
-            now = conn.execute(_STILL_NEW).fetchone()[0]
+            now = conn.execute(sql.STILL_NEW).fetchone()[0]
             if left is not None and now >= left:
                 raise
             left = now
-            continue
-        conn.execute("RELEASE SAVEPOINT store_new")
-        return (sum(events for _, events in tallied),
-                sum(events for outcome, events in tallied if outcome == "accrued"))
 
 
 def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
@@ -458,24 +339,16 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
     ``prepared`` is left as it is, so a rolled-back write can run again."""
     result = replace(prepared.result, rejected=list(prepared.result.rejected))
     if prepared.count:
-        conn.execute(CREATE_STAGE)
-        conn.execute(CREATE_EVALUATED)
-        # Both are emptied by the commit (cheaper than a TRUNCATE per batch); an earlier
-        # batch of the same transaction (replayed dead letters) left its rows.
-        if conn.execute(LEFT_OVER).fetchone()[0]:
-            conn.execute("TRUNCATE ingest_stage, evaluated")
+        conn.execute(sql.CREATE_STAGE)
+        # Emptied by the commit; an earlier batch of the same transaction (replayed dead
+        # letters) left its rows.
+        if conn.execute(sql.STAGE_LEFT_OVER).fetchone()[0]:
+            conn.execute(sql.EMPTY_STAGE)
         copy_staged(conn, prepared.staged)
-        # Imports take this lock exclusively: the batch is evaluated against one catalog,
-        # and a re-evaluation after an import sees every event evaluated before it.
-        conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (CATALOG_LOCK,))
-        entry_id = booking.next_entry_id(conn)
-        inserted, accrued = _store_new(conn, prepared.kinds, entry_id, _fresh(conn, prepared))
+        inserted = _store_new(conn, prepared.kinds, _fresh(conn, prepared)).inserted
         result.accepted = inserted
-        if accrued:
-            booking.open_entry(conn, entry_id, "accrual", f"{accrued} usage events")
-            booking.post(conn, entry_id, "evaluated", 1)
         if inserted < prepared.count:
-            conflicts = [seq for seq, in conn.execute(CONFLICTS)]
+            conflicts = [seq for seq, in conn.execute(sql.CONFLICTS)]
             result.duplicates += prepared.count - inserted - len(conflicts)
             for seq in conflicts:
                 event, message = prepared.event_at(seq)
@@ -485,20 +358,20 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
 
     if result.rejected and record_rejects:
         with conn.cursor() as cur:
-            cur.executemany(INSERT_DEAD_LETTERS, [
+            cur.executemany(sql.INSERT_DEAD_LETTERS, [
                 (r.reason, r.field, r.detail, r.source, r.event_id, m.content_type,
                  m.kept_encoding, m.routing_key, r.raw) for r, m in result.rejected])
             result.repeated = len(result.rejected) - cur.rowcount
             result.duplicates += result.repeated
-    conn.execute(INSERT_BATCH, (result.messages, result.received if count_received else 0,
-                                result.accepted, result.duplicates,
-                                result.dead_lettered if record_rejects else 0, replayed))
+    conn.execute(sql.INSERT_BATCH, (result.messages, result.received if count_received else 0,
+                                    result.accepted, result.duplicates,
+                                    result.dead_lettered if record_rejects else 0, replayed))
     return result
 
 
 def set_aside(conn: psycopg.Connection, message: Message, detail: str) -> None:
     """Dead-letter a whole message that could not be processed at all (a fault of ours)."""
-    kept = conn.execute(INSERT_DEAD_LETTERS, (Reason.UNPROCESSABLE, None, detail, None, None,
-                                              message.content_type, message.kept_encoding,
-                                              message.routing_key, message.body)).rowcount
-    conn.execute(INSERT_BATCH, (1, 1, 0, 1 - kept, kept, 0))
+    kept = conn.execute(sql.INSERT_DEAD_LETTERS, (
+        Reason.UNPROCESSABLE, None, detail, None, None, message.content_type,
+        message.kept_encoding, message.routing_key, message.body)).rowcount
+    conn.execute(sql.INSERT_BATCH, (1, 1, 0, 1 - kept, kept, 0))

@@ -9,12 +9,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from ledger.licensing.rules import License, SplitVersion, is_opted_out, resolve, split_in_force
-from ledger.money import Priced, price_event
+from ledger.accounting.money import Priced, price_event
 
 # Which identifier decides when an item's identifiers point at different works.
 MATCH_PRIORITY = ("sha256", "c2pa", "isrc", "iswc", "isbn", "doi", "url")
 
-ACCRUED, UNMATCHED, UNLICENSED, OPTED_OUT, UNPRICED = (
+ACCRUED, UNMATCHED, UNLICENSED, OPTED_OUT, UNPRICED = OUTCOMES = (
     "accrued", "unmatched", "unlicensed", "opted_out", "unpriced")
 
 

@@ -1,5 +1,10 @@
-"""The set-based evaluation of usage events: match, split version, opt-outs, license,
-outcome and amounts, for a whole batch in one statement (contract §4–§6).
+"""Every statement of matching: the set-based evaluation of usage events (match, split
+version, opt-outs, license, outcome and amounts; contract §4-§6), the insert that stores a
+staged batch with its evaluation, the usage tallies, and re-evaluation.
+
+These statements are the production form of the rules in ``ledger.matching.rules`` and
+``ledger.accounting.money``, the reference model; the Hypothesis tests in
+``tests/ledger/matching`` hold the SQL to them.
 
 ``evaluation(source, kinds)`` reads a relation with columns ``time, licensee_id, purpose,
 quantity, unit`` and one column per identifier kind, and yields its columns and:
@@ -11,7 +16,14 @@ from __future__ import annotations
 
 from functools import cache
 
+from ledger.accounting.sql import add_lines, movements
 from ledger.matching.rules import MATCH_PRIORITY
+
+# The temporary table of a re-evaluation chunk's changed events (created below with its
+# columns by ``CREATE_REEVALUATED_TABLE``); the tallies and the statement lines read it.
+REEVALUATED_TABLE = "reevaluated"
+
+# --- Evaluation -------------------------------------------------------------------------
 
 _TEMPLATE = """
 SELECT src.*, m.work_id, sv.id AS split_version_id, lic.id AS license_id,
@@ -76,3 +88,239 @@ def evaluation(source: str, kinds: frozenset[str] | None = None) -> str:
     work_id = (f"COALESCE({', '.join(probes)})" if len(probes) > 1
                else probes[0] if probes else "CAST(NULL AS integer)")
     return _TEMPLATE.format(source=source, work_id=work_id)
+
+
+# --- Accrual of a staged batch ----------------------------------------------------------
+
+EVALUATED = ("outcome", "work_id", "split_version_id", "license_id", "currency", "gross", "fee",
+             "net")
+# What the tallies need of each inserted event (their keys and sums).
+RETURNED = ("licensee_id", "model", "purpose", "dataset", "time", "outcome", "work_id",
+            "split_version_id", "currency", "gross", "fee", "net")
+# The temporary table of a batch's accrued events, for the booking: what the booking needs
+# of each (``ACCRUED_COLUMNS``). Emptied by the commit.
+ACCRUED_TABLE = "evaluated"
+ACCRUED_COLUMNS = ("licensee_id", "split_version_id", "currency", "gross", "fee", "net")
+CREATE_ACCRUED_TABLE = f"""
+CREATE TEMP TABLE IF NOT EXISTS {ACCRUED_TABLE} ON COMMIT DELETE ROWS AS
+SELECT {", ".join(ACCRUED_COLUMNS)} FROM usage_event WITH NO DATA
+"""
+ACCRUED_LEFT_OVER = f"SELECT EXISTS (SELECT FROM {ACCRUED_TABLE})"
+EMPTY_ACCRUED_TABLE = f"TRUNCATE {ACCRUED_TABLE}"
+
+
+@cache
+def insert_evaluated(columns: tuple[str, ...], source: str,
+                     kinds: frozenset[str] | None = None) -> str:
+    """Evaluate the events of ``source`` (a parenthesised query of ``columns``, the stored
+    event's own columns), matching only identifier ``kinds``; insert them into
+    ``usage_event`` with their evaluation and the journal entry ``%(entry)s`` of the
+    accrued ones; add them to both tallies and keep the accrued ones in
+    ``ACCRUED_TABLE``: one statement, so the events' full rows are written once, to
+    ``usage_event`` only, and what the rest needs of them is read once. It returns the
+    usage tally's new rows (outcome, events): every inserted event is counted there once."""
+    column_list = ", ".join(columns)
+    return f"""
+WITH inserted AS (
+    INSERT INTO usage_event ({column_list}, {", ".join(EVALUATED)}, entry_id)
+    SELECT {column_list}, {", ".join(EVALUATED)},
+           CASE WHEN outcome = 'accrued' THEN CAST(%(entry)s AS bigint) END
+    FROM ({evaluation(source, kinds)}) AS batch
+    RETURNING {", ".join(RETURNED)}
+), tallied AS ({ADD_INSERTED}
+), works AS ({ADD_INSERTED_WORKS}
+), accrued AS (
+    INSERT INTO {ACCRUED_TABLE} ({", ".join(ACCRUED_COLUMNS)})
+    SELECT {", ".join(ACCRUED_COLUMNS)} FROM inserted WHERE outcome = 'accrued'
+)
+SELECT outcome, events FROM tallied
+"""
+
+
+# --- Usage tallies ----------------------------------------------------------------------
+
+KEY = ("licensee_id", "model", "outcome", "purpose", "dataset", "month", "currency")
+_KEY = ", ".join(KEY)
+_SUMS = "events, gross, net"
+# The usage month (UTC) of an event's time, as the tally keys it.
+MONTH = "CAST(date_trunc('month', {time} AT TIME ZONE 'UTC') AS date)"
+_EVENT_KEY = ("{e}licensee_id, {e}model, {outcome}, {e}purpose, {e}dataset, "
+              + MONTH.format(time="{e}time") + ", {currency}")
+
+# What ``store.write`` inserts: parts of its insert statement, reading the rows the insert
+# returns (``inserted``). The new rows also tell it how many events accrued.
+ADD_INSERTED = f"""
+INSERT INTO usage_tally ({_KEY}, {_SUMS})
+SELECT {_EVENT_KEY.format(e="", outcome="outcome", currency="currency")},
+       count(*), coalesce(sum(gross), 0), coalesce(sum(net), 0)
+FROM inserted GROUP BY 1, 2, 3, 4, 5, 6, 7
+RETURNING outcome, events
+"""
+# A re-evaluation's changes (``reevaluated`` joined to the events it changes): the old
+# evaluation out, the new one in.
+ADD_REEVALUATED = f"""
+INSERT INTO usage_tally ({_KEY}, {_SUMS})
+SELECT {_EVENT_KEY.format(e="e.", outcome="d.outcome", currency="d.currency")},
+       sum(d.events), coalesce(sum(d.gross), 0), coalesce(sum(d.net), 0)
+FROM {REEVALUATED_TABLE} r JOIN usage_event e ON e.id = r.id
+CROSS JOIN LATERAL (VALUES (r.old_outcome, r.old_currency, -1, -r.old_gross, -r.old_net),
+                           (r.new_outcome, r.new_currency, 1, r.new_gross, r.new_net)
+                   ) AS d(outcome, currency, events, gross, net)
+WHERE d.outcome IS NOT NULL  -- an event stored before outcomes existed was never counted
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+HAVING sum(d.events) <> 0 OR coalesce(sum(d.gross), 0) <> 0 OR coalesce(sum(d.net), 0) <> 0
+"""
+COMPACT = f"""
+WITH gone AS (DELETE FROM usage_tally RETURNING {_KEY}, {_SUMS})
+INSERT INTO usage_tally ({_KEY}, {_SUMS})
+SELECT {_KEY}, sum(events), sum(gross), sum(net) FROM gone GROUP BY {_KEY}
+HAVING sum(events) <> 0 OR sum(gross) <> 0 OR sum(net) <> 0
+ORDER BY {_KEY}
+"""
+# What a tally built from scratch holds (``rebuild``; the reports benchmark's load).
+RECOUNT = f"""
+SELECT {_EVENT_KEY.format(e="", outcome="outcome", currency="currency")},
+       count(*) AS events, coalesce(sum(gross), 0) AS gross, coalesce(sum(net), 0) AS net
+FROM usage_event WHERE outcome IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+"""
+
+
+# The usage work tally: matched events (and those accrued) by licensee, model, work and
+# split version, kept the same way (added by the same writers, compacted and rebuilt with
+# the usage tally). An event counts under the work and split version it is evaluated to.
+WORK_KEY = ("licensee_id", "model", "work_id", "split_version_id")
+_WORK_KEY = ", ".join(WORK_KEY)
+_WORK_SUMS = "events, accrued"
+ADD_INSERTED_WORKS = f"""
+INSERT INTO usage_work_tally ({_WORK_KEY}, {_WORK_SUMS})
+SELECT {_WORK_KEY}, count(*), count(*) FILTER (WHERE outcome = 'accrued')
+FROM inserted WHERE work_id IS NOT NULL GROUP BY 1, 2, 3, 4
+"""
+ADD_REEVALUATED_WORKS = f"""
+INSERT INTO usage_work_tally ({_WORK_KEY}, {_WORK_SUMS})
+SELECT r.licensee_id, e.model, d.work_id, d.split_version_id, sum(d.events), sum(d.accrued)
+FROM {REEVALUATED_TABLE} r JOIN usage_event e ON e.id = r.id
+CROSS JOIN LATERAL (
+    VALUES (r.old_work_id, r.old_split_version_id, -1,
+            CASE WHEN r.old_outcome = 'accrued' THEN -1 ELSE 0 END),
+           (r.new_work_id, r.new_split_version_id, 1,
+            CASE WHEN r.new_outcome = 'accrued' THEN 1 ELSE 0 END)
+) AS d(work_id, split_version_id, events, accrued)
+WHERE d.work_id IS NOT NULL
+GROUP BY 1, 2, 3, 4
+HAVING sum(d.events) <> 0 OR sum(d.accrued) <> 0
+"""
+# Only keys with more than one row are folded: the work tally has a row per work used,
+# most of them folded already, and rewriting those would cost a full write each time.
+COMPACT_WORKS = f"""
+WITH split AS (
+    SELECT unnest(array_agg(id)) AS id FROM usage_work_tally
+    GROUP BY {_WORK_KEY} HAVING count(*) > 1
+), gone AS (
+    DELETE FROM usage_work_tally WHERE id IN (SELECT id FROM split)
+    RETURNING {_WORK_KEY}, {_WORK_SUMS}
+)
+INSERT INTO usage_work_tally ({_WORK_KEY}, {_WORK_SUMS})
+SELECT {_WORK_KEY}, sum(events), sum(accrued) FROM gone GROUP BY {_WORK_KEY}
+HAVING sum(events) <> 0 OR sum(accrued) <> 0
+ORDER BY licensee_id, work_id, split_version_id, model
+"""
+RECOUNT_WORKS = f"""
+SELECT {_WORK_KEY}, count(*) AS events, count(*) FILTER (WHERE outcome = 'accrued') AS accrued
+FROM usage_event WHERE work_id IS NOT NULL
+GROUP BY 1, 2, 3, 4
+"""
+
+COUNT_TALLY_ROWS = ("SELECT (SELECT count(*) FROM usage_tally) "
+                    "+ (SELECT count(*) FROM usage_work_tally)")
+LOCK_EVENTS_FOR_RECOUNT = "LOCK TABLE usage_event IN SHARE MODE"
+EMPTY_TALLY = "DELETE FROM usage_tally"
+EMPTY_WORK_TALLY = "DELETE FROM usage_work_tally"
+REBUILD_TALLY = f"INSERT INTO usage_tally ({_KEY}, {_SUMS}) {RECOUNT}"
+REBUILD_WORK_TALLY = f"INSERT INTO usage_work_tally ({_WORK_KEY}, {_WORK_SUMS}) {RECOUNT_WORKS}"
+
+
+# --- Re-evaluation ----------------------------------------------------------------------
+
+INPUTS = ("time", "licensee_id", "purpose", "quantity", "unit", "sha256", "url", "isrc", "iswc",
+          "isbn", "doi", "c2pa", "phash", "simhash")
+STATE = ("outcome", "work_id", "split_version_id", "license_id", "currency", "gross", "fee",
+         "net")
+
+CANDIDATES = """
+SELECT e.id FROM usage_event e
+WHERE e.id > %(after)s AND (
+       e.work_id = ANY(%(works)s::integer[])
+    -- a licensee's change: its matched events (an unmatched one stays unmatched) and
+    -- any stored before events were evaluated
+    OR (e.licensee_id = ANY(%(licensees)s::integer[])
+        AND (e.work_id IS NOT NULL OR e.outcome IS NULL))
+    OR e.work_id IN (SELECT v.work_id FROM split_version v JOIN split_share s
+                     ON s.split_version_id = v.id WHERE s.creator_id = ANY(%(creators)s::integer[]))
+    OR (cardinality(%(works)s::integer[]) > 0 AND e.outcome = 'unmatched'))
+ORDER BY e.id LIMIT %(limit)s
+"""
+
+# Each changed event's old and new evaluation (``STATE``) and the entry that booked the old
+# one; emptied by the commit.
+CREATE_REEVALUATED_TABLE = f"""
+CREATE TEMP TABLE IF NOT EXISTS {REEVALUATED_TABLE} (
+    id bigint, licensee_id integer,
+    {", ".join(f"old_{c} {t}" for c, t in zip(STATE, ("text", "integer", "integer", "integer",
+               "text", "numeric(38,9)", "numeric(38,9)", "numeric(38,9)"), strict=True))},
+    {", ".join(f"new_{c} {t}" for c, t in zip(STATE, ("text", "integer", "integer", "integer",
+               "text", "numeric(38,9)", "numeric(38,9)", "numeric(38,9)"), strict=True))},
+    old_entry_id bigint
+) ON COMMIT DELETE ROWS
+"""
+_SOURCE = f"(SELECT id, {', '.join(INPUTS)} FROM usage_event WHERE id = ANY(%(ids)s))"
+FILL_REEVALUATED = f"""
+INSERT INTO {REEVALUATED_TABLE}
+SELECT e.id, e.licensee_id, {", ".join(f"e.{c}" for c in STATE)}, {", ".join(f"n.{c}" for c in STATE)},
+       e.entry_id
+FROM usage_event e
+JOIN ({evaluation(_SOURCE)}) AS n ON n.id = e.id
+WHERE ({", ".join(f"e.{c}" for c in STATE)}) IS DISTINCT FROM ({", ".join(f"n.{c}" for c in STATE)})
+"""
+OLD_ACCRUED = ("(SELECT licensee_id, old_currency AS currency, old_split_version_id AS "
+               "split_version_id, old_gross AS gross, old_fee AS fee, old_net AS net "
+               "FROM " + REEVALUATED_TABLE + " WHERE old_outcome = 'accrued')")
+NEW_ACCRUED = ("(SELECT licensee_id, new_currency AS currency, new_split_version_id AS "
+               "split_version_id, new_gross AS gross, new_fee AS fee, new_net AS net "
+               "FROM " + REEVALUATED_TABLE + " WHERE new_outcome = 'accrued')")
+APPLY = f"""
+UPDATE usage_event e SET {", ".join(f"{c} = r.new_{c}" for c in STATE)},
+       entry_id = CASE WHEN r.new_outcome = 'accrued' THEN %(entry)s END,
+       reevaluated_at = now()
+FROM {REEVALUATED_TABLE} r WHERE r.id = e.id
+"""
+RECORD = f"""
+INSERT INTO event_reevaluation (event_id, entry_id, old_outcome, new_outcome, old_license_id,
+                                new_license_id, old_net, new_net)
+SELECT id, CASE WHEN old_outcome = 'accrued' OR new_outcome = 'accrued' THEN %(entry)s END,
+       old_outcome, new_outcome, old_license_id, new_license_id, old_net, new_net
+FROM {REEVALUATED_TABLE}
+"""
+LOCK_CHUNK = "SELECT id FROM usage_event WHERE id = ANY(%s) FOR UPDATE"
+COUNT_REEVALUATED = (f"SELECT count(*) FILTER (WHERE old_outcome = 'accrued'), "
+                     f"count(*) FILTER (WHERE new_outcome = 'accrued') FROM {REEVALUATED_TABLE}")
+EMPTY_REEVALUATED_TABLE = f"TRUNCATE {REEVALUATED_TABLE}"
+OPEN_CHANGES = ("SELECT id, work_ids, creator_ids, licensee_ids FROM catalog_change "
+                "WHERE processed_at IS NULL ORDER BY id")
+COUNT_OPEN_CHANGES = "SELECT count(*) FROM catalog_change WHERE processed_at IS NULL"
+CLOSE_CHANGES = "UPDATE catalog_change SET processed_at = now() WHERE id = ANY(%s)"
+# The statement-line movements of a chunk: each old accrued evaluation out (when its entry
+# is folded; one not folded yet was never added), each new one in.
+ADD_REEVALUATED_LINES = add_lines(f"""
+SELECT {movements(work="r.old_work_id", split="r.old_split_version_id", net="r.old_net",
+                  currency="r.old_currency", sign=-1)}
+FROM {REEVALUATED_TABLE} r JOIN usage_event e ON e.id = r.id
+WHERE r.old_outcome = 'accrued'
+  AND EXISTS (SELECT 1 FROM statement_folded f WHERE f.entry_id = r.old_entry_id)
+UNION ALL
+SELECT {movements(work="r.new_work_id", split="r.new_split_version_id", net="r.new_net",
+                  currency="r.new_currency", sign=1)}
+FROM {REEVALUATED_TABLE} r JOIN usage_event e ON e.id = r.id
+WHERE r.new_outcome = 'accrued'
+""")

@@ -18,11 +18,11 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ledger.errors import LedgerError
-from ledger.money import minor_exponent, payable, to_minor_units
+from ledger.locks import PAYOUT_RUN_LOCK
+from ledger.accounting.money import minor_exponent, payable, to_minor_units
 from ledger.payouts import entries
 from ledger.payouts.providers import Ambiguous, Definitive, PayoutProvider, Transfer
 
-PAYOUT_LOCK = 7262004
 
 BALANCES = """
 SELECT c.id AS creator_id, c.key AS creator, c.stripe_account, c.payouts_enabled, a.currency,
@@ -85,7 +85,7 @@ def run(conn: psycopg.Connection, provider: PayoutProvider, *, threshold: Decima
         concurrency: int = 8, commit_every: int = 200) -> RunSummary:
     """One payout run. Refuses to start while another run holds the payout lock."""
     summary = RunSummary(provider.name, provider.sandbox, dry_run)
-    if not conn.execute("SELECT pg_try_advisory_lock(%s)", (PAYOUT_LOCK,)).fetchone()[0]:
+    if not conn.execute("SELECT pg_try_advisory_lock(%s)", (PAYOUT_RUN_LOCK,)).fetchone()[0]:
         conn.rollback()
         raise LedgerError("another payout run is in progress; try again when it has finished")
     try:
@@ -109,7 +109,7 @@ def run(conn: psycopg.Connection, provider: PayoutProvider, *, threshold: Decima
         return summary
     finally:
         conn.rollback()
-        conn.execute("SELECT pg_advisory_unlock(%s)", (PAYOUT_LOCK,))
+        conn.execute("SELECT pg_advisory_unlock(%s)", (PAYOUT_RUN_LOCK,))
         conn.commit()
 
 

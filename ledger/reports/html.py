@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape
 
-from ledger.ingest.status import OUTCOMES
+from ledger.matching.rules import OUTCOMES
 from ledger.reports.series import sum_by
 
 OUTCOME_COLORS = {"accrued": "#2f855a", "unmatched": "#a0aec0", "unlicensed": "#dd6b20",

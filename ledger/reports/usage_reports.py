@@ -9,32 +9,15 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ledger.errors import NotFound
-from ledger.ingest import tally
-from ledger.ingest.status import OUTCOMES
-from ledger.matching.rules import MATCH_PRIORITY
+from ledger.matching.rules import OUTCOMES
+from ledger.reports import sql, tallies
 
 
 def licensee_id(conn: psycopg.Connection, key: str) -> int:
-    row = conn.execute("SELECT id FROM licensee WHERE key = %s", (key,)).fetchone()
+    row = conn.execute(sql.LICENSEE_ID, (key,)).fetchone()
     if row is None:
         raise NotFound(f"no licensee {key!r}")
     return row[0]
-
-
-_SCOPE = "licensee_id = %(licensee)s AND (%(model)s::text IS NULL OR model = %(model)s)"
-# Events by outcome, purpose and dataset come from the usage tally (a few rows); the
-# distinct works and creators from the usage work tally (a row per work, model and split
-# version): an index-only scan of usage_work_tally_licensee, whose order makes the
-# distinct (work, split version) pairs a streaming grouping.
-_WORKS_CREATORS = f"""
-WITH pairs AS MATERIALIZED (
-    SELECT work_id, split_version_id FROM usage_work_tally WHERE {_SCOPE}
-    GROUP BY 1, 2 HAVING sum(events) > 0
-)
-SELECT (SELECT count(DISTINCT work_id) FROM pairs),
-       (SELECT count(DISTINCT s.creator_id) FROM split_share s
-        WHERE s.split_version_id IN (SELECT split_version_id FROM pairs))
-"""
 
 
 def transparency(conn: psycopg.Connection, licensee: str, model: str | None = None) -> dict:
@@ -45,7 +28,7 @@ def transparency(conn: psycopg.Connection, licensee: str, model: str | None = No
     outcomes: dict[str, int] = {}
     by_purpose: dict[str, int] = {}
     by_dataset: dict[str, int] = {}
-    for outcome, purpose, dataset, events in tally.counts(conn, params["licensee"], model):
+    for outcome, purpose, dataset, events in tallies.counts(conn, params["licensee"], model):
         for found, name in ((outcomes, outcome), (by_purpose, purpose),
                             (by_dataset, dataset or "(none)")):
             found[name] = found.get(name, 0) + events
@@ -73,33 +56,14 @@ def in_index_order(conn: psycopg.Connection) -> Iterator[None]:
 
 def _works_and_creators(conn: psycopg.Connection, params: dict) -> tuple[int, int]:
     with in_index_order(conn):
-        return conn.execute(_WORKS_CREATORS, params).fetchone()
-
-
-_PRIMARY = "CASE " + " ".join(f"WHEN {k} IS NOT NULL THEN '{k}'" for k in MATCH_PRIORITY) + " END"
-_VALUE = "COALESCE(" + ", ".join(MATCH_PRIORITY) + ")"
+        return conn.execute(sql.WORKS_AND_CREATORS, params).fetchone()
 
 
 def suspense(conn: psycopg.Connection) -> list[dict]:
     """Unmatched items, grouped by their identifier: held until the work is registered."""
-    return conn.cursor(row_factory=dict_row).execute(f"""
-        SELECT {_PRIMARY} AS identifier, {_VALUE} AS value, count(*) AS events,
-               sum(quantity) AS quantity,
-               array_agg(DISTINCT l.key ORDER BY l.key) AS licensees,
-               min(e.time) AS first_used, max(e.time) AS last_used
-        FROM usage_event e JOIN licensee l ON l.id = e.licensee_id
-        WHERE e.outcome = 'unmatched'
-        GROUP BY 1, 2 ORDER BY count(*) DESC, 2 LIMIT 10000
-    """).fetchall()
+    return conn.cursor(row_factory=dict_row).execute(sql.SUSPENSE).fetchall()
 
 
 def unlicensed(conn: psycopg.Connection) -> list[dict]:
     """Matched uses no license covers (unlicensed) or that creators refused (opted_out)."""
-    return conn.cursor(row_factory=dict_row).execute("""
-        SELECT l.key AS licensee, coalesce(e.model, '') AS model, w.key AS work,
-               e.outcome, e.purpose, count(*) AS events, sum(e.quantity) AS quantity
-        FROM usage_event e JOIN licensee l ON l.id = e.licensee_id
-        JOIN work w ON w.id = e.work_id
-        WHERE e.outcome IN ('unlicensed', 'opted_out', 'unpriced')
-        GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-    """).fetchall()
+    return conn.cursor(row_factory=dict_row).execute(sql.UNLICENSED).fetchall()

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.accounting.splits import split_parts_of
-from ledger.money import round_accrual, split_amount
+from ledger.accounting.sql import split_parts_of
+from ledger.accounting.money import round_accrual, split_amount
 from tests.builders import creator, jsonl, work
 
 D = Decimal

@@ -10,7 +10,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from ledger.accounting import reevaluation
+from ledger.matching import reevaluation
 from ledger.ingest import store
 from ledger.ingest.events import BATCH
 from tests.builders import (

@@ -9,6 +9,9 @@ import orjson
 import pytest
 
 from ledger.ingest import deadletters, store
+from ledger.ingest import sql as ingest_sql
+from ledger.matching import accrual
+from ledger.matching import sql as matching_sql
 from ledger.ingest.events import BATCH, SINGLE
 from tests.builders import creator, expected_net, jsonl, license, licensee, sha, work
 from tests.ingest_helpers import scalar, usage, wait_for
@@ -36,13 +39,13 @@ def batch(*events: object) -> tuple[bytes, str]:
 def dedupes(monkeypatch) -> list[bool]:
     """Whether each insert statement ``store.write`` ran had the anti-join, in order."""
     flags: list[bool] = []
-    real = store.store_new
+    real = accrual.accrue
 
-    def spy(kinds=None, dedupe=True):  # noqa: ANN001, ANN202
-        flags.append(dedupe)
-        return real(kinds, dedupe)
+    def spy(conn, columns, source, kinds=None):  # noqa: ANN001, ANN202
+        flags.append(source == ingest_sql.NEW_EVENTS)
+        return real(conn, columns, source, kinds)
 
-    monkeypatch.setattr(store, "store_new", spy)
+    monkeypatch.setattr(accrual, "accrue", spy)
     return flags
 
 
@@ -193,7 +196,7 @@ def test_letters_replayed_in_one_transaction_are_each_stored_and_booked_once(cli
                                                                              ) -> None:
     """A replay stores its letters one after another in one transaction: no batch may
     carry the staged or accrued rows of the one before it into its own insert or booking."""
-    from ledger.accounting import reevaluation
+    from ledger.matching import reevaluation
     from tests.builders import license
 
     assert cli("import", "creators", "-", input=jsonl([creator("alice")])).code == 0
@@ -316,12 +319,12 @@ def test_a_batch_is_matched_by_index_probes_even_against_a_small_analysed_catalo
         conn.execute("ANALYZE work_identifier")
         prepared = store.prepare(conn, [store.Message(*batch(*events))],
                                  licensees=store.licensee_ids(conn), max_message_bytes=10**7)
-        conn.execute(store.CREATE_STAGE)
-        conn.execute(store.CREATE_EVALUATED)
+        conn.execute(ingest_sql.CREATE_STAGE)
+        conn.execute(matching_sql.CREATE_ACCRUED_TABLE)
         store.copy_staged(conn, prepared.staged)
-        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + store.store_new(),
-                                                      {"entry": None}))
-        conn.execute(store.store_new(), {"entry": None})
+        insert = matching_sql.insert_evaluated(ingest_sql.COLUMNS, ingest_sql.NEW_EVENTS)
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + insert, {"entry": None}))
+        conn.execute(insert, {"entry": None})
         matched = conn.execute("SELECT count(work_id) FROM usage_event").fetchone()[0]
         conn.rollback()
     assert "Seq Scan on work_identifier" not in plan, plan
@@ -338,9 +341,9 @@ def test_a_unique_violation_no_concurrent_writer_explains_is_raised_not_retried(
     with registered.connect() as conn:
         prepared = store.prepare(conn, [store.Message(*batch(usage("twice")))],
                                  licensees=store.licensee_ids(conn), max_message_bytes=10**6)
-        conn.execute(store.CREATE_STAGE)
+        conn.execute(ingest_sql.CREATE_STAGE)
         store.copy_staged(conn, prepared.staged)
-        [row] = conn.execute(f"SELECT seq, {store._COLUMN_LIST} FROM ingest_stage").fetchall()
+        [row] = conn.execute(f"SELECT seq, {', '.join(ingest_sql.COLUMNS)} FROM ingest_stage").fetchall()
         conn.rollback()
         doubled = store.Prepared(store.staged(conn, [row, (1, *row[1:])]), 2,
                                  array("q", [0, 0]), prepared.result, prepared.kinds,
@@ -368,7 +371,7 @@ def test_a_batch_that_looks_new_but_holds_a_stored_event_stores_the_rest_once(
             *fresh[:20], usage("old1", item=item), *fresh[20:],
             usage("old2", item=item, quantity="7")))], licensees=store.licensee_ids(conn),
             max_message_bytes=10**6)
-        conn.execute(store.CREATE_STAGE)
+        conn.execute(ingest_sql.CREATE_STAGE)
         store.copy_staged(conn, prepared.staged)
         assert store._fresh(conn, prepared)  # the sample sees only n0
         conn.rollback()

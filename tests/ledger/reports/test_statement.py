@@ -9,7 +9,7 @@ import itertools
 import json
 from decimal import Decimal
 
-from ledger.accounting import reevaluation
+from ledger.matching import reevaluation
 from ledger.reports.statement import statement
 from tests.builders import jsonl, sha, work
 from tests.ledger.reports.scenario import (

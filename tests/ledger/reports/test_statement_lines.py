@@ -7,6 +7,8 @@ from datetime import date
 
 import pytest
 
+from ledger.accounting import statement_lines as folding
+from ledger.reports import sql as report_sql
 from ledger.reports import statement, statement_lines
 from ledger.reports.ledger_reports import ACCRUAL_KINDS
 from tests.builders import jsonl, sha, work
@@ -38,7 +40,7 @@ def assert_folded_lines_stand(ledger) -> int:
 
 def fold(ledger) -> int:
     with ledger.connect() as conn:
-        return statement_lines.fold(conn, entries_per_commit=1)
+        return folding.fold(conn, entries_per_commit=1)
 
 
 @pytest.mark.parametrize("folds", [(), (0, 1, 2, 3, 4, 5, 6), (1,), (3,), (0, 4), (2, 5)])
@@ -62,7 +64,7 @@ def test_folded_lines_are_the_lines_of_the_events(cli, ledger, folds) -> None:
     assert assert_folded_lines_stand(ledger) == done[-1]
     assert all(done) and len(done) == 7
     with ledger.connect() as conn:
-        assert conn.execute(statement_lines.PENDING).fetchall() == []
+        assert conn.execute(report_sql.PENDING).fetchall() == []
 
 
 def test_lines_whose_terms_are_not_listed_are_read_as_text(scenario, ledger,
@@ -73,7 +75,7 @@ def test_lines_whose_terms_are_not_listed_are_read_as_text(scenario, ledger,
     fold(ledger)
     with ledger.connect() as conn:
         conn.execute("DELETE FROM usage_tally")
-        terms = conn.execute(statement_lines._TERMS).fetchone()
+        terms = conn.execute(report_sql.TERMS).fetchone()
         assert terms[1] == []
         conn.commit()
     assert assert_folded_lines_stand(ledger) > 0
@@ -84,7 +86,7 @@ def test_text_is_read_after_a_coded_result_cut_short(scenario, ledger, monkeypat
     is read to its end (closing it early would cancel it, and the transaction with it),
     then the lines are read as text."""
     fold(ledger)
-    monkeypatch.setattr(statement_lines, "_FOLDED_CODED", """
+    monkeypatch.setattr(report_sql, "FOLDED_CODED", """
         SELECT 'w', NULL::integer, NULL, NULL::integer, 0, 1, '1', NULL::integer, '0'
         FROM generate_series(1, 300000)
         WHERE %(creator)s::integer IS NOT NULL AND %(currency)s::text IS NOT NULL""")
@@ -93,7 +95,7 @@ def test_text_is_read_after_a_coded_result_cut_short(scenario, ledger, monkeypat
 
 def test_a_statement_reads_folded_and_unfolded_lines_alike(scenario, ledger) -> None:
     with ledger.connect() as conn:
-        entries = len(conn.execute(statement_lines.PENDING).fetchall())
+        entries = len(conn.execute(report_sql.PENDING).fetchall())
     before = scenario.cli("report", "statement", "--creator", "alice", "--format", "json")
     folding = scenario.cli("db", "fold")
     assert folding.code == 0 and f"{entries} booking entries folded" in folding.stdout

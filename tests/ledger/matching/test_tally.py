@@ -7,8 +7,10 @@ import json
 
 import orjson
 
-from ledger.accounting import reevaluation
-from ledger.ingest import store, tally
+from ledger.matching import reevaluation
+from ledger.ingest import store
+from ledger.matching import sql as matching_sql
+from ledger.matching import tally
 from ledger.ingest.events import BATCH
 from ledger.reports import series
 from tests.builders import creator, jsonl, license, licensee, work
@@ -27,7 +29,7 @@ def ingest(ledger, *events: dict) -> store.BatchResult:
 def tally_and_recount(ledger) -> tuple[dict, dict]:
     """Both tallies summed per key and a recount from the events: ("usage", *key) ->
     (events, gross, net) and ("works", *key) -> (events, accrued)."""
-    key, work_key = ", ".join(tally.KEY), ", ".join(tally.WORK_KEY)
+    key, work_key = ", ".join(matching_sql.KEY), ", ".join(matching_sql.WORK_KEY)
     with ledger.connect() as conn:
         summed = {("usage", *r[:-3]): tuple(r[-3:]) for r in conn.execute(
             f"SELECT {key}, sum(events), sum(gross), sum(net) FROM usage_tally GROUP BY {key} "
@@ -35,9 +37,9 @@ def tally_and_recount(ledger) -> tuple[dict, dict]:
         summed.update({("works", *r[:-2]): tuple(r[-2:]) for r in conn.execute(
             f"SELECT {work_key}, sum(events), sum(accrued) FROM usage_work_tally "
             f"GROUP BY {work_key} HAVING sum(events) <> 0 OR sum(accrued) <> 0")})
-        recounted = {("usage", *r[:-3]): tuple(r[-3:]) for r in conn.execute(tally.RECOUNT)}
+        recounted = {("usage", *r[:-3]): tuple(r[-3:]) for r in conn.execute(matching_sql.RECOUNT)}
         recounted.update({("works", *r[:-2]): tuple(r[-2:])
-                          for r in conn.execute(tally.RECOUNT_WORKS)})
+                          for r in conn.execute(matching_sql.RECOUNT_WORKS)})
     return summed, recounted
 
 

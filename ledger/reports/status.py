@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import psycopg
 
-from ledger.ingest import tally
-
-OUTCOMES = ("accrued", "unmatched", "unlicensed", "opted_out", "unpriced")
+from ledger.matching.rules import OUTCOMES
+from ledger.reports import sql, tallies
 
 
 def counts(conn: psycopg.Connection) -> dict:
-    received, accepted, duplicates = conn.execute("""
-        SELECT coalesce(sum(received), 0), coalesce(sum(accepted), 0),
-               coalesce(sum(duplicates), 0)
-        FROM ingest_batch""").fetchone()
-    dead_letters = conn.execute(
-        "SELECT count(*) FROM dead_letter WHERE resolved_at IS NULL").fetchone()[0]
+    received, accepted, duplicates = conn.execute(sql.BATCH_TOTALS).fetchone()
+    dead_letters = conn.execute(sql.OPEN_DEAD_LETTER_COUNT).fetchone()[0]
     return {"events": {"received": int(received), "accepted": int(accepted),
                        "duplicates": int(duplicates), "dead_letters": int(dead_letters),
                        "pending": 0},
@@ -25,6 +20,6 @@ def counts(conn: psycopg.Connection) -> dict:
 def outcome_counts(conn: psycopg.Connection) -> dict:
     """Events by outcome, from the usage tally (not by counting every event)."""
     found: dict[str, int] = {}
-    for outcome, _, _, events in tally.counts(conn):
+    for outcome, _, _, events in tallies.counts(conn):
         found[outcome] = found.get(outcome, 0) + events
     return {name: int(found.get(name, 0)) for name in OUTCOMES}

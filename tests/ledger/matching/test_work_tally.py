@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 
-from ledger.accounting import reevaluation
-from ledger.ingest import tally
+from ledger.matching import reevaluation
+from ledger.matching import tally
 from ledger.reports import series
 from tests.builders import creator, jsonl, license, licensee, sha, work
 from tests.ingest_helpers import usage
-from tests.ledger.ingest.test_tally import ingest, tally_and_recount
+from tests.ledger.matching.test_tally import ingest, tally_and_recount
 
 _SCOPE = ("licensee_id = (SELECT id FROM licensee WHERE key = 'acme-ai') "
           "AND (%(model)s::text IS NULL OR model = %(model)s)")

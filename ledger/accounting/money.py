@@ -1,4 +1,8 @@
-"""Exact money rules of contract §5. Plain functions over ``Decimal``; no I/O."""
+"""Exact money rules of contract §5. Plain functions over ``Decimal``; no I/O.
+
+This is the reference model: production prices events and splits net amounts in SQL
+(``ledger.matching.sql``, ``ledger.accounting.sql``), and the Hypothesis tests hold that
+SQL to these functions."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.money import QUANTUM, payable, price_event, round_accrual, split_amount, to_minor_units
+from ledger.accounting.money import QUANTUM, payable, price_event, round_accrual, split_amount, to_minor_units
 
 D = Decimal
 

@@ -1,0 +1,131 @@
+"""Every statement of ingest: the staging table a batch is COPYed into, deduplication
+against the stored events, dead letters, the batch log, and the dead-letter queries.
+
+Deduplication is here: an event is new when no stored event has its ``(source, id)``
+(``NEW_EVENTS``); matching evaluates and inserts what this module selects.
+"""
+
+from __future__ import annotations
+
+from ledger.catalog.identifiers import IDENTIFIER_KINDS
+from ledger.ingest.events import ROW_COLUMNS
+
+# The staged columns after ``seq``: the licensee's id, then the event's row as ``decode``
+# and ``staged_row`` make it (``ROW_COLUMNS``): the stored event's own columns.
+COLUMNS = ("licensee_id", *ROW_COLUMNS)
+_COLUMN_LIST = ", ".join(COLUMNS)
+
+# --- The staging table ------------------------------------------------------------------
+
+STAGE_TABLE = "ingest_stage"
+CREATE_STAGE = f"""
+CREATE TEMP TABLE IF NOT EXISTS {STAGE_TABLE} (
+    seq integer NOT NULL, licensee_id integer,
+    source text COLLATE "C", event_id text COLLATE "C", content_hash bytea, time timestamptz,
+    purpose text, activity text, model text, run text, dataset text, quantity text, unit text,
+    {", ".join(f'{k} text COLLATE "C"' for k in IDENTIFIER_KINDS)}, extensions text
+) ON COMMIT DELETE ROWS
+"""
+# Emptied by the commit (cheaper than a TRUNCATE per batch); an earlier batch of the same
+# transaction (replayed dead letters) left its rows.
+STAGE_LEFT_OVER = f"SELECT EXISTS (SELECT FROM {STAGE_TABLE})"
+EMPTY_STAGE = f"TRUNCATE {STAGE_TABLE}"
+# Binary COPY: little text to format in Python or to parse in PostgreSQL. The extensions
+# stay JSON text in the stage and become jsonb on insert; the quantity is staged as its
+# decimal text too (a Decimal costs the worker three times as much to send as binary
+# numeric as the server spends reading the text).
+COPY_STAGE = f"COPY {STAGE_TABLE} (seq, {_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)"
+_BINARY_TYPES = {"licensee_id": "int4", "content_hash": "bytea", "time": "timestamptz"}
+STAGE_TYPES = ("int4", *(_BINARY_TYPES.get(c, "text") for c in COLUMNS))
+_STORED_AS = {"extensions": "jsonb", "quantity": "numeric"}
+
+
+def as_stored(table: str = "") -> str:
+    """The staged columns (of ``table``, if named) as usage_event takes them."""
+    return ", ".join(f"CAST({table}{c} AS {_STORED_AS[c]}) AS {c}" if c in _STORED_AS
+                     else f"{table}{c}" for c in COLUMNS)
+
+
+STAGED = as_stored()
+
+# --- Deduplication ----------------------------------------------------------------------
+
+# The content hash of the stored event with a staged row's identity. Each identity is
+# looked up in the index (a correlated subquery, LIMIT 1): as a join, the planner may hash
+# the whole of usage_event instead.
+_STORED = """(SELECT e.content_hash FROM usage_event e
+           WHERE e.source = {row}.source AND e.event_id = {row}.event_id LIMIT 1)"""
+# The staged events not stored before. Deduplication is this anti-join; the insert that
+# reads it is a plain one (cheaper than ON CONFLICT for every row), and a concurrent
+# writer that stored one of the same events in between only makes it run again.
+NEW_EVENTS = (f"(SELECT s.seq, {as_stored('s.')} FROM {STAGE_TABLE} s "
+              f"WHERE {_STORED.format(row='s')} IS NULL)")
+# Every staged event, for a batch none of whose events is expected to be stored already:
+# the insert's unique identity alone checks it (one index descent an event, not two), and
+# should an event be stored after all, the insert fails and runs again from NEW_EVENTS.
+ALL_EVENTS = f"(SELECT s.seq, {as_stored('s.')} FROM {STAGE_TABLE} s)"
+STILL_NEW = f"SELECT count(*) FROM {STAGE_TABLE} s WHERE {_STORED.format(row='s')} IS NULL"
+# Whether any of some identities (each message's first event) is stored: a redelivered or
+# resent message is, so a batch that holds one goes straight to the anti-join.
+ANY_STORED = """
+SELECT EXISTS (SELECT FROM unnest(%s::text[], %s::text[]) AS f(source, event_id)
+               WHERE EXISTS (SELECT FROM usage_event e WHERE e.source = f.source COLLATE "C"
+                                                        AND e.event_id = f.event_id COLLATE "C"))
+"""
+# Staged events stored before this batch with other content (conflicting duplicates). Every
+# staged event is stored once the batch's insert is done: what is neither inserted by it nor
+# such a conflict is a plain duplicate.
+CONFLICTS = f"""
+SELECT s.seq FROM {STAGE_TABLE} s
+WHERE {_STORED.format(row='s')} IS DISTINCT FROM s.content_hash
+"""
+
+# --- Dead letters and the batch log -----------------------------------------------------
+
+LICENSEE_IDS = "SELECT key, id FROM licensee"
+INSERT_DEAD_LETTERS = """
+INSERT INTO dead_letter (reason, field, detail, source, event_id, content_type,
+                         content_encoding, routing_key, raw)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (digest) WHERE resolved_at IS NULL DO NOTHING
+"""
+INSERT_BATCH = """
+INSERT INTO ingest_batch (messages, received, accepted, duplicates, dead_lettered, replayed)
+VALUES (%s, %s, %s, %s, %s, %s)
+"""
+LIST_DEAD_LETTERS = """
+SELECT id, reason, field, detail, source, event_id, content_type, content_encoding,
+       routing_key, received_at, attempts, resolved_at, resolution, length(raw) AS raw_bytes
+FROM dead_letter
+WHERE %(all)s OR resolved_at IS NULL
+ORDER BY id LIMIT %(limit)s
+"""
+RAW_OF_DEAD_LETTER = "SELECT raw FROM dead_letter WHERE id = %s"
+# Open dead letters to replay: all of them (``%(ids)s`` NULL) or those named.
+OPEN_DEAD_LETTERS = """
+SELECT id, raw, content_type, routing_key, content_encoding FROM dead_letter
+WHERE resolved_at IS NULL AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+ORDER BY id FOR UPDATE
+"""
+STILL_BAD = """
+UPDATE dead_letter SET attempts = attempts + 1, reason = %s, field = %s, detail = %s
+WHERE id = %s
+"""
+REPLAYED = """
+UPDATE dead_letter SET attempts = attempts + 1, resolved_at = now(), resolution = 'replayed'
+WHERE id = %s
+"""
+
+# --- The embedded broker's queue (kombu's SQL transport) --------------------------------
+
+QUEUE_ID = "SELECT id FROM kombu_queue WHERE name = %s"
+# Lock the next messages (others' locked ones skipped), then read the bodies of as many
+# as fit the batch size: a batch is bounded in bytes, not only in messages.
+QUEUE_LOCK_NEXT = """
+SELECT m.id, length(m.payload) FROM kombu_message m
+WHERE m.queue_id = %s AND m.visible
+ORDER BY m.id LIMIT %s FOR UPDATE SKIP LOCKED
+"""
+QUEUE_READ = "SELECT id, payload FROM kombu_message WHERE id = ANY(%s) ORDER BY id"
+QUEUE_TAKE_ONE = "SELECT payload FROM kombu_message WHERE id = %s FOR UPDATE SKIP LOCKED"
+QUEUE_DELETE = "DELETE FROM kombu_message WHERE id = ANY(%s)"

@@ -1,0 +1,263 @@
+"""Every statement of the reports: read-only queries over the ledger, the events and the
+tallies. Nothing here writes."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from ledger.accounting.sql import PENDING_ENTRIES, STANDING, lines_of, split_parts_of
+from ledger.matching.rules import MATCH_PRIORITY
+
+ACCRUAL_KINDS = ("accrual", "reevaluation")
+
+# --- Lookups ----------------------------------------------------------------------------
+
+LICENSEE_ID = "SELECT id FROM licensee WHERE key = %s"
+CREATOR_ID = "SELECT id FROM creator WHERE key = %s"
+CREATOR = "SELECT id, key, name, currency FROM creator WHERE key = %s"
+CREATOR_CURRENCIES = """
+SELECT currency FROM account WHERE kind = 'creator_payable' AND owner_id = %s ORDER BY currency
+"""
+
+# --- Status and the usage tally ---------------------------------------------------------
+
+BATCH_TOTALS = """
+SELECT coalesce(sum(received), 0), coalesce(sum(accepted), 0), coalesce(sum(duplicates), 0)
+FROM ingest_batch
+"""
+OPEN_DEAD_LETTER_COUNT = "SELECT count(*) FROM dead_letter WHERE resolved_at IS NULL"
+
+
+@cache
+def tally_rows(by: tuple[str, ...]) -> str:
+    """``(*by, events, gross, net)`` summed over the usage tally, for one licensee
+    (``%(licensee)s``; all when NULL) and model (``%(model)s``); ``by`` names key columns."""
+    group = ", ".join(by)
+    return f"""
+SELECT {group}, sum(events)::bigint, sum(gross), sum(net) FROM usage_tally
+WHERE (%(licensee)s::integer IS NULL OR licensee_id = %(licensee)s)
+  AND (%(model)s::text IS NULL OR model = %(model)s)
+GROUP BY {group} HAVING sum(events) <> 0 OR sum(gross) <> 0 OR sum(net) <> 0
+ORDER BY {group}
+"""
+
+
+# --- Balances ---------------------------------------------------------------------------
+
+BALANCES = """
+SELECT c.key AS creator, a.currency,
+       coalesce(-sum(p.amount) FILTER (WHERE j.kind = ANY(%(accrual)s)), 0) AS accrued,
+       coalesce(sum(p.amount) FILTER (WHERE NOT j.kind = ANY(%(accrual)s)), 0) AS paid,
+       coalesce(-sum(p.amount), 0) AS balance
+FROM account a
+JOIN creator c ON c.id = a.owner_id
+JOIN posting p ON p.account_id = a.id
+JOIN journal_entry j ON j.id = p.entry_id
+WHERE a.kind = 'creator_payable' AND (%(creator)s::text IS NULL OR c.key = %(creator)s)
+GROUP BY c.key, a.currency
+ORDER BY c.key COLLATE "C", a.currency
+"""
+TRIAL_BALANCE = """
+SELECT * FROM (
+SELECT a.kind AS account, CASE a.kind
+           WHEN 'creator_payable' THEN (SELECT key FROM creator WHERE id = a.owner_id)
+           WHEN 'licensee_receivable' THEN (SELECT key FROM licensee WHERE id = a.owner_id)
+           ELSE 'platform' END AS owner,
+       a.currency,
+       coalesce(sum(p.amount) FILTER (WHERE p.amount > 0), 0) AS debit,
+       coalesce(-sum(p.amount) FILTER (WHERE p.amount < 0), 0) AS credit,
+       coalesce(sum(p.amount), 0) AS balance
+FROM account a JOIN posting p ON p.account_id = a.id
+GROUP BY a.id) AS accounts
+ORDER BY currency, account, owner COLLATE "C"
+"""
+LEDGER_BY_MONTH = """
+SELECT to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
+       coalesce(-sum(p.amount) FILTER (WHERE j.kind = ANY(%(accrual)s)), 0) AS accrued,
+       coalesce(sum(p.amount) FILTER (WHERE NOT j.kind = ANY(%(accrual)s)), 0) AS paid
+FROM account a JOIN posting p ON p.account_id = a.id
+JOIN journal_entry j ON j.id = p.entry_id
+WHERE a.kind = 'creator_payable' AND a.owner_id = %(creator)s
+  AND a.currency = %(currency)s
+GROUP BY 1 ORDER BY 1
+"""
+
+# --- What models used -------------------------------------------------------------------
+
+_TALLY_SCOPE = "licensee_id = %(licensee)s AND (%(model)s::text IS NULL OR model = %(model)s)"
+# Events by outcome, purpose and dataset come from the usage tally (a few rows); the
+# distinct works and creators from the usage work tally (a row per work, model and split
+# version): an index-only scan of usage_work_tally_licensee, whose order makes the
+# distinct (work, split version) pairs a streaming grouping.
+WORKS_AND_CREATORS = f"""
+WITH pairs AS MATERIALIZED (
+    SELECT work_id, split_version_id FROM usage_work_tally WHERE {_TALLY_SCOPE}
+    GROUP BY 1, 2 HAVING sum(events) > 0
+)
+SELECT (SELECT count(DISTINCT work_id) FROM pairs),
+       (SELECT count(DISTINCT s.creator_id) FROM split_share s
+        WHERE s.split_version_id IN (SELECT split_version_id FROM pairs))
+"""
+TOP_WORKS = """
+SELECT w.key AS work, w.title, t.events, t.accrued
+FROM (SELECT e.work_id, CAST(sum(e.events) AS bigint) AS events,
+             CAST(sum(e.accrued) AS bigint) AS accrued
+      FROM usage_work_tally e
+      WHERE e.licensee_id = %(licensee)s AND (%(model)s::text IS NULL OR e.model = %(model)s)
+      GROUP BY e.work_id HAVING sum(e.events) > 0) AS t
+JOIN work w ON w.id = t.work_id
+ORDER BY t.events DESC, w.key COLLATE "C" LIMIT %(limit)s
+"""
+_PRIMARY = "CASE " + " ".join(f"WHEN {k} IS NOT NULL THEN '{k}'" for k in MATCH_PRIORITY) + " END"
+_VALUE = "COALESCE(" + ", ".join(MATCH_PRIORITY) + ")"
+SUSPENSE = f"""
+SELECT {_PRIMARY} AS identifier, {_VALUE} AS value, count(*) AS events,
+       sum(quantity) AS quantity,
+       array_agg(DISTINCT l.key ORDER BY l.key) AS licensees,
+       min(e.time) AS first_used, max(e.time) AS last_used
+FROM usage_event e JOIN licensee l ON l.id = e.licensee_id
+WHERE e.outcome = 'unmatched'
+GROUP BY 1, 2 ORDER BY count(*) DESC, 2 LIMIT 10000
+"""
+UNLICENSED = """
+SELECT l.key AS licensee, coalesce(e.model, '') AS model, w.key AS work,
+       e.outcome, e.purpose, count(*) AS events, sum(e.quantity) AS quantity
+FROM usage_event e JOIN licensee l ON l.id = e.licensee_id
+JOIN work w ON w.id = e.work_id
+WHERE e.outcome IN ('unlicensed', 'opted_out', 'unpriced')
+GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+"""
+
+# --- Statements (grouped from the events) -----------------------------------------------
+
+_IN_PERIOD = ("((%(start)s::timestamptz IS NULL OR {at} >= %(start)s) "
+              "AND (%(end)s::timestamptz IS NULL OR {at} < %(end)s))")
+
+TOTALS = f"""
+SELECT coalesce(-sum(p.amount) FILTER (WHERE j.created_at < %(start)s), 0) AS opening,
+       coalesce(-sum(p.amount) FILTER (WHERE {_IN_PERIOD.format(at="j.created_at")}
+                                       AND j.kind = ANY(%(accrual)s)), 0) AS accrued,
+       coalesce(sum(p.amount) FILTER (WHERE {_IN_PERIOD.format(at="j.created_at")}
+                                      AND NOT j.kind = ANY(%(accrual)s)), 0) AS paid
+FROM account a
+JOIN posting p ON p.account_id = a.id
+JOIN journal_entry j ON j.id = p.entry_id
+WHERE a.kind = 'creator_payable' AND a.owner_id = %(creator)s AND a.currency = %(currency)s
+"""
+
+# What a line needs of an event; the usage month is the month (UTC) of its time.
+_EVENT_COLUMNS = ("work_id", "licensee_id", "model", "purpose", "month", "unit", "quantity")
+_EVENT = ("e.work_id, e.licensee_id, e.model, e.purpose, "
+          "date_trunc('month', e.time AT TIME ZONE 'UTC') AS month, e.unit, e.quantity")
+_WORKS = """
+    SELECT DISTINCT v.work_id FROM split_version v
+    JOIN split_share s ON s.split_version_id = v.id WHERE s.creator_id = %(creator)s
+"""
+# The evaluations that stand: booked in the period, never reversed. ``{entries}`` narrows
+# the events first: for one period, to the entries booked in it (index usage_event_entry:
+# one stretch of the heap) rather than all of the creator's events.
+_STANDING = f"""
+    SELECT {_EVENT}, e.split_version_id, e.net, 1 AS sign
+    FROM usage_event e JOIN journal_entry j ON j.id = e.entry_id
+    WHERE {{entries}}e.work_id IN (SELECT work_id FROM works) AND e.outcome = 'accrued'
+      AND e.currency = %(currency)s AND {_IN_PERIOD.format(at="j.created_at")}
+"""
+_CURRENT = _STANDING.format(entries="")
+_CURRENT_IN_PERIOD = _STANDING.format(
+    entries="e.entry_id = ANY(ARRAY(SELECT p.id FROM journal_entry p WHERE "
+            + _IN_PERIOD.format(at="p.created_at") + "))\n      AND ")
+# Replaced evaluations: each re-evaluation of an accrued event reverses the evaluation
+# before it, which was booked by the re-evaluation before that (or at ingest).
+_REPLACED = f"""
+    SELECT {", ".join(_EVENT_COLUMNS)}, split_version_id, net,
+           CASE WHEN {_IN_PERIOD.format(at="booked_at")} THEN 1 ELSE -1 END AS sign
+    FROM (
+        SELECT {_EVENT}, sv.id AS split_version_id, h.net,
+               coalesce(jb.created_at, e.received_at) AS booked_at, jr.created_at AS reversed_at
+        FROM (SELECT r.event_id, r.old_outcome, r.old_net AS net, r.old_license_id,
+                     r.entry_id AS reversed_entry, lag(r.entry_id) OVER w AS booked_entry,
+                     lag(r.at) OVER w AS evaluated_at
+              FROM event_reevaluation r
+              -- events of the creator's works reversed in or after the period
+              WHERE r.event_id IN (
+                  SELECT x.event_id FROM event_reevaluation x
+                  JOIN usage_event xe ON xe.id = x.event_id
+                  WHERE x.old_outcome = 'accrued' AND x.at >= %(start)s
+                    AND xe.work_id IN (SELECT work_id FROM works))
+              WINDOW w AS (PARTITION BY r.event_id ORDER BY r.id)) AS h
+        JOIN usage_event e ON e.id = h.event_id
+        JOIN license lic ON lic.id = h.old_license_id
+        JOIN journal_entry jr ON jr.id = h.reversed_entry
+        LEFT JOIN journal_entry jb ON jb.id = h.booked_entry
+        LEFT JOIN LATERAL (
+            SELECT v.id FROM split_version v
+            WHERE v.work_id = e.work_id AND v.effective_from <= e.time
+              AND v.created_at <= coalesce(h.evaluated_at, e.received_at)
+            ORDER BY v.effective_from DESC LIMIT 1) AS sv ON true
+        WHERE h.old_outcome = 'accrued' AND lic.currency = %(currency)s
+    ) AS replaced
+    WHERE {_IN_PERIOD.format(at="booked_at")} <> {_IN_PERIOD.format(at="reversed_at")}
+"""
+# The movements once (materialised), their distinct (split version, net) pairs split once
+# each, then one hash join and one grouping per line: no sort but the final one.
+_LINES = f"""
+WITH works AS ({{works}}),
+movements AS MATERIALIZED ({{movements}}),
+parts AS MATERIALIZED (
+    SELECT p.split_version_id, p.net, p.amount
+    FROM ({split_parts_of("SELECT DISTINCT split_version_id, net FROM movements")}) AS p
+    WHERE p.creator_id = %(creator)s
+),
+lines AS (
+    SELECT m.work_id, m.licensee_id, m.model, m.purpose, m.month, m.unit, m.sign,
+           count(*) AS events, sum(m.quantity) AS quantity, sum(p.amount) AS amount
+    FROM movements m JOIN parts p ON p.split_version_id = m.split_version_id AND p.net = m.net
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+)
+SELECT w.key AS work, l.key AS licensee, g.model, g.purpose,
+       to_char(g.month, 'YYYY-MM') AS usage_period,
+       CAST(g.sign * g.events AS bigint) AS events, g.sign * g.quantity AS quantity, g.unit,
+       CAST(g.sign * g.amount AS numeric(38, 9)) AS amount
+FROM lines g JOIN work w ON w.id = g.work_id JOIN licensee l ON l.id = g.licensee_id
+ORDER BY g.month, w.key COLLATE "C", l.key COLLATE "C", g.model COLLATE "C", g.purpose,
+         g.unit, g.sign DESC
+"""
+STATEMENT_LINES_ALL_TIME = _LINES.format(works=_WORKS, movements=_CURRENT)
+STATEMENT_LINES_OF_PERIOD = _LINES.format(works=_WORKS,
+                                          movements=f"{_CURRENT_IN_PERIOD} UNION ALL {_REPLACED}")
+
+# --- Statements (folded lines) ----------------------------------------------------------
+
+# In index order (statement_line_key covers the line: an index-only scan, no sort). The
+# few-valued columns come as their place in a list of the values they take (licensee,
+# purpose, unit) and the month as a number: a Python string per value would cost more than
+# the scan (and extract() costs more than date arithmetic); numbers come as text, for a
+# Decimal per distinct value. A value missing from its list comes back as NULL: then the
+# text is read.
+_FOLDED = """
+SELECT work, {licensee}, model, {purpose},
+       month - DATE '2000-01-01',
+       events, CAST(quantity AS text), {unit}, CAST(amount AS text)
+FROM statement_line
+WHERE creator_id = %(creator)s AND currency = %(currency)s AND (events <> 0 OR amount <> 0)
+ORDER BY month, work, licensee, model, purpose, unit
+"""
+FOLDED_CODED = _FOLDED.format(**{
+    c: f"array_position(%({c}s)s::text[], {c})" for c in ("licensee", "purpose", "unit")})
+FOLDED_TEXT = _FOLDED.format(licensee="licensee", purpose="purpose", unit="unit")
+# Every licensee, every purpose counted, every unit a license prices (an accrued event's
+# unit is its license's).
+TERMS = """
+SELECT ARRAY(SELECT key FROM licensee), ARRAY(SELECT DISTINCT purpose FROM usage_tally),
+       ARRAY(SELECT DISTINCT rate_unit FROM license)
+"""
+# The creator's lines of entries not folded yet (``%(entries)s``), grouped from the events.
+NOT_FOLDED = lines_of(f"""
+    SELECT {STANDING} FROM usage_event e
+    WHERE e.entry_id = ANY(%(entries)s) AND e.outcome = 'accrued'
+      AND e.currency = %(currency)s
+      AND e.work_id IN (SELECT v.work_id FROM split_version v
+                        JOIN split_share s ON s.split_version_id = v.id
+                        WHERE s.creator_id = %(creator)s)""",
+                      creator_filter="WHERE p.creator_id = %(creator)s")
+PENDING = PENDING_ENTRIES
