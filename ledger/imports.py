@@ -85,11 +85,16 @@ def validate_rows(stream: IO[str], model: type[BaseModel], key_field: str
     return rows, errors
 
 
+# The outbox row that makes workers re-evaluate what an import changed.
+RECORD_CHANGE = text("INSERT INTO catalog_change (work_ids, creator_ids, licensee_ids) "
+                     "VALUES (:w, :c, :l)")
+HOLD_CATALOG = text("SELECT pg_advisory_xact_lock(:k)")
+
+
 def _record_change(conn: Connection, plan: Plan) -> None:
     """The outbox row that makes workers re-evaluate what this import changed."""
     if plan.changed_work_ids or plan.changed_creator_ids or plan.changed_licensee_ids:
-        conn.execute(text("INSERT INTO catalog_change (work_ids, creator_ids, licensee_ids) "
-                          "VALUES (:w, :c, :l)"),
+        conn.execute(RECORD_CHANGE,
                      {"w": sorted(plan.changed_work_ids), "c": sorted(plan.changed_creator_ids),
                       "l": sorted(plan.changed_licensee_ids)})
 
@@ -99,7 +104,7 @@ def run(engine: Engine, stream: IO[str], *, kind: str, model: type[BaseModel], k
     rows, errors = validate_rows(stream, model, key_field)
     plan = Plan(errors=errors)
     with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CATALOG_LOCK})
+        conn.execute(HOLD_CATALOG, {"k": CATALOG_LOCK})  # exclusively: no batch evaluates meanwhile
         planner(conn, rows, plan)
         if plan.errors:
             plan.errors.sort(key=lambda e: e.line)

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+
+from ledger.catalog import sql
 
 from ledger.catalog.models import (
     Creator, Licensee, SplitShare, SplitVersion, Work, WorkIdentifier,
@@ -91,13 +93,7 @@ def load_works(conn: Connection, keys: Iterable[str]) -> dict[str, WorkState]:
             select(identifier_t.c.kind, identifier_t.c.value, identifier_t.c.work_id)
             .where(identifier_t.c.work_id.in_(ids))):
         by_id[work_id].identifiers[kind] = value
-    shares = conn.execute(text("""
-        SELECT v.work_id, v.effective_from, c.key, s.share
-        FROM split_version v
-        JOIN split_share s ON s.split_version_id = v.id
-        JOIN creator c ON c.id = s.creator_id
-        WHERE v.work_id = ANY(:ids)
-    """), {"ids": ids})
+    shares = conn.execute(sql.SPLITS_OF_WORKS, {"ids": ids})
     for work_id, effective_from, creator, share in shares:
         by_id[work_id].versions.setdefault(effective_from, {})[creator] = share
     return states
@@ -108,12 +104,7 @@ def identifier_owners(conn: Connection, pairs: Iterable[tuple[str, str]]) -> dic
     pairs = list(set(pairs))
     if not pairs:
         return {}
-    rows = conn.execute(text("""
-        SELECT i.kind, i.value, w.key
-        FROM unnest(CAST(:kinds AS text[]), CAST(:values AS text[])) AS p(kind, value)
-        JOIN work_identifier i ON i.kind = p.kind AND i.value = p.value
-        JOIN work w ON w.id = i.work_id
-    """), {"kinds": [k for k, _ in pairs], "values": [v for _, v in pairs]})
+    rows = conn.execute(sql.IDENTIFIER_OWNERS, {"kinds": [k for k, _ in pairs], "values": [v for _, v in pairs]})
     return {(kind, value): key for kind, value, key in rows}
 
 
@@ -146,11 +137,7 @@ def add_split_versions(conn: Connection, versions: list[tuple[int, datetime, dic
 def creators_of_works(conn: Connection, work_ids: Iterable[int]) -> dict[int, set[str]]:
     """Every creator who appears in any split version of each work."""
     out: dict[int, set[str]] = defaultdict(set)
-    rows = conn.execute(text("""
-        SELECT v.work_id, c.key FROM split_version v
-        JOIN split_share s ON s.split_version_id = v.id JOIN creator c ON c.id = s.creator_id
-        WHERE v.work_id = ANY(:ids)
-    """), {"ids": list(work_ids)})
+    rows = conn.execute(sql.CREATORS_OF_WORKS, {"ids": list(work_ids)})
     for work_id, key in rows:
         out[work_id].add(key)
     return out

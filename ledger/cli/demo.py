@@ -103,8 +103,7 @@ def _write_reports(ledger, out: Path) -> list[Path]:  # noqa: ANN001
         top = sorted(balances, key=lambda r: r["accrued"], reverse=True)[:3]
         for row in top:
             data = statement.statement(conn, row["creator"], None, row["currency"])
-            name = conn.execute("SELECT name FROM creator WHERE key = %s",
-                                (row["creator"],)).fetchone()[0]
+            name = statement.creator_row(conn, row["creator"])["name"]
             page = html.statement_html(data, series.statement_series(conn, data), name)
             written.append(_save(out / f"statement-{row['creator']}.html", page))
     return written

@@ -22,7 +22,7 @@ from ledger.catalog.service import ImportKind, import_file
 from ledger.demo.catalog import SampleCatalog, generate
 from ledger.demo.usage import generate as generate_usage
 from ledger.errors import LedgerError
-from ledger.reports import status
+from ledger.reports import ledger_reports, status
 from ledger.ingest.producer import UsageProducer
 from ledger.payouts import service
 
@@ -105,14 +105,8 @@ def pay(ledger: Ledger) -> service.RunSummary:
 def summary(ledger: Ledger) -> dict:
     with ledger.connect() as conn:
         data = status.counts(conn)
-        booked, paid = conn.execute("""
-            SELECT coalesce(-sum(p.amount) FILTER (WHERE j.kind IN ('accrual', 'reevaluation')), 0),
-                   coalesce(sum(p.amount) FILTER (WHERE j.kind LIKE 'payout%%'), 0)
-            FROM posting p JOIN account a ON a.id = p.account_id
-            JOIN journal_entry j ON j.id = p.entry_id WHERE a.kind = 'creator_payable'
-        """).fetchone()
-        backpaid = conn.execute("SELECT count(*) FROM usage_event WHERE outcome = 'accrued' "
-                                "AND reevaluated_at IS NOT NULL").fetchone()[0]
+        booked, paid = ledger_reports.creator_totals(conn)
+        backpaid = ledger_reports.back_paid_events(conn)
     return {**data, "owed_to_creators": Decimal(booked), "paid_to_creators": Decimal(paid),
             "back_paid_events": backpaid}
 

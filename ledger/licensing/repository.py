@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, delete, insert, text
+from sqlalchemy import Connection, delete, insert
+
+from ledger.licensing import sql
 
 from ledger.licensing.models import License, LicenseScopeCreator, LicenseScopeWork
 from ledger.licensing.rules import License as Terms
@@ -22,23 +24,14 @@ SPECIFICITY = {"works": Specificity.WORKS, "creators": Specificity.CREATORS,
 def load_terms(conn: Connection, licensee_keys: Iterable[str] | None = None
                ) -> dict[str, tuple[int, Terms]]:
     """Every license (of these licensees, or all) by key: (id, terms)."""
-    where = "" if licensee_keys is None else "WHERE le.key = ANY(:keys)"
-    params = {} if licensee_keys is None else {"keys": list(set(licensee_keys))}
-    rows = conn.execute(text(f"""
-        SELECT l.id, l.key, le.key AS licensee, l.scope_kind, l.purposes, l.valid_from,
-               l.valid_until, l.currency, l.rate_type, l.rate_unit, l.price, l.platform_fee
-        FROM license l JOIN licensee le ON le.id = l.licensee_id {where}
-    """), params).mappings().all()
+    keys = None if licensee_keys is None else list(set(licensee_keys))
+    rows = conn.execute(sql.LICENSES, {"keys": keys}).mappings().all()
     ids = [r["id"] for r in rows]
     works: dict[int, set[str]] = defaultdict(set)
     creators: dict[int, set[str]] = defaultdict(set)
-    for license_id, key in conn.execute(text(
-            "SELECT s.license_id, w.key FROM license_scope_work s JOIN work w ON w.id = s.work_id"
-            " WHERE s.license_id = ANY(:ids)"), {"ids": ids}):
+    for license_id, key in conn.execute(sql.SCOPE_WORKS, {"ids": ids}):
         works[license_id].add(key)
-    for license_id, key in conn.execute(text(
-            "SELECT s.license_id, c.key FROM license_scope_creator s"
-            " JOIN creator c ON c.id = s.creator_id WHERE s.license_id = ANY(:ids)"), {"ids": ids}):
+    for license_id, key in conn.execute(sql.SCOPE_CREATORS, {"ids": ids}):
         creators[license_id].add(key)
     return {
         r["key"]: (r["id"], Terms(

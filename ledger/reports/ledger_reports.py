@@ -34,3 +34,14 @@ def currency_totals(rows: list[dict]) -> dict[str, Decimal]:
     for row in rows:
         totals[row["currency"]] = totals.get(row["currency"], Decimal(0)) + row["balance"]
     return totals
+
+
+def creator_totals(conn: psycopg.Connection) -> tuple[Decimal, Decimal]:
+    """What the ledger booked to all creators and paid them, every currency together (the
+    demo's single-currency summary)."""
+    return conn.execute(sql.CREATOR_TOTALS).fetchone()
+
+
+def back_paid_events(conn: psycopg.Connection) -> int:
+    """Accrued events whose booking came from a re-evaluation (back-pay)."""
+    return conn.execute(sql.BACK_PAID_EVENTS).fetchone()[0]

@@ -71,6 +71,15 @@ FROM account a JOIN posting p ON p.account_id = a.id
 GROUP BY a.id) AS accounts
 ORDER BY currency, account, owner COLLATE "C"
 """
+CREATOR_TOTALS = """
+SELECT coalesce(-sum(p.amount) FILTER (WHERE j.kind IN ('accrual', 'reevaluation')), 0),
+       coalesce(sum(p.amount) FILTER (WHERE j.kind LIKE 'payout%%'), 0)
+FROM posting p JOIN account a ON a.id = p.account_id
+JOIN journal_entry j ON j.id = p.entry_id WHERE a.kind = 'creator_payable'
+"""
+BACK_PAID_EVENTS = """
+SELECT count(*) FROM usage_event WHERE outcome = 'accrued' AND reevaluated_at IS NOT NULL
+"""
 LEDGER_BY_MONTH = """
 SELECT to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
        coalesce(-sum(p.amount) FILTER (WHERE j.kind = ANY(%(accrual)s)), 0) AS accrued,
