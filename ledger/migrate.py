@@ -1,4 +1,7 @@
-"""Run the Alembic migrations in ``migrations/`` from code (CLI and tests)."""
+"""Run the Alembic migrations from code (CLI and tests).
+
+An installed wheel carries them as ``ledger/migrations``; a checkout keeps the only copy at
+the top level (``migrations/``), which the wheel's is built from (pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -11,8 +14,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
 from ledger.db import sqlalchemy_url
+from ledger.errors import ConfigurationError
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+_PACKAGE = Path(__file__).resolve().parent
 # Tables that other software owns in the same database (kombu's SQL broker transport).
 FOREIGN_TABLES = {"kombu_message", "kombu_queue"}
 
@@ -22,9 +26,19 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: AN
     return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
+def migrations_dir() -> Path:
+    """Where the migrations are: inside the installed package, else the checkout's."""
+    for candidate in (_PACKAGE / "migrations", _PACKAGE.parent / "migrations"):
+        if (candidate / "env.py").is_file() and (candidate / "versions").is_dir():
+            return candidate
+    raise ConfigurationError(
+        f"the Alembic migrations are missing from this installation (looked in "
+        f"{_PACKAGE / 'migrations'}): reinstall royalty-ledger from its wheel")
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
     return config
 

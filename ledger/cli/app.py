@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from importlib import metadata
 
 import typer
 
@@ -12,6 +13,26 @@ from ledger.errors import InvalidInput, LedgerError
 
 app = typer.Typer(name="royalty", no_args_is_help=True, pretty_exceptions_enable=False,
                   help="royalty-ledger: what AI used, who is owed, and paying them.")
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    try:
+        version = metadata.version("royalty-ledger")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        version = "unknown (not installed)"
+    typer.echo(f"royalty-ledger {version}")
+    raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", is_eager=True,
+                                          callback=_print_version,
+                                          help="Print the version and exit.")) -> None:
+    """royalty-ledger: what AI used, who is owed, and paying them."""
+
+
 app.add_typer(db.app, name="db")
 app.command("import")(catalog.import_command)
 app.add_typer(catalog.creators_app, name="creators")
