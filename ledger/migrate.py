@@ -9,12 +9,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
 from ledger.db import sqlalchemy_url
-from ledger.errors import ConfigurationError
+from ledger.errors import ConfigurationError, LedgerError, NotFound
 
 _PACKAGE = Path(__file__).resolve().parent
 # Tables that other software owns in the same database (kombu's SQL broker transport).
@@ -44,7 +45,15 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    config = alembic_config(url)
+    try:
+        ScriptDirectory.from_config(config).get_revisions(revision)
+    except CommandError as exc:  # Alembic's own errors carry a readable one-line reason
+        raise NotFound(f"no migration {revision!r}: {exc}") from exc
+    try:
+        command.upgrade(config, revision)
+    except CommandError as exc:
+        raise LedgerError(f"migration failed: {exc}") from exc
 
 
 def head_revision(url: str) -> str | None:

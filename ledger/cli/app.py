@@ -91,6 +91,24 @@ def main() -> None:
     except _USAGE_ERRORS as exc:  # usage errors carry their own exit code (2)
         exc.show()
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        reason = _database_failure(exc)
+        if reason is None:
+            raise
+        err_console.print(f"[red]error:[/red] database: {reason}", highlight=False)
+        sys.exit(1)
+
+
+def _database_failure(exc: Exception) -> str | None:
+    """The server's one-line reason when PostgreSQL could not be reached or failed the
+    command (psycopg's error, or SQLAlchemy's around it); an operator's first deploy
+    meets it when the URL or the network is wrong."""
+    import psycopg
+
+    cause = getattr(exc, "orig", exc)
+    if isinstance(cause, psycopg.OperationalError):
+        return str(cause).strip().splitlines()[0]
+    return None
 
 
 if __name__ == "__main__":
