@@ -1,4 +1,7 @@
-"""Run the Alembic migrations in ``migrations/`` from code (CLI and tests)."""
+"""Run the Alembic migrations from code (CLI and tests).
+
+An installed wheel carries them as ``ledger/migrations``; a checkout keeps the only copy at
+the top level (``migrations/``), which the wheel's is built from (pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -6,13 +9,15 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
 from ledger.db import sqlalchemy_url
+from ledger.errors import ConfigurationError, LedgerError, NotFound
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+_PACKAGE = Path(__file__).resolve().parent
 # Tables that other software owns in the same database (kombu's SQL broker transport).
 FOREIGN_TABLES = {"kombu_message", "kombu_queue"}
 
@@ -22,15 +27,33 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: AN
     return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
+def migrations_dir() -> Path:
+    """Where the migrations are: inside the installed package, else the checkout's."""
+    for candidate in (_PACKAGE / "migrations", _PACKAGE.parent / "migrations"):
+        if (candidate / "env.py").is_file() and (candidate / "versions").is_dir():
+            return candidate
+    raise ConfigurationError(
+        f"the Alembic migrations are missing from this installation (looked in "
+        f"{_PACKAGE / 'migrations'}): reinstall royalty-ledger from its wheel")
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
     return config
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    config = alembic_config(url)
+    try:
+        ScriptDirectory.from_config(config).get_revisions(revision)
+    except CommandError as exc:  # Alembic's own errors carry a readable one-line reason
+        raise NotFound(f"no migration {revision!r}: {exc}") from exc
+    try:
+        command.upgrade(config, revision)
+    except CommandError as exc:
+        raise LedgerError(f"migration failed: {exc}") from exc
 
 
 def head_revision(url: str) -> str | None:

@@ -59,15 +59,18 @@ def _close_broker_engines() -> None:
         engine.dispose()
 
 
-def migrated_database(server_url: str, prefix: str, revision: str = "head") -> Iterator[str]:
-    """A new database on the server, migrated to ``revision``; dropped afterwards."""
+def migrated_database(server_url: str, prefix: str,
+                      revision: str | None = "head") -> Iterator[str]:
+    """A new database on the server, migrated to ``revision`` (None: left empty); dropped
+    afterwards."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = make_url(server_url).set(drivername="postgresql")
     admin_url = admin.set(database="postgres").render_as_string(hide_password=False)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = admin.set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade(url, revision)
+    if revision is not None:
+        migrate.upgrade(url, revision)
     yield url
     try:
         with psycopg.connect(admin_url, autocommit=True) as conn:

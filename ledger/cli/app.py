@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from importlib import metadata
 
 import typer
 
@@ -12,6 +13,26 @@ from ledger.errors import InvalidInput, LedgerError
 
 app = typer.Typer(name="royalty", no_args_is_help=True, pretty_exceptions_enable=False,
                   help="royalty-ledger: what AI used, who is owed, and paying them.")
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    try:
+        version = metadata.version("royalty-ledger")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        version = "unknown (not installed)"
+    typer.echo(f"royalty-ledger {version}")
+    raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", is_eager=True,
+                                          callback=_print_version,
+                                          help="Print the version and exit.")) -> None:
+    """royalty-ledger: what AI used, who is owed, and paying them."""
+
+
 app.add_typer(db.app, name="db")
 app.command("import")(catalog.import_command)
 app.add_typer(catalog.creators_app, name="creators")
@@ -70,6 +91,24 @@ def main() -> None:
     except _USAGE_ERRORS as exc:  # usage errors carry their own exit code (2)
         exc.show()
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        reason = _database_failure(exc)
+        if reason is None:
+            raise
+        err_console.print(f"[red]error:[/red] database: {reason}", highlight=False)
+        sys.exit(1)
+
+
+def _database_failure(exc: Exception) -> str | None:
+    """The server's one-line reason when PostgreSQL could not be reached or failed the
+    command (psycopg's error, or SQLAlchemy's around it); an operator's first deploy
+    meets it when the URL or the network is wrong."""
+    import psycopg
+
+    cause = getattr(exc, "orig", exc)
+    if isinstance(cause, psycopg.OperationalError):
+        return str(cause).strip().splitlines()[0]
+    return None
 
 
 if __name__ == "__main__":
