@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -15,6 +16,7 @@ from ledger.cli.output import Format, emit
 from ledger.errors import ConfigurationError
 from ledger.payouts import accounts, reconcile, service
 from ledger.payouts.sandbox import LABEL
+from ledger.payouts.schedule import retry_note
 
 app = typer.Typer(help="Pay creators (Stripe Connect, or the sandbox without a key).",
                   no_args_is_help=True)
@@ -52,40 +54,76 @@ def run_command(dry_run: bool = typer.Option(False, "--dry-run", help="Show who 
         rows = [{**line, "status": status} for status, lines in
                 (("paid", summary.paid), ("failed", summary.failed),
                  ("in flight", summary.in_flight)) for line in lines]
-        emit([{k: r[k] for k in ("creator", "currency", "amount", "status", "transfer",
-                                 "reason")} for r in rows], Format.table,
+        emit([{k: r[k] for k in ("payout", "creator", "currency", "amount", "status",
+                                 "transfer")} for r in rows], Format.table,
              title=f"Payout run {summary.run_id or '-'} ({summary.provider})")
+        for r in rows:  # the reasons in full, one line each: a table cell would fold them
+            if r["status"] != "paid":
+                console.print(f"payout {r['payout']} ({r['creator']}, {r['amount']:f} "
+                              f"{r['currency']}) {r['status']}: {r['reason']}",
+                              soft_wrap=True, markup=False, highlight=False)
     totals: dict[str, object] = {}
     for line in summary.paid:
         totals[line["currency"]] = totals.get(line["currency"], 0) + line["amount"]
     console.print(f"paid {len(summary.paid)}, failed {len(summary.failed)}, in flight "
                   f"{len(summary.in_flight)}, not due {len(summary.skipped)}; total paid: "
                   + (", ".join(f"{v:f} {k}" for k, v in sorted(totals.items())) or "nothing"))
+    if summary.in_flight:
+        console.print(f"{len(summary.in_flight)} in flight: Stripe's answer is not known yet; "
+                      f"looked at again (same payout, same key) by the {_retry_note()}",
+                      soft_wrap=True, markup=False, highlight=False)
+
+
+def _retry_note() -> str:
+    return retry_note(get_ledger().settings.payout_schedule, datetime.now(UTC))
 
 
 def _payout_rows(run: int | None = None) -> list[dict]:
+    """Every payout; one still in flight says why (its last unclear answer) and when it is
+    looked at again."""
     with get_ledger().connect() as conn:
-        return conn.cursor(row_factory=dict_row).execute("""
+        rows = conn.cursor(row_factory=dict_row).execute("""
             SELECT o.id AS payout, o.run_id AS run, c.key AS creator, o.currency, o.amount,
                    o.status, o.transfer_id AS transfer, o.created_at AS created, o.failure
             FROM payout o JOIN creator c ON c.id = o.creator_id
             WHERE %(run)s::bigint IS NULL OR o.run_id = %(run)s ORDER BY o.id""",
             {"run": run}).fetchall()
+    retry = _retry_note() if any(r["status"] == "submitted" for r in rows) else None
+    for row in rows:
+        in_flight = row["status"] == "submitted"
+        row["in_flight"] = (row["failure"] or "no answer recorded yet") if in_flight else None
+        row["retry"] = retry if in_flight else None
+    return rows
+
+
+def _emit_payouts(run: int | None, fmt: Format, output: Path | None) -> None:
+    rows = _payout_rows(run)
+    if fmt is not Format.table:
+        emit(rows, fmt, title="Payouts", output=output)
+        return
+    # A table folds long text: the reason stays (it differs per payout), the retry note is
+    # the same for all and is said once below.
+    emit([{k: v for k, v in r.items() if k not in ("in_flight", "retry")} for r in rows],
+         fmt, title="Payouts", output=output)
+    retry = next((r["retry"] for r in rows if r["retry"]), None)
+    if retry and output is None:
+        console.print(f"in flight (failure column: why): looked at again by the {retry}",
+                      soft_wrap=True, markup=False, highlight=False)
 
 
 @app.command("list")
 def list_command(run: int | None = typer.Option(None, help="Only this run."),
                  fmt: Format = typer.Option(Format.table, "--format", "-f"),
                  output: Path | None = typer.Option(None, "--output", "-o")) -> None:
-    """Every payout: run, creator, amount, status, transfer."""
-    emit(_payout_rows(run), fmt, title="Payouts", output=output)
+    """Every payout: run, creator, amount, status, transfer; why one is still in flight."""
+    _emit_payouts(run, fmt, output)
 
 
 def report_payouts(run: int | None = typer.Option(None, help="Only this run."),
                    fmt: Format = typer.Option(Format.table, "--format", "-f"),
                    output: Path | None = typer.Option(None, "--output", "-o")) -> None:
     """Payouts by run, creator and status."""
-    emit(_payout_rows(run), fmt, title="Payouts", output=output)
+    _emit_payouts(run, fmt, output)
 
 
 @app.command("reconcile")

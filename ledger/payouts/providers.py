@@ -2,7 +2,8 @@
 
 Every failure is either *definitive* (the provider refused: no money moved, the payout can
 be released and tried again on a later run) or *ambiguous* (the money may or may not have
-moved: the payout stays in flight until the provider's own records say which).
+moved: the payout stays in flight until the provider's own records say which). A *replayed*
+error is ambiguous on its own, but settles the question together with the provider's list.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ class Definitive(LedgerError):
 
 class Ambiguous(LedgerError):
     """No clear answer (timeout, dropped connection, 5xx, 409, 429): it may have happened."""
+
+
+class Replayed(Ambiguous):
+    """An error the provider saved under the idempotency key and answers again (Stripe's
+    ``Idempotent-Replayed: true``): the first request with that key has finished, so a
+    transfer it made is in the provider's list from now on, and none there means none made."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ from psycopg.rows import dict_row
 from ledger.errors import LedgerError
 from ledger.money import minor_exponent, payable, to_minor_units
 from ledger.payouts import entries
-from ledger.payouts.providers import Ambiguous, Definitive, PayoutProvider, Transfer
+from ledger.payouts.providers import (
+    Ambiguous, Definitive, PayoutProvider, Replayed, Transfer,
+)
 
 PAYOUT_LOCK = 7262004
 
@@ -162,8 +164,23 @@ def _ask(provider: PayoutProvider, payout: dict) -> tuple[str, Transfer | str]:
     except Definitive as exc:
         return "failed", str(exc)
     except Ambiguous as exc:
+        return _after_unclear(provider, payout, exc)
+
+
+def _after_unclear(provider: PayoutProvider, payout: dict, exc: Ambiguous
+                   ) -> tuple[str, Transfer | str]:
+    """Look in the provider's list after an unclear answer. Only a replayed error proves
+    the first request has finished: then an empty list means no transfer was made."""
+    try:
         found = _find(provider, payout)
-        return ("paid", found) if found is not None else ("unclear", str(exc))
+    except (Ambiguous, Definitive) as listing:
+        return "unclear", f"{exc}; and its transfers could not be listed: {listing}"
+    if found is not None:
+        return "paid", found
+    if isinstance(exc, Replayed):
+        return "failed", (f"no transfer made: {exc}; none is listed for this payout, so it "
+                          f"is released and paid under a new payout")
+    return "unclear", f"{exc}; no transfer listed for it yet"
 
 
 def _submit(conn: psycopg.Connection, provider: PayoutProvider, payouts: list[dict],
@@ -210,7 +227,7 @@ def _apply(conn: psycopg.Connection, batch: list[tuple[dict, str, Transfer | str
         entries.record(conn, "payout_release", [entries.Move(*row) for row in released])
     for payout, reason in unclear:
         conn.execute("UPDATE payout SET failure = %s, updated_at = now() WHERE id = %s",
-                     (f"unclear, will be settled later: {reason}", payout["id"]))
+                     (reason, payout["id"]))
     conn.commit()
     if summary is not None:
         summary.paid += [_line(p, None, t.id) for p, t in paid]
@@ -225,12 +242,9 @@ def _line(payout: dict, reason: str | None, transfer_id: str | None = None) -> d
 
 
 def _find(provider: PayoutProvider, payout: dict) -> Transfer | None:
-    """The provider's transfer for this payout, if it made one."""
-    try:
-        transfers = provider.find_transfers(transfer_group=payout["transfer_group"])
-    except (Ambiguous, Definitive):
-        return None
-    for transfer in transfers:
+    """The provider's transfer for this payout, if it made one. Raises when the provider
+    cannot list: "could not look" must never read as "nothing there"."""
+    for transfer in provider.find_transfers(transfer_group=payout["transfer_group"]):
         if transfer.metadata.get("payout_id") == str(payout["id"]):
             return transfer
     return None
@@ -277,6 +291,11 @@ def settle_in_flight(conn: psycopg.Connection, provider: PayoutProvider,
 
 
 def _settle(provider: PayoutProvider, payout: dict) -> tuple[str, Transfer | str]:
-    """Look before asking again: an idempotency key expires after a day, a transfer does not."""
-    found = _find(provider, payout)
+    """Look before asking again: an idempotency key expires after a day, a transfer does
+    not, so without a list to look at the request is not sent again."""
+    try:
+        found = _find(provider, payout)
+    except (Ambiguous, Definitive) as exc:
+        return "unclear", (f"its transfers could not be listed, so the request is not sent "
+                           f"again yet: {exc}")
     return ("paid", found) if found is not None else _ask(provider, payout)
