@@ -46,6 +46,14 @@ class AccountStatus:
     requirements_due: tuple[str, ...] = ()
 
 
+SANDBOX_ACCOUNT_PREFIX = "acct_sandbox_"
+
+
+def made_by_sandbox(account_id: str) -> bool:
+    """Sandbox accounts are named apart, so neither provider ever pays the other's."""
+    return account_id.startswith(SANDBOX_ACCOUNT_PREFIX)
+
+
 class PayoutProvider(Protocol):
     name: str
     sandbox: bool

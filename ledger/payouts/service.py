@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
@@ -19,7 +20,7 @@ from psycopg.rows import dict_row
 
 from ledger.errors import LedgerError
 from ledger.money import minor_exponent, payable, to_minor_units
-from ledger.payouts import entries
+from ledger.payouts import accounts, entries
 from ledger.payouts.providers import (
     Ambiguous, Definitive, PayoutProvider, Replayed, Transfer,
 )
@@ -27,14 +28,26 @@ from ledger.payouts.providers import (
 PAYOUT_LOCK = 7262004
 
 BALANCES = """
-SELECT c.id AS creator_id, c.key AS creator, c.stripe_account, c.payouts_enabled, a.currency,
+SELECT c.id AS creator_id, c.key AS creator, c.stripe_account, c.payouts_enabled,
+       c.requirements_due, c.account_updated_at, c.currency AS paid_in, a.currency,
        coalesce(c.payout_threshold, %(threshold)s) AS threshold, -sum(p.amount) AS balance,
-       EXISTS (SELECT 1 FROM payout o WHERE o.creator_id = c.id AND o.currency = a.currency
+       (SELECT min(o.id) FROM payout o WHERE o.creator_id = c.id AND o.currency = a.currency
                AND o.status = 'submitted') AS in_flight
 FROM account a JOIN creator c ON c.id = a.owner_id JOIN posting p ON p.account_id = a.id
 WHERE a.kind = 'creator_payable'
 GROUP BY c.id, a.currency ORDER BY c.key, a.currency
 """
+
+# Why a creator is not paid, as counted in a run's summary (the key is what scripts read).
+REASONS = {
+    "in_flight": "payout in flight",
+    "other_currency": "held in another currency",
+    "below_threshold": "below threshold",
+    "no_account": "no account",
+    "other_provider": "account of the other provider",
+    "account_unavailable": "account state unavailable",
+    "cannot_receive": "cannot receive payouts",
+}
 
 
 @dataclass
@@ -45,7 +58,12 @@ class Candidate:
     balance: Decimal
     amount: Decimal
     destination: str | None
-    reason: str | None = None  # why it is not paid this run
+    reason: str | None = None  # why it is not paid this run, in words
+    code: str | None = None  # the same, as a key of REASONS
+    checked_at: datetime | None = None
+
+    def skip(self, code: str, reason: str) -> None:
+        self.code, self.reason = code, reason
 
 
 @dataclass
@@ -60,32 +78,64 @@ class RunSummary:
     skipped: list[Candidate] = field(default_factory=list)
     to_pay: list[Candidate] = field(default_factory=list)
 
+    def counts(self) -> dict[str, int]:
+        """Creators not paid, by reason (only reasons that occur)."""
+        found: dict[str, int] = {}
+        for candidate in self.skipped:
+            found[candidate.code] = found.get(candidate.code, 0) + 1
+        return {code: found[code] for code in REASONS if code in found}
 
-def candidates(conn: psycopg.Connection, provider: PayoutProvider, threshold: Decimal
-               ) -> list[Candidate]:
+
+def candidates(conn: psycopg.Connection, provider: PayoutProvider, threshold: Decimal,
+               account_errors: dict[str, str] | None = None) -> list[Candidate]:
+    """Every creator balance, each with why it is not paid now (None: it is due)."""
     found = []
     for row in conn.cursor(row_factory=dict_row).execute(BALANCES, {"threshold": threshold}):
         amount = payable(row["balance"], row["currency"])
-        destination = row["stripe_account"] or (
-            f"acct_sandbox_{row['creator']}" if provider.sandbox else None)
+        account = row["stripe_account"]
         candidate = Candidate(row["creator_id"], row["creator"], row["currency"],
-                              row["balance"], amount, destination)
-        if row["in_flight"]:
-            candidate.reason = "a payout is still in flight"
-        elif amount <= 0 or amount < row["threshold"]:
-            candidate.reason = f"below threshold {row['threshold']:f}"
-        elif destination is None:
-            candidate.reason = "no payout account (run `royalty creators onboard`)"
-        elif not provider.sandbox and not row["payouts_enabled"]:
-            candidate.reason = "payout account cannot receive payouts yet"
+                              row["balance"], amount, account,
+                              checked_at=row["account_updated_at"])
         found.append(candidate)
+        if row["in_flight"]:
+            candidate.skip("in_flight", f"payout {row['in_flight']} is still in flight")
+        elif row["currency"] != row["paid_in"]:
+            candidate.skip("other_currency", f"held: {row['creator']} is paid in "
+                           f"{row['paid_in']}; {row['currency']} is never converted")
+        elif amount <= 0 or amount < row["threshold"]:
+            candidate.skip("below_threshold", f"below threshold: {amount:f} of "
+                           f"{row['threshold']:f} {row['currency']}")
+        elif account is None:
+            candidate.skip("no_account", f"no payout account (run `royalty creators "
+                           f"onboard {row['creator']}`)")
+        elif why := accounts.other_provider(provider, account):
+            candidate.skip("other_provider", why)
+        elif account in (account_errors or {}):
+            candidate.skip("account_unavailable", f"account state could not be fetched: "
+                           f"{account_errors[account]}")
+        elif not row["payouts_enabled"]:
+            needs = ", ".join(row["requirements_due"]) or "nothing listed"
+            candidate.skip("cannot_receive", f"account {account} cannot receive payouts "
+                           f"{'yet' if row['account_updated_at'] else '(never checked)'}; "
+                           f"still needs: {needs}")
     return found
+
+
+def _stale(found: list[Candidate], max_age: float) -> set[str]:
+    """Accounts of creators due but for their account's state, whose state was never
+    fetched or is older than ``max_age`` seconds."""
+    limit = datetime.now(UTC) - timedelta(seconds=max_age)
+    return {c.destination for c in found
+            if c.code in (None, "cannot_receive") and c.destination
+            and (c.checked_at is None or c.checked_at < limit)}
 
 
 def run(conn: psycopg.Connection, provider: PayoutProvider, *, threshold: Decimal,
         dry_run: bool = False, progress: Callable[[dict], None] | None = None,
-        concurrency: int = 8, commit_every: int = 200) -> RunSummary:
-    """One payout run. Refuses to start while another run holds the payout lock."""
+        concurrency: int = 8, commit_every: int = 200, account_max_age: float = 3600,
+        started: Callable[[int], None] | None = None) -> RunSummary:
+    """One payout run. Refuses to start while another run holds the payout lock.
+    ``started`` hears how many payouts the run is about to send."""
     summary = RunSummary(provider.name, provider.sandbox, dry_run)
     if not conn.execute("SELECT pg_try_advisory_lock(%s)", (PAYOUT_LOCK,)).fetchone()[0]:
         conn.rollback()
@@ -94,11 +144,18 @@ def run(conn: psycopg.Connection, provider: PayoutProvider, *, threshold: Decima
         conn.commit()
         if not dry_run:
             settle_in_flight(conn, provider, summary)
-        for candidate in candidates(conn, provider, threshold):
+        # Decide on account states fetched now, not on what an import or a webhook
+        # may never have told.
+        errors = accounts.fetch_all(
+            conn, provider, _stale(candidates(conn, provider, threshold), account_max_age),
+            concurrency=concurrency)
+        for candidate in candidates(conn, provider, threshold, errors):
             (summary.skipped if candidate.reason else summary.to_pay).append(candidate)
         conn.commit()
         if dry_run or not summary.to_pay:
             return summary
+        if started is not None:
+            started(len(summary.to_pay))
         summary.run_id = _next_id(conn, "payout_run")
         conn.execute("INSERT INTO payout_run (id, provider, transfer_group) VALUES (%s, %s, %s)",
                      (summary.run_id, provider.name, f"royalty-run-{summary.run_id}"))
