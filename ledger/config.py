@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     stripe_webhook_secret: str | None = None
     payout_threshold: Decimal = Decimal("10.00")
     payout_schedule: str = "0 6 1 * *"  # cron: monthly, 06:00 UTC on the 1st
+    # A payout run fetches a creator's account state first when it is older than this.
+    payout_account_max_age: int = 3600  # seconds
     ingest_batch_events: int = 20_000
     ingest_flush_seconds: float = 0.2
     # Database connections storing batches in parallel. On 2 cores, 3 beat 2 (PostgreSQL,

@@ -32,17 +32,20 @@ def hold(conn: psycopg.Connection, key: int, *, shared: bool = False) -> None:
 
 def acquire(conn: psycopg.Connection, key: int) -> None:
     """Take ``key`` for the session (waiting for it), across commits, until ``release``."""
-    conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+    conn.execute(_ACQUIRE, (key,))
 
 
 def try_acquire(conn: psycopg.Connection, key: int) -> bool:
     """Take ``key`` for the session if nobody holds it: whether it was taken."""
-    return conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+    return conn.execute(_TRY_ACQUIRE, (key,)).fetchone()[0]
 
 
 def release(conn: psycopg.Connection, key: int) -> None:
-    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    conn.execute(_RELEASE, (key,))
 
 
 _HOLD = "SELECT pg_advisory_xact_lock(%s)"
 _HOLD_SHARED = "SELECT pg_advisory_xact_lock_shared(%s)"
+_ACQUIRE = "SELECT pg_advisory_lock(%s)"
+_TRY_ACQUIRE = "SELECT pg_try_advisory_lock(%s)"
+_RELEASE = "SELECT pg_advisory_unlock(%s)"

@@ -61,6 +61,8 @@ def run_payouts(self: RoyaltyTask) -> None:
     ledger = self.ledger
     with ledger.connect() as conn:
         summary = service.run(conn, ledger.payout_provider,
-                              threshold=ledger.settings.payout_threshold)
-    log.info("payout run %s (%s): %d paid, %d failed, %d in flight", summary.run_id,
-             summary.provider, len(summary.paid), len(summary.failed), len(summary.in_flight))
+                              threshold=ledger.settings.payout_threshold,
+                              account_max_age=ledger.settings.payout_account_max_age)
+    log.info("payout run %s (%s): %d paid, %d failed, %d in flight; not paid: %s",
+             summary.run_id, summary.provider, len(summary.paid), len(summary.failed),
+             len(summary.in_flight), summary.counts())

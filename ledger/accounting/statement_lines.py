@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import psycopg
 
+from ledger import locks
 from ledger.accounting import sql
-from ledger.locks import REEVALUATION_LOCK
 
 
 def fold(conn: psycopg.Connection, *, entries_per_commit: int = 20) -> int:
@@ -28,7 +28,7 @@ def fold(conn: psycopg.Connection, *, entries_per_commit: int = 20) -> int:
     ``entries_per_commit`` entries: the number of entries folded."""
     folded = 0
     while True:
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (REEVALUATION_LOCK,))
+        locks.hold(conn, locks.REEVALUATION_LOCK)
         entries = [r[0] for r in conn.execute(sql.NEXT_PENDING_ENTRIES, (entries_per_commit,))]
         if not entries:
             conn.commit()

@@ -17,25 +17,33 @@ def _sorted(tokens: Sequence[str]) -> list[str]:
     return sorted(set(tokens))
 
 
+_UNCHECKED = {"payouts_enabled": False, "requirements_due": [], "account_updated_at": None}
+
+
 def plan_creators(conn: Connection, rows: list[tuple[int, CreatorRow]], plan: Plan) -> None:
     existing = repo.rows_by_key(conn, repo.creator_t, (r.creator for _, r in rows))
-    new, changed = [], []
+    new, changed, new_account = [], [], []
     for _, row in rows:
         values = {"key": row.creator, "name": row.name, "email": row.email,
                   "currency": row.currency, "stripe_account": row.stripe_account,
                   "payout_threshold": row.payout_threshold, "opt_out": _sorted(row.opt_out)}
         old = existing.get(row.creator)
         if old is None:
-            new.append(values)
+            new.append(values)  # account state: not yet checked (the columns' defaults)
         elif any(old[k] != v for k, v in values.items()):
-            changed.append({"id": old["id"], **values})
+            if old["stripe_account"] != row.stripe_account:
+                # Another account: what was learnt about the old one says nothing of it.
+                new_account.append({"id": old["id"], **values, **_UNCHECKED})
+            else:
+                changed.append({"id": old["id"], **values})
             if _sorted(old["opt_out"]) != values["opt_out"]:
                 plan.changed_creator_ids.add(old["id"])
         else:
             plan.unchanged += 1
-    plan.created, plan.updated = len(new), len(changed)
+    plan.created, plan.updated = len(new), len(changed) + len(new_account)
     plan.writes.append(lambda c: repo.insert_rows(c, repo.creator_t, new))
     plan.writes.append(lambda c: repo.update_rows(c, repo.creator_t, changed))
+    plan.writes.append(lambda c: repo.update_rows(c, repo.creator_t, new_account))
 
 
 def plan_licensees(conn: Connection, rows: list[tuple[int, LicenseeRow]], plan: Plan) -> None:

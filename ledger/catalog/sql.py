@@ -8,6 +8,7 @@ from sqlalchemy import text
 CREATORS = text("""
 SELECT c.key AS creator, c.name, c.email, c.currency, c.stripe_account,
        c.payout_threshold, c.opt_out, c.payouts_enabled, c.requirements_due,
+       c.account_updated_at AS account_checked_at,
        (SELECT count(DISTINCT v.work_id) FROM split_share s
           JOIN split_version v ON v.id = s.split_version_id
          WHERE s.creator_id = c.id) AS works

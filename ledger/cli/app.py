@@ -47,6 +47,7 @@ app.add_typer(report.app, name="report")
 app.add_typer(payouts.app, name="payouts")
 app.add_typer(payouts.webhooks_app, name="webhooks")
 catalog.creators_app.command("onboard")(payouts.onboard_command)
+catalog.creators_app.command("refresh")(payouts.refresh_command)
 report.app.command("payouts")(payouts.report_payouts)
 app.command("demo")(demo.demo)
 

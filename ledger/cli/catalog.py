@@ -63,7 +63,8 @@ def _request_reevaluation(plan: Plan) -> None:
 
 @creators_app.command("list")
 def creators_list(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
-    """Every creator, with currency, payout account and opt-outs."""
+    """Every creator, with currency, payout account (and when its state was last
+    checked) and opt-outs."""
     with get_ledger().engine.connect() as conn:
         rows = _queries().list_creators(conn)
     if fmt is Format.table:
@@ -72,6 +73,9 @@ def creators_list(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
                  "payouts": "enabled" if r["payouts_enabled"] else (
                      "due: " + ", ".join(r["requirements_due"]) if r["requirements_due"]
                      else "not enabled"),
+                 "last checked": (f"{r['account_checked_at']:%Y-%m-%d %H:%M} UTC"
+                                  if r["account_checked_at"] else
+                                  "never" if r["stripe_account"] else ""),
                  "opt out": r["opt_out"], "works": r["works"]} for r in rows]
     emit(rows, fmt, title="Creators", output=output)
 

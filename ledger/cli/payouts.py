@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -12,9 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from ledger.cli.context import err_console, get_ledger
 from ledger.cli.output import Format, emit
-from ledger.errors import ConfigurationError
+from ledger.errors import ConfigurationError, InvalidInput, LedgerError, RowError
 from ledger.payouts import accounts, reconcile, service
 from ledger.payouts.sandbox import LABEL
+from ledger.payouts.schedule import retry_note
 
 app = typer.Typer(help="Pay creators (Stripe Connect, or the sandbox without a key).",
                   no_args_is_help=True)
@@ -22,70 +25,143 @@ webhooks_app = typer.Typer(help="The Stripe webhook endpoint.", no_args_is_help=
 console = Console()
 
 
-def _banner() -> None:
+def _banner(fmt: Format = Format.table) -> None:
     provider = get_ledger().payout_provider
-    if provider.sandbox:
-        console.print(f"[bold yellow]{LABEL}[/bold yellow]: ROYALTY_STRIPE_API_KEY is not set")
+    if provider.sandbox:  # on standard error when standard output is for scripts
+        (console if fmt is Format.table else err_console).print(
+            f"[bold yellow]{LABEL}[/bold yellow]: ROYALTY_STRIPE_API_KEY is not set")
+
+
+def _not_paid(summary: service.RunSummary) -> list[dict]:
+    return [{"creator": c.creator, "currency": c.currency, "balance": c.balance,
+             "amount": c.amount, "reason": c.code, "detail": c.reason}
+            for c in summary.skipped]
+
+
+def _summary_line(summary: service.RunSummary) -> str:
+    totals: dict[str, Decimal] = {}
+    for line in summary.paid:
+        totals[line["currency"]] = totals.get(line["currency"], Decimal(0)) + line["amount"]
+    counts = summary.counts()
+    reasons = ", ".join(f"{service.REASONS[code]} {n}" for code, n in counts.items())
+    head = (f"dry run, nothing was sent: would pay {len(summary.to_pay)}" if summary.dry_run else
+            f"paid {len(summary.paid)}, failed {len(summary.failed)}, in flight "
+            f"{len(summary.in_flight)}")
+    return (f"{head}, not paid {len(summary.skipped)}" + (f" ({reasons})" if reasons else "")
+            + ("" if summary.dry_run else "; total paid: " + (", ".join(
+                f"{v:f} {k}" for k, v in sorted(totals.items())) or "nothing")))
 
 
 @app.command("run")
-def run_command(dry_run: bool = typer.Option(False, "--dry-run", help="Show who would be paid.")
-                ) -> None:
-    """Pay every creator whose balance reaches its threshold (floored to the minor unit)."""
+def run_command(dry_run: bool = typer.Option(False, "--dry-run", help="Show who would be paid."),
+                fmt: Format = typer.Option(Format.table, "--format", "-f",
+                                           help="table or json.")) -> None:
+    """Pay every creator whose balance reaches its threshold (floored to the minor unit);
+    say for every creator not paid why."""
+    if fmt not in (Format.table, Format.json):
+        raise InvalidInput([RowError(0, f"--format {fmt.value}: payouts run prints a table "
+                                        f"or json")])
     ledger = get_ledger()
-    _banner()
-    with ledger.connect() as conn:
-        due = [c for c in service.candidates(conn, ledger.payout_provider,
-                                             ledger.settings.payout_threshold) if not c.reason]
-        conn.commit()
-        with Progress(TextColumn("paying"), BarColumn(), MofNCompleteColumn(),
-                      console=err_console, disable=dry_run) as progress:
-            task = progress.add_task("payouts", total=len(due))
-            summary = service.run(conn, ledger.payout_provider,
-                                  threshold=ledger.settings.payout_threshold, dry_run=dry_run,
-                                  progress=lambda _: progress.advance(task))
+    _banner(fmt)
+    with Progress(TextColumn("paying"), BarColumn(), MofNCompleteColumn(),
+                  console=err_console, disable=dry_run) as progress:
+        task = progress.add_task("payouts", total=None)
+        with ledger.connect() as conn:
+            summary = service.run(
+                conn, ledger.payout_provider, threshold=ledger.settings.payout_threshold,
+                dry_run=dry_run, account_max_age=ledger.settings.payout_account_max_age,
+                progress=lambda _: progress.advance(task),
+                started=lambda n: progress.update(task, total=n))
+    lines = [{**line, "status": status} for status, lines in
+             (("paid", summary.paid), ("failed", summary.failed),
+              ("in flight", summary.in_flight)) for line in lines]
+    retry = _retry_note() if summary.in_flight else None
+    if fmt is Format.json:
+        emit({"run": summary.run_id, "provider": summary.provider, "sandbox": summary.sandbox,
+              "dry_run": dry_run,
+              "would_pay": [{"creator": c.creator, "currency": c.currency,
+                             "balance": c.balance, "amount": c.amount}
+                            for c in summary.to_pay] if dry_run else [],
+              "payouts": lines, "retry": retry, "not_paid": _not_paid(summary),
+              "counts": {"paid": len(summary.paid), "failed": len(summary.failed),
+                         "in_flight": len(summary.in_flight),
+                         "would_pay": len(summary.to_pay) if dry_run else 0,
+                         "not_paid": summary.counts()}}, fmt)
+        return
     if dry_run:
         emit([{"creator": c.creator, "currency": c.currency, "balance": c.balance,
                "would pay": c.amount} for c in summary.to_pay], Format.table,
              title="Dry run: would pay (nothing was sent)")
     else:
-        rows = [{**line, "status": status} for status, lines in
-                (("paid", summary.paid), ("failed", summary.failed),
-                 ("in flight", summary.in_flight)) for line in lines]
-        emit([{k: r[k] for k in ("creator", "currency", "amount", "status", "transfer",
-                                 "reason")} for r in rows], Format.table,
+        emit([{k: r[k] for k in ("payout", "creator", "currency", "amount", "status",
+                                 "transfer")} for r in lines], Format.table,
              title=f"Payout run {summary.run_id or '-'} ({summary.provider})")
-    totals: dict[str, object] = {}
-    for line in summary.paid:
-        totals[line["currency"]] = totals.get(line["currency"], 0) + line["amount"]
-    console.print(f"paid {len(summary.paid)}, failed {len(summary.failed)}, in flight "
-                  f"{len(summary.in_flight)}, not due {len(summary.skipped)}; total paid: "
-                  + (", ".join(f"{v:f} {k}" for k, v in sorted(totals.items())) or "nothing"))
+        for r in lines:  # the reasons in full, one line each: a table cell would fold them
+            if r["status"] != "paid":
+                console.print(f"payout {r['payout']} ({r['creator']}, {r['amount']:f} "
+                              f"{r['currency']}) {r['status']}: {r['reason']}",
+                              soft_wrap=True, markup=False, highlight=False)
+    if summary.skipped:
+        emit([{"creator": c.creator, "currency": c.currency, "balance": c.balance,
+               "why not paid": c.reason} for c in summary.skipped], Format.table,
+             title="Not paid")
+    console.print(_summary_line(summary), soft_wrap=True, markup=False, highlight=False)
+    if retry:
+        console.print(f"{len(summary.in_flight)} in flight: Stripe's answer is not known yet; "
+                      f"looked at again (same payout, same key) by the {retry}",
+                      soft_wrap=True, markup=False, highlight=False)
+
+
+def _retry_note() -> str:
+    return retry_note(get_ledger().settings.payout_schedule, datetime.now(UTC))
 
 
 def _payout_rows(run: int | None = None) -> list[dict]:
+    """Every payout; one still in flight says why (its last unclear answer) and when it is
+    looked at again."""
     with get_ledger().connect() as conn:
-        return conn.cursor(row_factory=dict_row).execute("""
+        rows = conn.cursor(row_factory=dict_row).execute("""
             SELECT o.id AS payout, o.run_id AS run, c.key AS creator, o.currency, o.amount,
                    o.status, o.transfer_id AS transfer, o.created_at AS created, o.failure
             FROM payout o JOIN creator c ON c.id = o.creator_id
             WHERE %(run)s::bigint IS NULL OR o.run_id = %(run)s ORDER BY o.id""",
             {"run": run}).fetchall()
+    retry = _retry_note() if any(r["status"] == "submitted" for r in rows) else None
+    for row in rows:
+        in_flight = row["status"] == "submitted"
+        row["in_flight"] = (row["failure"] or "no answer recorded yet") if in_flight else None
+        row["retry"] = retry if in_flight else None
+    return rows
+
+
+def _emit_payouts(run: int | None, fmt: Format, output: Path | None) -> None:
+    rows = _payout_rows(run)
+    if fmt is not Format.table:
+        emit(rows, fmt, title="Payouts", output=output)
+        return
+    # A table folds long text: the reason stays (it differs per payout), the retry note is
+    # the same for all and is said once below.
+    emit([{k: v for k, v in r.items() if k not in ("in_flight", "retry")} for r in rows],
+         fmt, title="Payouts", output=output)
+    retry = next((r["retry"] for r in rows if r["retry"]), None)
+    if retry and output is None:
+        console.print(f"in flight (failure column: why): looked at again by the {retry}",
+                      soft_wrap=True, markup=False, highlight=False)
 
 
 @app.command("list")
 def list_command(run: int | None = typer.Option(None, help="Only this run."),
                  fmt: Format = typer.Option(Format.table, "--format", "-f"),
                  output: Path | None = typer.Option(None, "--output", "-o")) -> None:
-    """Every payout: run, creator, amount, status, transfer."""
-    emit(_payout_rows(run), fmt, title="Payouts", output=output)
+    """Every payout: run, creator, amount, status, transfer; why one is still in flight."""
+    _emit_payouts(run, fmt, output)
 
 
 def report_payouts(run: int | None = typer.Option(None, help="Only this run."),
                    fmt: Format = typer.Option(Format.table, "--format", "-f"),
                    output: Path | None = typer.Option(None, "--output", "-o")) -> None:
     """Payouts by run, creator and status."""
-    emit(_payout_rows(run), fmt, title="Payouts", output=output)
+    _emit_payouts(run, fmt, output)
 
 
 @app.command("reconcile")
@@ -116,6 +192,29 @@ def onboard_command(creator: str = typer.Argument(..., help="Creator key."),
         account_id, link = accounts.onboard(conn, ledger.payout_provider, creator,
                                             refresh_url=refresh_url, return_url=return_url)
     console.print(f"account {account_id}\nonboarding link: {link}", soft_wrap=True)
+
+
+def refresh_command(creators: list[str] | None = typer.Argument(
+                        None, help="Creator keys; none: every creator with an account."),
+                    fmt: Format = typer.Option(Format.table, "--format", "-f"),
+                    output: Path | None = typer.Option(None, "--output", "-o")) -> None:
+    """Fetch creators' payout account states from the provider now (concurrently); exit 1
+    when an account could not be fetched."""
+    ledger = get_ledger()
+    _banner(fmt)
+    with Progress(TextColumn("checking accounts"), BarColumn(), MofNCompleteColumn(),
+                  console=err_console) as progress, ledger.connect() as conn:
+        task = progress.add_task("accounts", total=None)
+        checked = accounts.refresh_creators(
+            conn, ledger.payout_provider, list(creators or []),
+            progress=lambda _: progress.advance(task),
+            total=lambda n: progress.update(task, total=n))
+    emit([{"creator": c.creator, "account": c.account, "payouts": c.payouts, "note": c.note}
+          for c in checked], fmt, title="Payout accounts", output=output)
+    failed = [c.creator for c in checked if c.failed]
+    if failed:
+        raise LedgerError(f"{len(failed)} account(s) could not be fetched: "
+                          f"{', '.join(failed)}; their creators are not paid until they can")
 
 
 @webhooks_app.command("serve")

@@ -24,7 +24,7 @@ from ledger.demo.usage import generate as generate_usage
 from ledger.errors import LedgerError
 from ledger.reports import ledger_reports, status
 from ledger.ingest.producer import UsageProducer
-from ledger.payouts import service
+from ledger.payouts import accounts, service
 
 HELD_BACK = 40  # works registered only after their use: their royalties are back-paid
 
@@ -98,8 +98,11 @@ def outbox_empty(ledger: Ledger) -> bool:
 
 def pay(ledger: Ledger) -> service.RunSummary:
     with ledger.connect() as conn:
+        if ledger.payout_provider.sandbox:  # the demo's creators onboard in the sandbox
+            accounts.open_sandbox_accounts(conn)
         return service.run(conn, ledger.payout_provider,
-                           threshold=ledger.settings.payout_threshold)
+                           threshold=ledger.settings.payout_threshold,
+                           account_max_age=ledger.settings.payout_account_max_age)
 
 
 def summary(ledger: Ledger) -> dict:

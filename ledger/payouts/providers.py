@@ -2,7 +2,8 @@
 
 Every failure is either *definitive* (the provider refused: no money moved, the payout can
 be released and tried again on a later run) or *ambiguous* (the money may or may not have
-moved: the payout stays in flight until the provider's own records say which).
+moved: the payout stays in flight until the provider's own records say which). A *replayed*
+error is ambiguous on its own, but settles the question together with the provider's list.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ class Ambiguous(LedgerError):
     """No clear answer (timeout, dropped connection, 5xx, 409, 429): it may have happened."""
 
 
+class Replayed(Ambiguous):
+    """An error the provider saved under the idempotency key and answers again (Stripe's
+    ``Idempotent-Replayed: true``): the first request with that key has finished, so a
+    transfer it made is in the provider's list from now on, and none there means none made."""
+
+
 @dataclass(frozen=True)
 class Transfer:
     id: str
@@ -37,6 +44,14 @@ class AccountStatus:
     id: str
     payouts_enabled: bool
     requirements_due: tuple[str, ...] = ()
+
+
+SANDBOX_ACCOUNT_PREFIX = "acct_sandbox_"
+
+
+def made_by_sandbox(account_id: str) -> bool:
+    """Sandbox accounts are named apart, so neither provider ever pays the other's."""
+    return account_id.startswith(SANDBOX_ACCOUNT_PREFIX)
 
 
 class PayoutProvider(Protocol):

@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg.types.json import Jsonb
 
-from ledger.payouts.providers import AccountStatus, Definitive, Transfer
+from ledger.payouts.providers import (
+    SANDBOX_ACCOUNT_PREFIX, AccountStatus, Definitive, Transfer, made_by_sandbox,
+)
 
 LABEL = "SANDBOX (no money moves)"
 
@@ -26,12 +28,15 @@ class SandboxProvider:
         return psycopg.connect(self.database_url, autocommit=True)
 
     def create_account(self, *, email: str | None, creator: str) -> str:
-        return f"acct_sandbox_{creator}"
+        return f"{SANDBOX_ACCOUNT_PREFIX}{creator}"
 
     def onboarding_link(self, account_id: str, *, refresh_url: str, return_url: str) -> str:
         return f"https://sandbox.royalty-ledger.invalid/onboarding/{account_id}"
 
     def account_status(self, account_id: str) -> AccountStatus:
+        """Its own accounts need no onboarding; any other account it does not know."""
+        if not made_by_sandbox(account_id):
+            raise Definitive(f"{account_id} is not a sandbox account")
         return AccountStatus(account_id, payouts_enabled=True)
 
     def create_transfer(self, *, amount: int, currency: str, destination: str,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
@@ -20,19 +21,33 @@ from psycopg.rows import dict_row
 from ledger.errors import LedgerError
 from ledger.locks import PAYOUT_RUN_LOCK
 from ledger.accounting.money import minor_exponent, payable, to_minor_units
-from ledger.payouts import entries
-from ledger.payouts.providers import Ambiguous, Definitive, PayoutProvider, Transfer
+from ledger.payouts import accounts, entries
+from ledger.payouts.providers import (
+    Ambiguous, Definitive, PayoutProvider, Replayed, Transfer,
+)
 
 
 BALANCES = """
-SELECT c.id AS creator_id, c.key AS creator, c.stripe_account, c.payouts_enabled, a.currency,
+SELECT c.id AS creator_id, c.key AS creator, c.stripe_account, c.payouts_enabled,
+       c.requirements_due, c.account_updated_at, c.currency AS paid_in, a.currency,
        coalesce(c.payout_threshold, %(threshold)s) AS threshold, -sum(p.amount) AS balance,
-       EXISTS (SELECT 1 FROM payout o WHERE o.creator_id = c.id AND o.currency = a.currency
+       (SELECT min(o.id) FROM payout o WHERE o.creator_id = c.id AND o.currency = a.currency
                AND o.status = 'submitted') AS in_flight
 FROM account a JOIN creator c ON c.id = a.owner_id JOIN posting p ON p.account_id = a.id
 WHERE a.kind = 'creator_payable'
 GROUP BY c.id, a.currency ORDER BY c.key, a.currency
 """
+
+# Why a creator is not paid, as counted in a run's summary (the key is what scripts read).
+REASONS = {
+    "in_flight": "payout in flight",
+    "other_currency": "held in another currency",
+    "below_threshold": "below threshold",
+    "no_account": "no account",
+    "other_provider": "account of the other provider",
+    "account_unavailable": "account state unavailable",
+    "cannot_receive": "cannot receive payouts",
+}
 
 
 @dataclass
@@ -43,7 +58,12 @@ class Candidate:
     balance: Decimal
     amount: Decimal
     destination: str | None
-    reason: str | None = None  # why it is not paid this run
+    reason: str | None = None  # why it is not paid this run, in words
+    code: str | None = None  # the same, as a key of REASONS
+    checked_at: datetime | None = None
+
+    def skip(self, code: str, reason: str) -> None:
+        self.code, self.reason = code, reason
 
 
 @dataclass
@@ -58,32 +78,64 @@ class RunSummary:
     skipped: list[Candidate] = field(default_factory=list)
     to_pay: list[Candidate] = field(default_factory=list)
 
+    def counts(self) -> dict[str, int]:
+        """Creators not paid, by reason (only reasons that occur)."""
+        found: dict[str, int] = {}
+        for candidate in self.skipped:
+            found[candidate.code] = found.get(candidate.code, 0) + 1
+        return {code: found[code] for code in REASONS if code in found}
 
-def candidates(conn: psycopg.Connection, provider: PayoutProvider, threshold: Decimal
-               ) -> list[Candidate]:
+
+def candidates(conn: psycopg.Connection, provider: PayoutProvider, threshold: Decimal,
+               account_errors: dict[str, str] | None = None) -> list[Candidate]:
+    """Every creator balance, each with why it is not paid now (None: it is due)."""
     found = []
     for row in conn.cursor(row_factory=dict_row).execute(BALANCES, {"threshold": threshold}):
         amount = payable(row["balance"], row["currency"])
-        destination = row["stripe_account"] or (
-            f"acct_sandbox_{row['creator']}" if provider.sandbox else None)
+        account = row["stripe_account"]
         candidate = Candidate(row["creator_id"], row["creator"], row["currency"],
-                              row["balance"], amount, destination)
-        if row["in_flight"]:
-            candidate.reason = "a payout is still in flight"
-        elif amount <= 0 or amount < row["threshold"]:
-            candidate.reason = f"below threshold {row['threshold']:f}"
-        elif destination is None:
-            candidate.reason = "no payout account (run `royalty creators onboard`)"
-        elif not provider.sandbox and not row["payouts_enabled"]:
-            candidate.reason = "payout account cannot receive payouts yet"
+                              row["balance"], amount, account,
+                              checked_at=row["account_updated_at"])
         found.append(candidate)
+        if row["in_flight"]:
+            candidate.skip("in_flight", f"payout {row['in_flight']} is still in flight")
+        elif row["currency"] != row["paid_in"]:
+            candidate.skip("other_currency", f"held: {row['creator']} is paid in "
+                           f"{row['paid_in']}; {row['currency']} is never converted")
+        elif amount <= 0 or amount < row["threshold"]:
+            candidate.skip("below_threshold", f"below threshold: {amount:f} of "
+                           f"{row['threshold']:f} {row['currency']}")
+        elif account is None:
+            candidate.skip("no_account", f"no payout account (run `royalty creators "
+                           f"onboard {row['creator']}`)")
+        elif why := accounts.other_provider(provider, account):
+            candidate.skip("other_provider", why)
+        elif account in (account_errors or {}):
+            candidate.skip("account_unavailable", f"account state could not be fetched: "
+                           f"{account_errors[account]}")
+        elif not row["payouts_enabled"]:
+            needs = ", ".join(row["requirements_due"]) or "nothing listed"
+            candidate.skip("cannot_receive", f"account {account} cannot receive payouts "
+                           f"{'yet' if row['account_updated_at'] else '(never checked)'}; "
+                           f"still needs: {needs}")
     return found
+
+
+def _stale(found: list[Candidate], max_age: float) -> set[str]:
+    """Accounts of creators due but for their account's state, whose state was never
+    fetched or is older than ``max_age`` seconds."""
+    limit = datetime.now(UTC) - timedelta(seconds=max_age)
+    return {c.destination for c in found
+            if c.code in (None, "cannot_receive") and c.destination
+            and (c.checked_at is None or c.checked_at < limit)}
 
 
 def run(conn: psycopg.Connection, provider: PayoutProvider, *, threshold: Decimal,
         dry_run: bool = False, progress: Callable[[dict], None] | None = None,
-        concurrency: int = 8, commit_every: int = 200) -> RunSummary:
-    """One payout run. Refuses to start while another run holds the payout lock."""
+        concurrency: int = 8, commit_every: int = 200, account_max_age: float = 3600,
+        started: Callable[[int], None] | None = None) -> RunSummary:
+    """One payout run. Refuses to start while another run holds the payout lock.
+    ``started`` hears how many payouts the run is about to send."""
     summary = RunSummary(provider.name, provider.sandbox, dry_run)
     if not conn.execute("SELECT pg_try_advisory_lock(%s)", (PAYOUT_RUN_LOCK,)).fetchone()[0]:
         conn.rollback()
@@ -92,11 +144,18 @@ def run(conn: psycopg.Connection, provider: PayoutProvider, *, threshold: Decima
         conn.commit()
         if not dry_run:
             settle_in_flight(conn, provider, summary)
-        for candidate in candidates(conn, provider, threshold):
+        # Decide on account states fetched now, not on what an import or a webhook
+        # may never have told.
+        errors = accounts.fetch_all(
+            conn, provider, _stale(candidates(conn, provider, threshold), account_max_age),
+            concurrency=concurrency)
+        for candidate in candidates(conn, provider, threshold, errors):
             (summary.skipped if candidate.reason else summary.to_pay).append(candidate)
         conn.commit()
         if dry_run or not summary.to_pay:
             return summary
+        if started is not None:
+            started(len(summary.to_pay))
         summary.run_id = _next_id(conn, "payout_run")
         conn.execute("INSERT INTO payout_run (id, provider, transfer_group) VALUES (%s, %s, %s)",
                      (summary.run_id, provider.name, f"royalty-run-{summary.run_id}"))
@@ -162,8 +221,23 @@ def _ask(provider: PayoutProvider, payout: dict) -> tuple[str, Transfer | str]:
     except Definitive as exc:
         return "failed", str(exc)
     except Ambiguous as exc:
+        return _after_unclear(provider, payout, exc)
+
+
+def _after_unclear(provider: PayoutProvider, payout: dict, exc: Ambiguous
+                   ) -> tuple[str, Transfer | str]:
+    """Look in the provider's list after an unclear answer. Only a replayed error proves
+    the first request has finished: then an empty list means no transfer was made."""
+    try:
         found = _find(provider, payout)
-        return ("paid", found) if found is not None else ("unclear", str(exc))
+    except (Ambiguous, Definitive) as listing:
+        return "unclear", f"{exc}; and its transfers could not be listed: {listing}"
+    if found is not None:
+        return "paid", found
+    if isinstance(exc, Replayed):
+        return "failed", (f"no transfer made: {exc}; none is listed for this payout, so it "
+                          f"is released and paid under a new payout")
+    return "unclear", f"{exc}; no transfer listed for it yet"
 
 
 def _submit(conn: psycopg.Connection, provider: PayoutProvider, payouts: list[dict],
@@ -210,7 +284,7 @@ def _apply(conn: psycopg.Connection, batch: list[tuple[dict, str, Transfer | str
         entries.record(conn, "payout_release", [entries.Move(*row) for row in released])
     for payout, reason in unclear:
         conn.execute("UPDATE payout SET failure = %s, updated_at = now() WHERE id = %s",
-                     (f"unclear, will be settled later: {reason}", payout["id"]))
+                     (reason, payout["id"]))
     conn.commit()
     if summary is not None:
         summary.paid += [_line(p, None, t.id) for p, t in paid]
@@ -225,12 +299,9 @@ def _line(payout: dict, reason: str | None, transfer_id: str | None = None) -> d
 
 
 def _find(provider: PayoutProvider, payout: dict) -> Transfer | None:
-    """The provider's transfer for this payout, if it made one."""
-    try:
-        transfers = provider.find_transfers(transfer_group=payout["transfer_group"])
-    except (Ambiguous, Definitive):
-        return None
-    for transfer in transfers:
+    """The provider's transfer for this payout, if it made one. Raises when the provider
+    cannot list: "could not look" must never read as "nothing there"."""
+    for transfer in provider.find_transfers(transfer_group=payout["transfer_group"]):
         if transfer.metadata.get("payout_id") == str(payout["id"]):
             return transfer
     return None
@@ -277,6 +348,11 @@ def settle_in_flight(conn: psycopg.Connection, provider: PayoutProvider,
 
 
 def _settle(provider: PayoutProvider, payout: dict) -> tuple[str, Transfer | str]:
-    """Look before asking again: an idempotency key expires after a day, a transfer does not."""
-    found = _find(provider, payout)
+    """Look before asking again: an idempotency key expires after a day, a transfer does
+    not, so without a list to look at the request is not sent again."""
+    try:
+        found = _find(provider, payout)
+    except (Ambiguous, Definitive) as exc:
+        return "unclear", (f"its transfers could not be listed, so the request is not sent "
+                           f"again yet: {exc}")
     return ("paid", found) if found is not None else _ask(provider, payout)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import stripe
 
-from ledger.payouts.providers import AccountStatus, Ambiguous, Definitive, Transfer
+from ledger.payouts.providers import AccountStatus, Ambiguous, Definitive, Replayed, Transfer
 
 _DEFINITIVE = (stripe.InvalidRequestError, stripe.CardError, stripe.PermissionError,
                stripe.AuthenticationError)
@@ -20,6 +20,11 @@ def _transfer(obj: stripe.Transfer) -> Transfer:
                     transfer_group=data.get("transfer_group"),
                     metadata=dict(data.get("metadata") or {}),
                     amount_reversed=data.get("amount_reversed") or 0)
+
+
+def _replayed(exc: stripe.StripeError) -> bool:
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    return headers.get("idempotent-replayed") == "true"
 
 
 class StripeProvider:
@@ -44,7 +49,12 @@ class StripeProvider:
             raise Definitive(f"stripe refused: {exc.code or type(exc).__name__}: "
                              f"{exc.user_message or exc}") from exc
         except stripe.StripeError as exc:
-            raise Ambiguous(f"stripe: {type(exc).__name__}: {exc.user_message or exc}") from exc
+            status = f" {exc.http_status}" if exc.http_status else ""
+            if _replayed(exc):
+                raise Replayed(f"stripe: {type(exc).__name__}{status}, replayed for this "
+                               f"idempotency key: {exc.user_message or exc}") from exc
+            raise Ambiguous(f"stripe: {type(exc).__name__}{status}: "
+                            f"{exc.user_message or exc}") from exc
 
     def create_account(self, *, email: str | None, creator: str) -> str:
         params = {"type": "express", "capabilities": {"transfers": {"requested": True}},

@@ -700,6 +700,44 @@ def test_error_500_replayed_is_saved_like_stripe_documents(stripe_fake):
     assert len(stripe_fake.transfers) == 1 and found.id == stripe_fake.transfers[0]["id"]
 
 
+def test_error_500_saved_before_creation_is_replayed_and_creates_nothing(stripe_fake):
+    client = stripe_fake.client(max_network_retries=3)
+    dest = onboarded_account(stripe_fake, client)
+    stripe_fake.inject("POST", "/v1/transfers", "error_500_saved")
+    params = transfer_params(dest, transfer_group="inv_7")
+    with pytest.raises(stripe.APIError) as info:
+        client.v1.transfers.create(params, {"idempotency_key": "k7"})
+    assert info.value.http_status == 500
+    assert info.value.headers["stripe-should-retry"] == "false"
+    assert "idempotent-replayed" not in info.value.headers
+    for _ in range(2):  # the saved 500 is what the key answers from now on
+        with pytest.raises(stripe.APIError) as again:
+            client.v1.transfers.create(params, {"idempotency_key": "k7"})
+        assert again.value.http_status == 500
+        assert again.value.headers["idempotent-replayed"] == "true"
+    assert stripe_fake.transfers == []
+    assert client.v1.transfers.list({"transfer_group": "inv_7"}).data == []
+    # Once the key has expired the same key starts a new request.
+    stripe_fake.advance_time(24 * 3600)
+    tr = client.v1.transfers.create(params, {"idempotency_key": "k7"})
+    assert [t["id"] for t in stripe_fake.transfers] == [tr.id]
+
+
+def test_a_fault_every_few_requests(stripe_fake):
+    client = stripe_fake.client(max_network_retries=0)
+    stripe_fake.inject("GET", "/v1/balance", "error_500", times=2, every=3)
+    outcomes = []
+    for _ in range(8):
+        try:
+            client.v1.balance.retrieve()
+            outcomes.append("ok")
+        except stripe.APIError:
+            outcomes.append("500")
+    assert outcomes == ["ok", "ok", "500", "ok", "ok", "500", "ok", "ok"]
+    with pytest.raises(ValueError):
+        stripe_fake.inject("GET", "/v1/balance", "error_500", every=0)
+
+
 def test_drop_before_executes_nothing(stripe_fake):
     client = stripe_fake.client(max_network_retries=0)
     dest = onboarded_account(stripe_fake, client)

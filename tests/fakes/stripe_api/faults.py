@@ -15,6 +15,10 @@ FAULTS: dict[str, str] = {
     "error_500_replayed": "execute, and store a 500 api_error as the idempotent result, as "
     "Stripe's docs describe ('including 500 errors'): every retry with the same key gets the "
     "same 500 (Stripe-Should-Retry: false); the client must reconcile by listing",
+    "error_500_saved": "fail with 500 api_error before anything is created, and save that 500 "
+    "under the key as Stripe does once an endpoint has begun: every retry with the same key "
+    "gets the same 500 (Idempotent-Replayed: true, Stripe-Should-Retry: false) until the key "
+    "expires; listing shows no transfer",
     "drop_connection": "execute and store, then close the socket without answering",
     "drop_before": "close the socket without executing anything",
     "timeout": "execute and store, then hold the answer for `delay` seconds (default "
@@ -42,6 +46,8 @@ class Fault:
     times: int | None  # None: every matching request
     options: dict[str, Any] = field(default_factory=dict)
     hits: int = 0
+    every: int = 1  # applies to every n-th matching request only
+    seen: int = 0
 
     @property
     def exhausted(self) -> bool:
@@ -57,16 +63,24 @@ class FaultRegistry:
         self._faults: list[Fault] = []
 
     def add(
-        self, method: str, path_prefix: str, name: str, times: int | None, options: dict[str, Any]
+        self,
+        method: str,
+        path_prefix: str,
+        name: str,
+        times: int | None,
+        options: dict[str, Any],
+        every: int = 1,
     ) -> Fault:
         if name not in FAULTS:
             raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
         if times is not None and times < 1:
             raise ValueError("times must be >= 1 (or None for every request)")
+        if every < 1:
+            raise ValueError("every must be >= 1")
         unknown = set(options) - {"delay", "should_retry"}
         if unknown:
             raise ValueError(f"unknown fault options: {sorted(unknown)}")
-        fault = Fault((method or "*").upper(), path_prefix, name, times, dict(options))
+        fault = Fault((method or "*").upper(), path_prefix, name, times, dict(options), every=every)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -76,6 +90,9 @@ class FaultRegistry:
         with self._lock:
             for fault in self._faults:
                 if not fault.exhausted and fault.matches(method, path):
+                    fault.seen += 1
+                    if fault.seen % fault.every:
+                        continue
                     fault.hits += 1
                     return fault
         return None

@@ -304,16 +304,18 @@ class StripeFake:
         *,
         delay: float | None = None,
         should_retry: bool | None = None,
+        every: int = 1,
     ) -> Fault:
         """Make the next ``times`` requests matching ``method`` ("*" for any) and
         ``path_prefix`` fail as ``fault`` (see ``FAULTS``).  ``delay`` sets the hold
-        of "timeout"/"slow"; ``should_retry`` adds ``Stripe-Should-Retry``."""
+        of "timeout"/"slow"; ``should_retry`` adds ``Stripe-Should-Retry``; ``every``
+        spreads the fault out: only each ``every``-th matching request gets it."""
         options: dict[str, Any] = {}
         if delay is not None:
             options["delay"] = delay
         if should_retry is not None:
             options["should_retry"] = should_retry
-        return self._faults.add(method, path_prefix, fault, times, options)
+        return self._faults.add(method, path_prefix, fault, times, options, every)
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -576,6 +578,8 @@ class StripeFake:
         try:
             if name == "balance_insufficient":
                 raise E.balance_insufficient()
+            if name == "error_500_saved":  # failed inside the endpoint, before creating
+                raise E.api_error_500(request_id)
             status, result = route(ctx, params, **path_params)
             stored = True
         except E.StripeError as err:
@@ -588,6 +592,7 @@ class StripeFake:
         answer = Reply(status, result)
         if name == "error_500_replayed":
             answer = _error_reply(E.api_error_500(request_id), request_id)
+        if name in ("error_500_replayed", "error_500_saved"):
             answer.headers["Stripe-Should-Retry"] = "false"
         if entry is not None:
             if stored:

@@ -36,6 +36,26 @@ def fund(cli, ledger: Ledger, uses: dict[str, int]) -> None:
         conn.commit()
 
 
+def stripe_paid(fake) -> dict[str, int]:
+    """Net amount Stripe moved to each creator (by the metadata we send)."""
+    paid: dict[str, int] = {}
+    for t in fake.transfers:
+        who = t["metadata"]["creator"]
+        paid[who] = paid.get(who, 0) + t["amount"] - t["amount_reversed"]
+    return paid
+
+
+def ledger_paid(cli) -> dict[str, int]:
+    return {c: int(Decimal(r["paid"]) * 100) for c, r in balances(cli).items()
+            if Decimal(r["paid"])}
+
+
+def payouts(cli) -> list[dict]:
+    result = cli("payouts", "list", "--format", "json")
+    assert result.code == 0, result.stdout
+    return json.loads(result.stdout)
+
+
 def balances(cli) -> dict[str, dict]:
     return {r["creator"]: r for r in json.loads(
         cli("report", "balances", "--format", "json").stdout)}

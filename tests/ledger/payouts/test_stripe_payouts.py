@@ -11,7 +11,9 @@ from decimal import Decimal
 import pytest
 
 from ledger.payouts import service
-from tests.ledger.payouts.conftest import balances, fund, onboard_all
+from tests.ledger.payouts.conftest import (
+    balances, fund, ledger_paid, onboard_all, stripe_paid,
+)
 
 CREATORS = {"alice": 11, "bob": 25, "carol": 40}
 EXPECTED_MINOR = {"alice": 1100, "bob": 2500, "carol": 4000}
@@ -22,20 +24,6 @@ def ready(stripe_cli, stripe_ledger, stripe_fake):
     fund(stripe_cli, stripe_ledger, CREATORS)
     onboard_all(stripe_cli, stripe_ledger, stripe_fake, CREATORS)
     return stripe_cli
-
-
-def stripe_paid(fake) -> dict[str, int]:
-    """Net amount Stripe moved to each creator (by the metadata we send)."""
-    paid: dict[str, int] = {}
-    for t in fake.transfers:
-        who = t["metadata"]["creator"]
-        paid[who] = paid.get(who, 0) + t["amount"] - t["amount_reversed"]
-    return paid
-
-
-def ledger_paid(cli) -> dict[str, int]:
-    return {c: int(Decimal(r["paid"]) * 100) for c, r in balances(cli).items()
-            if Decimal(r["paid"])}
 
 
 def settle_and_check(cli, fake) -> None:
@@ -76,7 +64,8 @@ def test_creators_who_cannot_receive_payouts_are_not_paid(stripe_cli, stripe_led
 
 
 @pytest.mark.parametrize("fault", [
-    "error_500_after_commit", "error_500_replayed", "error_500", "drop_connection",
+    "error_500_after_commit", "error_500_replayed", "error_500_saved", "error_500",
+    "drop_connection",
     "drop_before", "timeout", "conflict_409", "rate_limit_429", "balance_insufficient",
 ])
 def test_faults_never_pay_twice_and_lose_nothing(ready, stripe_fake, fault) -> None:
