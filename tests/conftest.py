@@ -16,12 +16,19 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings as hypothesis_settings
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from ledger import embedded, migrate
 from ledger.bootstrap import Ledger
 from ledger.config import Settings
+
+# Timing is no property of the code: on a shared 2-core machine a draw or an example may take
+# seconds, so Hypothesis judges examples, not their speed.
+hypothesis_settings.register_profile(
+    "royalty", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("royalty")
 
 KEEP_TABLES = {"alembic_version", "kombu_queue", "kombu_message"}
 

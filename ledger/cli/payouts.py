@@ -8,7 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import typer
-from psycopg.rows import dict_row
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -120,12 +119,7 @@ def _payout_rows(run: int | None = None) -> list[dict]:
     """Every payout; one still in flight says why (its last unclear answer) and when it is
     looked at again."""
     with get_ledger().connect() as conn:
-        rows = conn.cursor(row_factory=dict_row).execute("""
-            SELECT o.id AS payout, o.run_id AS run, c.key AS creator, o.currency, o.amount,
-                   o.status, o.transfer_id AS transfer, o.created_at AS created, o.failure
-            FROM payout o JOIN creator c ON c.id = o.creator_id
-            WHERE %(run)s::bigint IS NULL OR o.run_id = %(run)s ORDER BY o.id""",
-            {"run": run}).fetchall()
+        rows = service.list_payouts(conn, run)
     retry = _retry_note() if any(r["status"] == "submitted" for r in rows) else None
     for row in rows:
         in_flight = row["status"] == "submitted"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import psycopg
 
 from ledger.errors import ConfigurationError, InvalidInput, NotFound, RowError
+from ledger.payouts import sql
 from ledger.payouts.providers import (
     SANDBOX_ACCOUNT_PREFIX, AccountStatus, Ambiguous, Definitive, PayoutProvider,
     made_by_sandbox,
@@ -31,8 +32,7 @@ def onboard(conn: psycopg.Connection, provider: PayoutProvider, creator: str, *,
     """Create (or reuse) the creator's Connect account; an onboarding link for it. A
     sandbox account is replaced by a real one under Stripe; a Stripe account is never
     replaced by the sandbox."""
-    row = conn.execute("SELECT id, email, stripe_account FROM creator WHERE key = %s",
-                       (creator,)).fetchone()
+    row = conn.execute(sql.CREATOR_ACCOUNT, (creator,)).fetchone()
     if row is None:
         raise NotFound(f"no creator {creator!r}")
     creator_id, email, account_id = row
@@ -40,9 +40,7 @@ def onboard(conn: psycopg.Connection, provider: PayoutProvider, creator: str, *,
         raise ConfigurationError(f"{creator}'s {other_provider(provider, account_id)}")
     if not account_id or not provider.sandbox and made_by_sandbox(account_id):
         account_id = provider.create_account(email=email, creator=creator)
-        conn.execute("""UPDATE creator SET stripe_account = %s, payouts_enabled = false,
-                        requirements_due = '{}', account_updated_at = NULL WHERE id = %s""",
-                     (account_id, creator_id))
+        conn.execute(sql.SET_ACCOUNT, (account_id, creator_id))
         conn.commit()
     link = provider.onboarding_link(account_id, refresh_url=refresh_url, return_url=return_url)
     refresh(conn, provider, account_id)
@@ -57,8 +55,7 @@ def refresh(conn: psycopg.Connection, provider: PayoutProvider, account_id: str)
 
 
 def apply(conn: psycopg.Connection, status: AccountStatus, *, commit: bool = True) -> None:
-    conn.execute("""UPDATE creator SET payouts_enabled = %s, requirements_due = %s,
-                    account_updated_at = now() WHERE stripe_account = %s""",
+    conn.execute(sql.APPLY_ACCOUNT_STATE,
                  (status.payouts_enabled, list(status.requirements_due), status.id))
     if commit:
         conn.commit()
@@ -104,8 +101,7 @@ def refresh_creators(conn: psycopg.Connection, provider: PayoutProvider,
                      total: Callable[[int], None] | None = None) -> list[Checked]:
     """``royalty creators refresh``: fetch the named creators' accounts (all with an
     account when none is named)."""
-    rows = conn.execute("SELECT key, stripe_account FROM creator WHERE %(all)s OR key = ANY("
-                        "%(keys)s) ORDER BY key", {"all": not creators, "keys": creators}
+    rows = conn.execute(sql.CREATOR_ACCOUNTS, {"all": not creators, "keys": creators}
                         ).fetchall()
     unknown = sorted(set(creators) - {key for key, _ in rows})
     if unknown:
@@ -118,8 +114,7 @@ def refresh_creators(conn: psycopg.Connection, provider: PayoutProvider,
         total(len(usable))
     errors = fetch_all(conn, provider, usable, progress=progress)
     states = {key: (enabled, due) for key, enabled, due in conn.execute(
-        "SELECT key, payouts_enabled, requirements_due FROM creator WHERE key = ANY(%s)",
-        ([key for key, _ in rows],)).fetchall()}
+        sql.ACCOUNT_STATES, ([key for key, _ in rows],)).fetchall()}
     checked = []
     for key, account in rows:
         if not account:
@@ -143,8 +138,6 @@ def payouts_state(enabled: bool, requirements_due: list[str]) -> str:
 def open_sandbox_accounts(conn: psycopg.Connection) -> int:
     """Give every creator without an account a sandbox one, as ``royalty creators onboard``
     does in the sandbox (the demo's creators onboard this way)."""
-    opened = conn.execute(
-        "UPDATE creator SET stripe_account = %s || key WHERE stripe_account IS NULL",
-        (SANDBOX_ACCOUNT_PREFIX,)).rowcount
+    opened = conn.execute(sql.OPEN_SANDBOX_ACCOUNTS, (SANDBOX_ACCOUNT_PREFIX,)).rowcount
     conn.commit()
     return opened

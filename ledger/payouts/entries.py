@@ -10,6 +10,7 @@ from decimal import Decimal
 import psycopg
 
 from ledger.accounting import booking
+from ledger.payouts import sql
 
 # kind → (debit account, credit account); "creator_payable" belongs to the payout's creator.
 MOVES = {
@@ -18,23 +19,6 @@ MOVES = {
     "payout_release": ("payout_clearing", "creator_payable"),
     "payout_reversal": ("payout_cash", "creator_payable"),
 }
-
-_POSTINGS = """
-INSERT INTO posting (entry_id, account_id, amount)
-SELECT %(entry)s, ledger_account(kind, owner, currency), sum(amount)
-FROM (
-    SELECT %(debit)s AS kind, CASE WHEN %(debit)s = 'creator_payable' THEN creator ELSE 0 END
-           AS owner, currency, amount
-    FROM unnest(%(creators)s::integer[], %(currencies)s::text[], %(amounts)s::numeric[])
-         AS m(creator, currency, amount)
-    UNION ALL
-    SELECT %(credit)s, CASE WHEN %(credit)s = 'creator_payable' THEN creator ELSE 0 END,
-           currency, -amount
-    FROM unnest(%(creators)s::integer[], %(currencies)s::text[], %(amounts)s::numeric[])
-         AS m(creator, currency, amount)
-) AS moves
-GROUP BY kind, owner, currency
-"""
 
 
 @dataclass(frozen=True)
@@ -54,7 +38,7 @@ def record(conn: psycopg.Connection, kind: str, moves: list[Move]) -> int | None
     ids = [m.payout_id for m in moves]
     memo = f"payout {ids[0]}" if len(ids) == 1 else f"{len(ids)} payouts ({min(ids)}…{max(ids)})"
     booking.open_entry(conn, entry_id, kind, memo)
-    conn.execute(_POSTINGS, {"entry": entry_id, "debit": debit, "credit": credit,
+    conn.execute(sql.MOVE_POSTINGS, {"entry": entry_id, "debit": debit, "credit": credit,
                              "creators": [m.creator_id for m in moves],
                              "currencies": [m.currency for m in moves],
                              "amounts": [m.amount for m in moves]})

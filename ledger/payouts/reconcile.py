@@ -9,7 +9,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ledger.errors import InvalidInput, RowError
-from ledger.payouts import service
+from ledger.payouts import service, sql
 from ledger.payouts.providers import PayoutProvider
 
 
@@ -40,17 +40,11 @@ def reconcile(conn: psycopg.Connection, provider: PayoutProvider, *, run_id: int
     disagreement: missing, extra, amount mismatch, reversed."""
     result = Reconciliation()
     result.settled = service.settle_in_flight(conn, provider)
-    where, params = "true", {}
-    if run_id is not None:
-        where, params = "o.run_id = %(run)s", {"run": run_id}
-    elif period is not None:
-        start, end = _period_bounds(period)
-        where, params = "o.created_at >= %(start)s AND o.created_at < %(end)s", \
-            {"start": start, "end": end}
-    payouts = conn.cursor(row_factory=dict_row).execute(f"""
-        SELECT o.*, c.key AS creator, r.transfer_group FROM payout o
-        JOIN creator c ON c.id = o.creator_id JOIN payout_run r ON r.id = o.run_id
-        WHERE {where} ORDER BY o.id""", params).fetchall()
+    params = {"run": run_id, "start": None, "end": None}
+    if run_id is None and period is not None:
+        params["start"], params["end"] = _period_bounds(period)
+    payouts = conn.cursor(row_factory=dict_row).execute(sql.PAYOUTS_TO_RECONCILE,
+                                                        params).fetchall()
     groups = sorted({p["transfer_group"] for p in payouts}) if run_id is not None or period \
         else None
     transfers = []

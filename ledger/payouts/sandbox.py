@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg.types.json import Jsonb
 
+from ledger.payouts import sql
 from ledger.payouts.providers import (
     SANDBOX_ACCOUNT_PREFIX, AccountStatus, Definitive, Transfer, made_by_sandbox,
 )
@@ -46,16 +47,12 @@ class SandboxProvider:
             raise Definitive("amount must be positive")
         transfer_id = "tr_sandbox_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
         with self._conn() as conn:
-            conn.execute("""
-                INSERT INTO sandbox_transfer (id, idempotency_key, amount, currency, destination,
-                                              transfer_group, metadata)
-                VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (idempotency_key) DO NOTHING
-            """, (transfer_id, idempotency_key, amount, currency.upper(), destination,
+            conn.execute(sql.INSERT_SANDBOX_TRANSFER, (transfer_id, idempotency_key, amount, currency.upper(), destination,
                   transfer_group, Jsonb(metadata)))
         return self.retrieve_transfer(transfer_id)
 
     def retrieve_transfer(self, transfer_id: str) -> Transfer:
-        transfers = self._select("id = %s", (transfer_id,))
+        transfers = self._select(id=transfer_id)
         if not transfers:
             raise Definitive(f"no sandbox transfer {transfer_id}")
         return transfers[0]
@@ -66,17 +63,13 @@ class SandboxProvider:
         def moment(seconds: int | None) -> datetime | None:
             return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
-        return self._select(
-            "(%s::text IS NULL OR transfer_group = %s) AND "
-            "(%s::timestamptz IS NULL OR created_at >= %s) AND "
-            "(%s::timestamptz IS NULL OR created_at < %s)",
-            (transfer_group, transfer_group, moment(created_gte), moment(created_gte),
-             moment(created_lt), moment(created_lt)))
+        return self._select(group=transfer_group, gte=moment(created_gte),
+                            lt=moment(created_lt))
 
-    def _select(self, where: str, params: tuple) -> list[Transfer]:
+    def _select(self, *, id: str | None = None, group: str | None = None,  # noqa: A002
+                gte: datetime | None = None, lt: datetime | None = None) -> list[Transfer]:
         with self._conn() as conn:
-            rows = conn.execute(f"SELECT id, amount, currency, destination, transfer_group, "
-                                f"metadata FROM sandbox_transfer WHERE {where} ORDER BY id",
-                                params).fetchall()
+            rows = conn.execute(sql.SANDBOX_TRANSFERS,
+                                {"id": id, "group": group, "gte": gte, "lt": lt}).fetchall()
         return [Transfer(id=r[0], amount=r[1], currency=r[2], destination=r[3],
                          transfer_group=r[4], metadata=r[5]) for r in rows]

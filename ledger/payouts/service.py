@@ -18,25 +18,15 @@ from decimal import Decimal
 import psycopg
 from psycopg.rows import dict_row
 
+from ledger import locks
 from ledger.errors import LedgerError
-from ledger.locks import PAYOUT_RUN_LOCK
 from ledger.accounting.money import minor_exponent, payable, to_minor_units
-from ledger.payouts import accounts, entries
+from ledger.payouts import accounts, entries, sql
 from ledger.payouts.providers import (
     Ambiguous, Definitive, PayoutProvider, Replayed, Transfer,
 )
 
 
-BALANCES = """
-SELECT c.id AS creator_id, c.key AS creator, c.stripe_account, c.payouts_enabled,
-       c.requirements_due, c.account_updated_at, c.currency AS paid_in, a.currency,
-       coalesce(c.payout_threshold, %(threshold)s) AS threshold, -sum(p.amount) AS balance,
-       (SELECT min(o.id) FROM payout o WHERE o.creator_id = c.id AND o.currency = a.currency
-               AND o.status = 'submitted') AS in_flight
-FROM account a JOIN creator c ON c.id = a.owner_id JOIN posting p ON p.account_id = a.id
-WHERE a.kind = 'creator_payable'
-GROUP BY c.id, a.currency ORDER BY c.key, a.currency
-"""
 
 # Why a creator is not paid, as counted in a run's summary (the key is what scripts read).
 REASONS = {
@@ -90,7 +80,7 @@ def candidates(conn: psycopg.Connection, provider: PayoutProvider, threshold: De
                account_errors: dict[str, str] | None = None) -> list[Candidate]:
     """Every creator balance, each with why it is not paid now (None: it is due)."""
     found = []
-    for row in conn.cursor(row_factory=dict_row).execute(BALANCES, {"threshold": threshold}):
+    for row in conn.cursor(row_factory=dict_row).execute(sql.BALANCES, {"threshold": threshold}):
         amount = payable(row["balance"], row["currency"])
         account = row["stripe_account"]
         candidate = Candidate(row["creator_id"], row["creator"], row["currency"],
@@ -137,7 +127,7 @@ def run(conn: psycopg.Connection, provider: PayoutProvider, *, threshold: Decima
     """One payout run. Refuses to start while another run holds the payout lock.
     ``started`` hears how many payouts the run is about to send."""
     summary = RunSummary(provider.name, provider.sandbox, dry_run)
-    if not conn.execute("SELECT pg_try_advisory_lock(%s)", (PAYOUT_RUN_LOCK,)).fetchone()[0]:
+    if not locks.try_acquire(conn, locks.PAYOUT_RUN_LOCK):
         conn.rollback()
         raise LedgerError("another payout run is in progress; try again when it has finished")
     try:
@@ -156,41 +146,26 @@ def run(conn: psycopg.Connection, provider: PayoutProvider, *, threshold: Decima
             return summary
         if started is not None:
             started(len(summary.to_pay))
-        summary.run_id = _next_id(conn, "payout_run")
-        conn.execute("INSERT INTO payout_run (id, provider, transfer_group) VALUES (%s, %s, %s)",
+        summary.run_id = conn.execute(sql.NEXT_RUN_ID).fetchone()[0]
+        conn.execute(sql.INSERT_RUN,
                      (summary.run_id, provider.name, f"royalty-run-{summary.run_id}"))
         payouts = _hold(conn, summary.run_id, summary.to_pay)
         conn.commit()  # phase one is durable before the provider hears of any payout
         _submit(conn, provider, payouts, summary, progress, concurrency, commit_every)
-        conn.execute("UPDATE payout_run SET finished_at = now() WHERE id = %s",
-                     (summary.run_id,))
+        conn.execute(sql.FINISH_RUN, (summary.run_id,))
         conn.commit()
         return summary
     finally:
         conn.rollback()
-        conn.execute("SELECT pg_advisory_unlock(%s)", (PAYOUT_RUN_LOCK,))
+        locks.release(conn, locks.PAYOUT_RUN_LOCK)
         conn.commit()
-
-
-def _next_id(conn: psycopg.Connection, table: str) -> int:
-    return conn.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", (table,)
-                        ).fetchone()[0]
 
 
 def _hold(conn: psycopg.Connection, run_id: int, due: list[Candidate]) -> list[dict]:
     """Create the run's payouts, each with its own idempotency key (its id), and hold
     their amounts in one entry."""
-    ids = [r[0] for r in conn.execute(
-        "SELECT nextval(pg_get_serial_sequence('payout', 'id')) FROM generate_series(1, %s)",
-        (len(due),)).fetchall()]
-    conn.execute("""
-        INSERT INTO payout (id, run_id, creator_id, currency, amount, amount_minor, destination,
-                            status, idempotency_key)
-        SELECT id, %s, creator, currency, amount, minor, destination, 'submitted',
-               'royalty-payout-' || id
-        FROM unnest(%s::bigint[], %s::integer[], %s::text[], %s::numeric[], %s::bigint[],
-                    %s::text[]) AS d(id, creator, currency, amount, minor, destination)
-    """, (run_id, ids, [c.creator_id for c in due], [c.currency for c in due],
+    ids = [r[0] for r in conn.execute(sql.NEXT_PAYOUT_IDS, (len(due),)).fetchall()]
+    conn.execute(sql.INSERT_PAYOUTS, (run_id, ids, [c.creator_id for c in due], [c.currency for c in due],
           [c.amount for c in due], [to_minor_units(c.amount, c.currency) for c in due],
           [c.destination for c in due]))
     entries.record(conn, "payout_hold", [entries.Move(i, c.creator_id, c.currency, c.amount)
@@ -198,15 +173,8 @@ def _hold(conn: psycopg.Connection, run_id: int, due: list[Candidate]) -> list[d
     return _payouts(conn, ids)
 
 
-_SELECT_PAYOUTS = """
-SELECT o.*, c.key AS creator, r.transfer_group FROM payout o
-JOIN creator c ON c.id = o.creator_id JOIN payout_run r ON r.id = o.run_id
-WHERE o.id = ANY(%s) ORDER BY o.id
-"""
-
-
 def _payouts(conn: psycopg.Connection, ids: list[int]) -> list[dict]:
-    return conn.cursor(row_factory=dict_row).execute(_SELECT_PAYOUTS, (ids,)).fetchall()
+    return conn.cursor(row_factory=dict_row).execute(sql.PAYOUTS, (ids,)).fetchall()
 
 
 def _ask(provider: PayoutProvider, payout: dict) -> tuple[str, Transfer | str]:
@@ -266,25 +234,15 @@ def _apply(conn: psycopg.Connection, batch: list[tuple[dict, str, Transfer | str
     failed = [(p, d) for p, o, d in batch if o == "failed"]
     unclear = [(p, d) for p, o, d in batch if o == "unclear"]
     if paid:
-        settled = conn.execute("""
-            UPDATE payout o SET status = 'paid', transfer_id = t.transfer, failure = NULL,
-                   updated_at = now()
-            FROM unnest(%s::bigint[], %s::text[]) AS t(id, transfer)
-            WHERE o.id = t.id AND o.status = 'submitted'
-            RETURNING o.id, o.creator_id, o.currency, o.amount""",
-            ([p["id"] for p, _ in paid], [t.id for _, t in paid])).fetchall()
+        settled = conn.execute(sql.SETTLE_PAID, (
+            [p["id"] for p, _ in paid], [t.id for _, t in paid])).fetchall()
         entries.record(conn, "payout_post", [entries.Move(*row) for row in settled])
     if failed:
-        released = conn.execute("""
-            UPDATE payout o SET status = 'failed', failure = t.reason, updated_at = now()
-            FROM unnest(%s::bigint[], %s::text[]) AS t(id, reason)
-            WHERE o.id = t.id AND o.status = 'submitted'
-            RETURNING o.id, o.creator_id, o.currency, o.amount""",
-            ([p["id"] for p, _ in failed], [r for _, r in failed])).fetchall()
+        released = conn.execute(sql.SETTLE_FAILED, (
+            [p["id"] for p, _ in failed], [r for _, r in failed])).fetchall()
         entries.record(conn, "payout_release", [entries.Move(*row) for row in released])
     for payout, reason in unclear:
-        conn.execute("UPDATE payout SET failure = %s, updated_at = now() WHERE id = %s",
-                     (reason, payout["id"]))
+        conn.execute(sql.NOTE_UNCLEAR, (reason, payout["id"]))
     conn.commit()
     if summary is not None:
         summary.paid += [_line(p, None, t.id) for p, t in paid]
@@ -310,9 +268,7 @@ def _find(provider: PayoutProvider, payout: dict) -> Transfer | None:
 def mark_paid(conn: psycopg.Connection, payout: dict, transfer: Transfer, *,
               commit: bool = True) -> None:
     """Phase two for one payout: the provider confirmed. Idempotent."""
-    updated = conn.execute("""
-        UPDATE payout SET status = 'paid', transfer_id = %s, failure = NULL, updated_at = now()
-        WHERE id = %s AND status = 'submitted'""", (transfer.id, payout["id"])).rowcount
+    updated = conn.execute(sql.MARK_PAID, (transfer.id, payout["id"])).rowcount
     if updated:
         entries.record(conn, "payout_post", [entries.Move(
             payout["id"], payout["creator_id"], payout["currency"], payout["amount"])])
@@ -326,10 +282,8 @@ def reverse(conn: psycopg.Connection, payout: dict, transfer: Transfer) -> Decim
     if new_minor <= 0 or payout["status"] not in ("paid", "reversed"):
         return Decimal(0)
     amount = Decimal(new_minor).scaleb(-minor_exponent(payout["currency"]))
-    conn.execute("""UPDATE payout SET reversed_minor = %s, updated_at = now(),
-                    status = CASE WHEN %s >= amount_minor THEN 'reversed' ELSE status END
-                    WHERE id = %s""", (transfer.amount_reversed, transfer.amount_reversed,
-                                       payout["id"]))
+    conn.execute(sql.MARK_REVERSED, (transfer.amount_reversed, transfer.amount_reversed,
+                                     payout["id"]))
     entries.record(conn, "payout_reversal", [entries.Move(
         payout["id"], payout["creator_id"], payout["currency"], amount)])
     return amount
@@ -339,8 +293,7 @@ def settle_in_flight(conn: psycopg.Connection, provider: PayoutProvider,
                      summary: RunSummary | None = None) -> int:
     """Settle payouts whose outcome was unclear: the provider's records decide; with no
     record, the same request is sent again under the same key."""
-    ids = [r[0] for r in conn.execute(
-        "SELECT id FROM payout WHERE status = 'submitted' ORDER BY id").fetchall()]
+    ids = [r[0] for r in conn.execute(sql.IN_FLIGHT).fetchall()]
     conn.commit()
     if ids:
         _apply(conn, [(p, *_settle(provider, p)) for p in _payouts(conn, ids)], summary)
@@ -356,3 +309,8 @@ def _settle(provider: PayoutProvider, payout: dict) -> tuple[str, Transfer | str
         return "unclear", (f"its transfers could not be listed, so the request is not sent "
                            f"again yet: {exc}")
     return ("paid", found) if found is not None else _ask(provider, payout)
+
+
+def list_payouts(conn: psycopg.Connection, run: int | None = None) -> list[dict]:
+    """Every payout (of one run), oldest first."""
+    return conn.cursor(row_factory=dict_row).execute(sql.LIST_PAYOUTS, {"run": run}).fetchall()

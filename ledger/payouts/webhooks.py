@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ledger.payouts import accounts, service
+from ledger.payouts import accounts, service, sql
 from ledger.payouts.providers import Ambiguous, PayoutProvider
 
 log = logging.getLogger(__name__)
@@ -25,9 +25,8 @@ TOLERANCE_SECONDS = 300
 
 def handle(conn: psycopg.Connection, provider: PayoutProvider, event: dict) -> str:
     """Apply one verified event; returns what happened."""
-    inserted = conn.execute(
-        "INSERT INTO webhook_event (id, type, payload) VALUES (%s, %s, %s) "
-        "ON CONFLICT (id) DO NOTHING", (event["id"], event["type"], Jsonb(event))).rowcount
+    inserted = conn.execute(sql.RECORD_WEBHOOK_EVENT,
+                            (event["id"], event["type"], Jsonb(event))).rowcount
     if not inserted:
         conn.rollback()
         return "duplicate"
@@ -35,20 +34,17 @@ def handle(conn: psycopg.Connection, provider: PayoutProvider, event: dict) -> s
     kind = event["type"]
     if kind == "account.updated" and obj.get("id"):
         status = provider.account_status(obj["id"])
-        conn.execute("""UPDATE creator SET payouts_enabled = %s, requirements_due = %s,
-                        account_updated_at = now() WHERE stripe_account = %s""",
-                     (status.payouts_enabled, list(status.requirements_due), status.id))
+        accounts.apply(conn, status, commit=False)
     elif kind.startswith("transfer.") and obj.get("id"):
         transfer = provider.retrieve_transfer(obj["id"])
         payout_id = transfer.metadata.get("payout_id")
         payout = conn.cursor(row_factory=dict_row).execute(
-            "SELECT * FROM payout WHERE id = %s FOR UPDATE",
-            (int(payout_id),)).fetchone() if payout_id and payout_id.isdigit() else None
+            sql.LOCK_PAYOUT, (int(payout_id),)).fetchone() if payout_id and payout_id.isdigit() else None
         if payout is not None:
             if payout["status"] == "submitted":
                 service.mark_paid(conn, payout, transfer, commit=False)
                 payout = conn.cursor(row_factory=dict_row).execute(
-                    "SELECT * FROM payout WHERE id = %s FOR UPDATE", (payout["id"],)).fetchone()
+                    sql.LOCK_PAYOUT, (payout["id"],)).fetchone()
             if transfer.amount_reversed > payout["reversed_minor"]:
                 service.reverse(conn, payout, transfer)
     conn.commit()
