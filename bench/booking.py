@@ -19,7 +19,7 @@ re-evaluate, and the worker's periodic re-evaluation must not run during the mea
 
 End to end: the real ``royalty worker`` subprocess; events published with the real
 producer; the clock runs from the first publish until ``sum(ingest_batch.accepted)`` = N
-(``bench.ingest.end_to_end``); then every event must have an outcome, and the journal must
+(``bench.common.end_to_end``); then every event must have an outcome, and the journal must
 check: the trial balance sums to 0 per currency, the creators' credited total equals the
 sum of ``net`` over accrued events (and receivables = gross, platform revenue = fee).
 
@@ -46,14 +46,13 @@ from decimal import Decimal
 import psycopg
 from sqlalchemy.engine import make_url
 
-from bench.ingest import (
+from bench.common import (
     BARE_DEDUPE,
     BENCH_DB,
     DEFAULT_BROKER,
     DEFAULT_SERVER,
     LICENSEE,
     Clock,
-    _jsonl,
     bare_store,
     bench_url,
     chunks_of,
@@ -61,9 +60,11 @@ from bench.ingest import (
     drop_database,
     empty_events,
     end_to_end_or_report,
+    jsonl,
     mib,
     say,
     stored_rows,
+    work_sha256,
 )
 from ledger import db as ledger_db
 from ledger import migrate
@@ -80,10 +81,6 @@ PRICE = Decimal("0.0023")
 FEE = Decimal("0.15")
 # Shares by number of creators: each set sums to exactly 1.
 SHARES = {1: ("1",), 2: ("0.6", "0.4"), 3: ("0.5", "0.3", "0.2")}
-
-
-def work_sha256(k: int) -> str:
-    return hashlib.sha256(b"bench-work-%d" % k).hexdigest()
 
 
 def unregistered_sha256(i: int) -> str:
@@ -141,10 +138,10 @@ def fresh_database(server_url: str, works: int, creators: int) -> tuple[str, dic
     migrate.upgrade(url)
     engine = ledger_db.make_engine(url)
     try:
-        import_file(engine, ImportKind.licensees, _jsonl([
+        import_file(engine, ImportKind.licensees, jsonl([
             {"licensee": LICENSEE, "name": "Bench AI Inc.", "email": "ap@bench.example"}]))
         info = copy_catalog(url, works, creators)
-        import_file(engine, ImportKind.licenses, _jsonl([
+        import_file(engine, ImportKind.licenses, jsonl([
             {"license": LICENSE, "licensee": LICENSEE, "scope": {"catalog": True},
              "purposes": ["ai-train"], "valid_from": "2026-01-01T00:00:00Z",
              "valid_until": "2027-01-01T00:00:00Z", "currency": "USD",
