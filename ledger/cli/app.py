@@ -7,7 +7,7 @@ from importlib import metadata
 
 import typer
 
-from ledger.cli import catalog, db, demo, ingest, payouts, report
+from ledger.cli import catalog, db, demo, ingest, payouts, producers, report
 from ledger.cli.context import err_console
 from ledger.errors import InvalidInput, LedgerError
 
@@ -47,6 +47,8 @@ app.add_typer(report.app, name="report")
 app.add_typer(payouts.app, name="payouts")
 app.add_typer(payouts.webhooks_app, name="webhooks")
 catalog.creators_app.command("onboard")(payouts.onboard_command)
+catalog.licensees_app.command("grant-producer")(producers.grant_producer)
+catalog.licensees_app.command("revoke-producer")(producers.revoke_producer)
 report.app.command("payouts")(payouts.report_payouts)
 app.command("demo")(demo.demo)
 

@@ -90,11 +90,14 @@ def transparency(licensee: str = typer.Option(..., help="Licensee key."),
          title="By purpose")
     emit([{"dataset": k, "events": v} for k, v in data["by_dataset"].items()], fmt,
          title="By dataset")
+    if data["refused_by_user"]:
+        emit([{"user_id": k, "events": v} for k, v in data["refused_by_user"].items()], fmt,
+             title="Refused: sent by a user that is not its producer")
 
 
 def _flat(data: dict) -> dict:
     flat = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    for group in ("outcomes", "by_purpose", "by_dataset"):
+    for group in ("outcomes", "by_purpose", "by_dataset", "refused_by_user"):
         flat.update({f"{group}.{k}": v for k, v in data[group].items()})
     return flat
 

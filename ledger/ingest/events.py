@@ -37,6 +37,7 @@ class Reason:
     UNKNOWN_LICENSEE = "unknown_licensee"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
     TOO_LARGE = "too_large"
+    UNAUTHORIZED_PRODUCER = "unauthorized_producer"  # contract §11
     UNPROCESSABLE = "unprocessable"  # a fault of ours, not of the input: kept, never lost
 
 
