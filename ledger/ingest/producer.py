@@ -41,7 +41,8 @@ class UsageProducer:
     def __enter__(self) -> UsageProducer:
         self._conn = topology.connection(self.broker_url)
         self.topology.declare_for_producer(self._conn)
-        self._producer = self._conn.Producer(exchange=self.topology.exchange)
+        # declared just now: a write-only producer may not declare it again on publish
+        self._producer = self._conn.Producer(exchange=self.topology.exchange, auto_declare=False)
         # RabbitMQ checks user_id against the connection's user (contract §11): it says
         # who sent the events, and a licensee that lists producers takes only theirs
         self.user_id = topology.user_id(self._conn)
