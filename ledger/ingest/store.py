@@ -25,6 +25,7 @@ from ledger.catalog.identifiers import IDENTIFIER_KINDS
 from ledger.ingest import sql
 from ledger.ingest.decode import Bad, read
 from ledger.ingest.encoding import compression, decompress
+from ledger.ingest.limits import MAX_TEXT
 from ledger.ingest.events import SINGLE, Reason, Rejected, event_bytes, parse_body
 from ledger.ingest.producer_rules import ProducerRules, detail as producer_detail
 from ledger.matching import accrual
@@ -91,8 +92,9 @@ def licensee_ids(conn: psycopg.Connection) -> dict[str, int]:
 def _source_and_id(event: object) -> tuple[str | None, str | None]:
     if isinstance(event, dict):
         source, event_id = event.get("source"), event.get("id")
-        return (source if isinstance(source, str) else None,
-                event_id if isinstance(event_id, str) else None)
+        # beyond the limit an identity is not one (the raw event still holds it)
+        return (source if isinstance(source, str) and len(source) <= MAX_TEXT else None,
+                event_id if isinstance(event_id, str) and len(event_id) <= MAX_TEXT else None)
     return None, None
 
 
@@ -225,8 +227,11 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
                field_: str | None = None, raw: bytes | None = None) -> None:
         source, event_id = _source_and_id(event)
         if raw is None:  # one event of the message: kept alone, replayable in single mode
-            raw = event_bytes(event)
-            message = Message(raw, SINGLE, message.routing_key, user_id=message.user_id)
+            try:
+                raw = event_bytes(event)
+                message = Message(raw, SINGLE, message.routing_key, user_id=message.user_id)
+            except TypeError:  # too deep to write alone: the whole message is kept
+                raw = message.body
         result.rejected.append((Rejected(reason, detail, field_, source, event_id, raw), message))
 
     messages = [plain(message, max_message_bytes) for message in messages]
