@@ -14,7 +14,7 @@ from rich.text import Text
 
 from ledger.cli import ingest
 from ledger.cli.context import get_ledger
-from ledger.cli.output import Format, cell, dumps, emit, to_csv, working
+from ledger.cli.output import Format, cell, dumps, emit, to_csv, working, write_output
 from ledger.errors import LedgerError
 from ledger.reports import html, ledger_reports, series, usage_reports
 from ledger.reports import statement as statements
@@ -39,7 +39,7 @@ def _no_html(fmt: Format) -> None:
 
 def _write(text: str, output: Path | None) -> None:
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
     else:
         print(text, end="")
 
