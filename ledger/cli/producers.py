@@ -5,9 +5,16 @@ from __future__ import annotations
 import typer
 from rich import print as rprint
 
-from ledger.catalog import producers
 from ledger.cli.context import get_ledger
 from ledger.ingest.broker_admin import BrokerAdmin
+
+
+def _producers():  # noqa: ANN202 - the module ledger.catalog.producers
+    """Imported by the commands that use it (with SQLAlchemy): every other command starts
+    without it."""
+    from ledger.catalog import producers
+
+    return producers
 
 
 def _admin() -> BrokerAdmin | None:
@@ -21,6 +28,7 @@ def grant_producer(licensee: str = typer.Argument(..., help="Licensee key."),
                    user: str = typer.Argument(..., help="Broker user name.")) -> None:
     """Let USER report usage for LICENSEE; with ROYALTY_BROKER_ADMIN_URL, also create the
     broker user (its password is printed once, here) or widen its topic permission."""
+    producers = _producers()
     producers.check_user(user)
     ledger = get_ledger()
     admin = _admin()
@@ -47,6 +55,7 @@ def revoke_producer(licensee: str = typer.Argument(..., help="Licensee key."),
                     user: str = typer.Argument(..., help="Broker user name.")) -> None:
     """Stop USER reporting for LICENSEE; with ROYALTY_BROKER_ADMIN_URL, narrow its topic
     permission, or delete the broker user when it reports for no licensee any more."""
+    producers = _producers()
     producers.check_user(user)
     ledger = get_ledger()
     admin = _admin()

@@ -110,16 +110,28 @@ def test_user_a_reporting_for_licensee_a_goes_through(cli, ledger, users) -> Non
     assert scalar(ledger, "SELECT array_agg(DISTINCT user_id) FROM dead_letter") is None
 
 
-def test_a_forged_user_id_is_refused_by_the_broker(ledger, users) -> None:
-    with Connection(users[USER_A], transport_options={"confirm_publish": True}) as conn:
-        producer = conn.Producer(exchange=ledger.topology.exchange, auto_declare=False)
-        with pytest.raises(conn.channel_errors) as refused:
-            producer.publish(orjson.dumps(usage("forged", licensee="beta")),
-                             routing_key="usage.acme-ai", user_id=USER_B,
-                             content_type="application/cloudevents+json")
+def _publish_raw(url: str, ledger: Ledger, event: dict, routing_key: str, **properties: str
+                 ) -> None:
+    """One single-mode message, confirmed, with exactly the properties given."""
+    with Connection(url, transport_options={"confirm_publish": True}) as conn:
+        conn.Producer(exchange=ledger.topology.exchange, auto_declare=False).publish(
+            orjson.dumps(event), routing_key=routing_key, delivery_mode=2,
+            content_type="application/cloudevents+json", **properties)
+
+
+def _refused(url: str, ledger: Ledger, event: dict, routing_key: str, user_id: str) -> str:
+    """What the broker said when it closed the channel over this publish."""
+    with pytest.raises(Connection(url).channel_errors) as refused:
+        _publish_raw(url, ledger, event, routing_key, user_id=user_id)
     print(f"broker said: {refused.value!r}")
-    assert "PRECONDITION_FAILED" in str(refused.value)
-    assert f"user_id property set to '{USER_B}'" in str(refused.value)
+    return str(refused.value)
+
+
+def test_a_forged_user_id_is_refused_by_the_broker(ledger, users) -> None:
+    said = _refused(users[USER_A], ledger, usage("forged", licensee="beta"), "usage.acme-ai",
+                    user_id=USER_B)
+    assert "PRECONDITION_FAILED" in said
+    assert f"user_id property set to '{USER_B}'" in said
 
 
 def test_a_message_without_user_id_is_refused_when_producers_are_required(
@@ -127,10 +139,7 @@ def test_a_message_without_user_id_is_refused_when_producers_are_required(
     ledger.settings.require_producer = True
     try:
         with running_consumer(ledger, require_producer=True):
-            with Connection(users[USER_A], transport_options={"confirm_publish": True}) as conn:
-                conn.Producer(exchange=ledger.topology.exchange, auto_declare=False).publish(
-                    orjson.dumps(usage("anonymous")), routing_key="usage.acme-ai",
-                    content_type="application/cloudevents+json", delivery_mode=2)
+            _publish_raw(users[USER_A], ledger, usage("anonymous"), "usage.acme-ai")
             _publish(users[USER_A], ledger, [usage("signed")])
             wait_for(lambda: scalar(ledger, "SELECT coalesce(sum(received), 0) "
                                             "FROM ingest_batch") == 2)
@@ -147,15 +156,10 @@ def test_a_message_without_user_id_is_refused_when_producers_are_required(
 
 def test_publishing_with_another_licensees_routing_key_is_refused_by_the_broker(
         ledger, users) -> None:
-    with Connection(users[USER_A], transport_options={"confirm_publish": True}) as conn:
-        producer = conn.Producer(exchange=ledger.topology.exchange, auto_declare=False)
-        with pytest.raises(conn.channel_errors) as refused:
-            producer.publish(orjson.dumps(usage("b-key", licensee="beta")),
-                             routing_key="usage.beta", user_id=USER_A,
-                             content_type="application/cloudevents+json")
-    print(f"broker said: {refused.value!r}")
-    assert "ACCESS_REFUSED" in str(refused.value)
-    assert "usage.beta" in str(refused.value)
+    said = _refused(users[USER_A], ledger, usage("b-key", licensee="beta"), "usage.beta",
+                    user_id=USER_A)
+    assert "ACCESS_REFUSED" in said
+    assert "usage.beta" in said
 
 
 def test_revoking_the_last_licensee_deletes_the_broker_user(cli, ledger, users) -> None:
