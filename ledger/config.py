@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     usage_exchange: str = "royalty.usage"
     ingest_queue: str = "royalty.usage.ingest"
     task_queue: str = "royalty.tasks"
+    # contract §11: every licensee takes events only from its producers
+    require_producer: bool = False
+    broker_admin_url: str | None = None  # RabbitMQ's management API, for grant-producer
 
 
 @lru_cache(maxsize=1)

@@ -31,7 +31,8 @@ class IngestStep(bootsteps.StartStopStep):
         self.consumer = consumer_class(
             ledger.broker_url, ledger.database_url, topology=ledger.topology,
             max_message_bytes=settings.max_message_bytes,
-            flush_seconds=settings.ingest_flush_seconds, **options)
+            flush_seconds=settings.ingest_flush_seconds,
+            require_producer=settings.require_producer, **options)
         self.thread = threading.Thread(target=self.consumer.run, name="royalty-ingest",
                                        daemon=True)
         self.thread.start()

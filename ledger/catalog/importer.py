@@ -50,13 +50,17 @@ def plan_licensees(conn: Connection, rows: list[tuple[int, LicenseeRow]], plan: 
     existing = repo.rows_by_key(conn, repo.licensee_t, (r.licensee for _, r in rows))
     new, changed = [], []
     for _, row in rows:
-        values = {"key": row.licensee, "name": row.name, "email": row.email}
         old = existing.get(row.licensee)
+        # every row names the same columns; no ``producers``: the binding is left as it is
+        values = {"key": row.licensee, "name": row.name, "email": row.email,
+                  "producers": sorted(set(row.producers)) if row.producers is not None
+                  else list(old["producers"]) if old is not None else []}
         if old is None:
             new.append(values)
         elif any(old[k] != v for k, v in values.items()):
             changed.append({"id": old["id"], **values})
-            plan.changed_licensee_ids.add(old["id"])
+            if any(old[k] != values[k] for k in ("key", "name", "email")):
+                plan.changed_licensee_ids.add(old["id"])  # producers change no outcome
         else:
             plan.unchanged += 1
     plan.created, plan.updated = len(new), len(changed)

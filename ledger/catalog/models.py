@@ -48,6 +48,8 @@ class Licensee(SQLModel, table=True):
     key: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     name: str = Field(sa_column=Column(Text, nullable=False))
     email: str | None = Field(default=None, sa_column=Column(Text))
+    # broker users allowed to report its usage (contract §11); empty: any producer
+    producers: list[str] = Field(default_factory=list, sa_column=_tokens_column())
     created_at: datetime | None = Field(default=None, sa_column=_created_column())
 
 

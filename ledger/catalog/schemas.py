@@ -53,6 +53,7 @@ Key = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][
 Text = Annotated[str, Field(min_length=1)]
 Currency = Annotated[str, BeforeValidator(_upper_currency), Field(pattern=r"^[A-Z]{3}$")]
 Token = Annotated[str, AfterValidator(_token)]
+Producer = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")]
 
 
 class Row(BaseModel):
@@ -73,6 +74,8 @@ class LicenseeRow(Row):
     licensee: Key
     name: Text
     email: str | None = None
+    # broker users allowed to report for it (contract §11); absent: left as it is
+    producers: tuple[Producer, ...] | None = None
 
 
 class ShareRow(Row):

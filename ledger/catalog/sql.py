@@ -16,8 +16,15 @@ FROM creator c ORDER BY c.key
 """)
 LICENSEES = text("""
 SELECT le.key AS licensee, le.name, le.email,
-       (SELECT count(*) FROM license l WHERE l.licensee_id = le.id) AS licenses
+       (SELECT count(*) FROM license l WHERE l.licensee_id = le.id) AS licenses,
+       le.producers
 FROM licensee le ORDER BY le.key
+""")
+# Producers (contract §11): the binding, read under a lock and written whole.
+PRODUCERS_OF = text("SELECT producers FROM licensee WHERE key = :licensee FOR UPDATE")
+SET_PRODUCERS = text("UPDATE licensee SET producers = :producers WHERE key = :licensee")
+LICENSEES_OF_PRODUCER = text("""
+SELECT key FROM licensee WHERE CAST(:user AS text) = ANY(producers) ORDER BY key
 """)
 WORKS = text("""
 SELECT w.key AS work, w.title, w.kind, w.opt_out,

@@ -7,9 +7,10 @@ from importlib import metadata
 
 import typer
 
-from ledger.cli import catalog, db, demo, ingest, payouts, report
+from ledger.cli import catalog, db, demo, ingest, payouts, producers, report
 from ledger.cli.context import err_console
-from ledger.errors import InvalidInput, LedgerError
+from ledger.cli.inputs import argument_problems
+from ledger.errors import InvalidInput, LedgerError, RowError
 
 app = typer.Typer(name="royalty", no_args_is_help=True, pretty_exceptions_enable=False,
                   help="royalty-ledger: what AI used, who is owed, and paying them.")
@@ -48,6 +49,8 @@ app.add_typer(payouts.app, name="payouts")
 app.add_typer(payouts.webhooks_app, name="webhooks")
 catalog.creators_app.command("onboard")(payouts.onboard_command)
 catalog.creators_app.command("refresh")(payouts.refresh_command)
+catalog.licensees_app.command("grant-producer")(producers.grant_producer)
+catalog.licensees_app.command("revoke-producer")(producers.revoke_producer)
 report.app.command("payouts")(payouts.report_payouts)
 app.command("demo")(demo.demo)
 
@@ -72,6 +75,8 @@ _USAGE_ERRORS = _usage_errors()
 def main() -> None:
     """Entry point: domain errors become exit codes and readable reasons."""
     try:
+        if problems := argument_problems(sys.argv[1:]):
+            raise InvalidInput([RowError(0, problem) for problem in problems])
         app(standalone_mode=False)
     except InvalidInput as exc:
         err_console.print(f"[red]rejected: {len(exc.errors)} problem(s); nothing was written[/red]")

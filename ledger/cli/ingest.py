@@ -17,7 +17,7 @@ from ledger.cli.context import err_console, get_ledger
 from ledger.cli.output import Format, dumps, emit
 from ledger.matching import reevaluation
 from ledger.errors import InvalidInput, RowError
-from ledger.ingest import deadletters, topology
+from ledger.ingest import deadletters, producer_rules, topology
 from ledger.reports import status as ingest_status
 from ledger.ingest.manifest import ManifestContext, events_from_manifest
 from ledger.ingest.encoding import COMPRESSIONS
@@ -117,7 +117,20 @@ def _snapshot() -> dict:
         queued = ledger.topology.depth(broker)
     data["events"]["pending"] += queued
     data["queued_messages"] = queued
+    with ledger.connect() as conn:
+        data["producers"] = _producer_binding(ledger, conn)
     return data
+
+
+def _producer_binding(ledger, conn) -> dict:  # noqa: ANN001 - Ledger, psycopg.Connection
+    """Whether events are checked against their licensee's producers (contract §11)."""
+    if ledger.broker_is_embedded:
+        binding = "off: the embedded broker has no users to check user_id against"
+    elif ledger.settings.require_producer:
+        binding = "on: every licensee takes events only from its producers"
+    else:
+        binding = "on: licensees that list producers take events only from them"
+    return {"binding": binding, "refused_by_user": ingest_status.refused_by_user(conn)}
 
 
 def status_command(
@@ -150,11 +163,17 @@ def status_command(
 
 def _print_status(data: dict, fmt: Format) -> None:
     if fmt is Format.json:
-        sys.stdout.write(dumps({"events": data["events"], "outcomes": data["outcomes"]}))
+        sys.stdout.write(dumps({"events": data["events"], "outcomes": data["outcomes"],
+                                "producers": data["producers"]}))
         return
     rows = [{"": "events", **data["events"]}]
     emit(rows, Format.table, title="Usage events")
     emit([data["outcomes"]], Format.table, title="Outcomes")
+    rprint(f"producer binding: {data['producers']['binding']}")
+    refused = data["producers"]["refused_by_user"]
+    if refused:
+        emit([{"user_id": k, "events refused": v} for k, v in refused.items()], Format.table,
+             title="Refused: not a producer of the licensee")
 
 
 @dead_letters_app.command("replay")
@@ -163,7 +182,9 @@ def dead_letters_replay(ids: list[int] = typer.Argument(None, help="Dead letter 
     """Re-ingest dead letters; those still bad stay dead letters with their latest reason."""
     ledger = get_ledger()
     with ledger.connect() as conn:
-        result = deadletters.replay(conn, ids or None,
+        producers = None if ledger.broker_is_embedded else producer_rules.load(
+            conn, ledger.settings.require_producer)
+        result = deadletters.replay(conn, ids or None, producers=producers,
                                     max_message_bytes=ledger.settings.max_message_bytes)
         conn.commit()
     rprint(f"replayed {result.replayed} dead letters: {result.accepted} events accepted, "
@@ -180,7 +201,7 @@ def dead_letters_report(
         rows = deadletters.list_dead_letters(conn, include_resolved=include_resolved)
     if fmt is Format.table:
         rows = [{"id": r["id"], "reason": r["reason"], "field": r["field"],
-                 "source": r["source"], "event id": r["event_id"],
+                 "source": r["source"], "event id": r["event_id"], "user": r["user_id"],
                  "received": f"{r['received_at']:%Y-%m-%d %H:%M:%S}", "detail": r["detail"]}
                 for r in rows]
     emit(rows, fmt, title="Dead letters", output=output)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -17,6 +19,8 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from ledger.errors import LedgerError
 
 
 class Format(str, Enum):
@@ -126,9 +130,38 @@ def emit(rows: Any, fmt: Format, *, title: str | None = None, output: Path | Non
             return
         text = target.export_text()
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
     else:
         print(text, end="")
+
+
+class UnsafeOutput(LedgerError):
+    exit_code = 2
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write ``--output FILE`` without following a path the user did not give: a symlink
+    at ``path`` (one another user may have planted in a shared folder) is refused, and the
+    text goes to a new file in the same folder that then replaces ``path``, so nothing is
+    ever written into an existing file's inode (a hard link included)."""
+    if path.is_symlink():
+        raise UnsafeOutput(f"--output {path} is a symbolic link; refusing to write through "
+                           "it (give the path it points to, or remove it)")
+    folder = path.parent
+    try:
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UnsafeOutput(f"--output {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, path)
+    except OSError as exc:
+        os.unlink(temporary)
+        raise UnsafeOutput(f"--output {path}: {exc.strerror}") from None
 
 
 @contextmanager

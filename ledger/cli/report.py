@@ -14,7 +14,7 @@ from rich.text import Text
 
 from ledger.cli import ingest
 from ledger.cli.context import get_ledger
-from ledger.cli.output import Format, cell, dumps, emit, to_csv, working
+from ledger.cli.output import Format, cell, dumps, emit, to_csv, working, write_output
 from ledger.errors import LedgerError
 from ledger.reports import html, ledger_reports, series, usage_reports
 from ledger.reports import statement as statements
@@ -39,7 +39,7 @@ def _no_html(fmt: Format) -> None:
 
 def _write(text: str, output: Path | None) -> None:
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
     else:
         print(text, end="")
 
@@ -90,11 +90,14 @@ def transparency(licensee: str = typer.Option(..., help="Licensee key."),
          title="By purpose")
     emit([{"dataset": k, "events": v} for k, v in data["by_dataset"].items()], fmt,
          title="By dataset")
+    if data["refused_by_user"]:
+        emit([{"user_id": k, "events": v} for k, v in data["refused_by_user"].items()], fmt,
+             title="Refused: sent by a user that is not its producer")
 
 
 def _flat(data: dict) -> dict:
     flat = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    for group in ("outcomes", "by_purpose", "by_dataset"):
+    for group in ("outcomes", "by_purpose", "by_dataset", "refused_by_user"):
         flat.update({f"{group}.{k}": v for k, v in data[group].items()})
     return flat
 

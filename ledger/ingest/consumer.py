@@ -26,7 +26,7 @@ from kombu.exceptions import KombuError
 from kombu.message import Message as KombuMessage
 
 from ledger.db import HOT_PATH_OPTIONS
-from ledger.ingest import store, topology
+from ledger.ingest import producer_rules, store, topology
 from ledger.ingest.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,11 @@ class _Writers:
     PostgreSQL works on several batches at once. Batches may commit in any order; they are
     handed back (for acknowledgement) in the order they were submitted."""
 
-    def __init__(self, database_url: str, max_message_bytes: int, count: int = 1) -> None:
+    def __init__(self, database_url: str, max_message_bytes: int, count: int = 1,
+                 require_producer: bool = False) -> None:
         self.database_url = database_url
         self.max_message_bytes = max_message_bytes
+        self.require_producer = require_producer
         self.todo: queue.Queue[_Batch | None] = queue.Queue(maxsize=1)
         self.submitted: deque[_Batch] = deque()
         self._threads = [threading.Thread(target=self._run, name=f"royalty-ingest-writer-{i}",
@@ -132,7 +134,8 @@ class _Writers:
                 try:
                     one = self._commit(db, lambda db, m=message: store.ingest(
                         db, [m], licensees=store.licensee_ids(db),
-                        max_message_bytes=self.max_message_bytes))
+                        max_message_bytes=self.max_message_bytes,
+                        producers=producer_rules.load(db, self.require_producer)))
                 except psycopg.OperationalError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - kept as a dead letter with its reason
@@ -150,7 +153,8 @@ class ConsumerBase:
     def __init__(self, broker_url: str, database_url: str, *,
                  topology: Topology | None = None, max_messages: int = 1000,
                  flush_seconds: float = 0.2, max_message_bytes: int = 16 * 1024 * 1024,
-                 after_commit: Callable[[store.BatchResult], None] | None = None) -> None:
+                 after_commit: Callable[[store.BatchResult], None] | None = None,
+                 require_producer: bool = False) -> None:
         self.broker_url = broker_url
         self.database_url = database_url
         self.topology = topology or Topology()
@@ -158,6 +162,7 @@ class ConsumerBase:
         self.flush_seconds = flush_seconds
         self.max_message_bytes = max_message_bytes
         self.after_commit = after_commit
+        self.require_producer = require_producer
         self.stopping = threading.Event()
 
     def _consume(self) -> None:
@@ -215,7 +220,8 @@ class IngestConsumer(ConsumerBase):
             self._oldest = time.monotonic()
         plain = store.plain(store.Message(
             _raw_body(message), message.content_type, message.delivery_info.get("routing_key"),
-            message.content_encoding), self.max_message_bytes)
+            message.content_encoding, message.properties.get("user_id")),
+            self.max_message_bytes)
         self._buffer.append((message, plain))
         self._buffered_bytes += len(plain.body)
 
@@ -242,7 +248,9 @@ class IngestConsumer(ConsumerBase):
         try:
             reader = self._reading()
             prepared = store.prepare(reader, messages, licensees=store.licensee_ids(reader),
-                                     max_message_bytes=self.max_message_bytes)
+                                     max_message_bytes=self.max_message_bytes,
+                                     producers=producer_rules.load(reader,
+                                                                   self.require_producer))
         finally:
             # What a batch keeps until its commit (its messages and deliveries; its rows
             # are bytes) is then freed by reference counting; the collector need not walk
@@ -272,7 +280,8 @@ class IngestConsumer(ConsumerBase):
                 self.after_commit(batch.result)
 
     def _consume(self) -> None:
-        self._writer = _Writers(self.database_url, self.max_message_bytes, self.writers)
+        self._writer = _Writers(self.database_url, self.max_message_bytes, self.writers,
+                                self.require_producer)
         try:
             self._take_from_broker()
         finally:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import psycopg
 
 from ledger.ingest import sql, store
+from ledger.ingest.producer_rules import ProducerRules
 
 
 def list_dead_letters(conn: psycopg.Connection, *, include_resolved: bool = False,
@@ -28,16 +29,18 @@ class ReplayResult:
     still_bad: int = 0
 
 
-def replay(conn: psycopg.Connection, ids: list[int] | None, *, max_message_bytes: int
-           ) -> ReplayResult:
+def replay(conn: psycopg.Connection, ids: list[int] | None, *, max_message_bytes: int,
+           producers: ProducerRules | None = None) -> ReplayResult:
     """Re-ingest open dead letters (all, or these ids). Those that now go through are
-    resolved; those still bad stay dead letters, with their latest reason. One transaction."""
+    resolved; those still bad stay dead letters, with their latest reason. One transaction.
+    Each keeps the ``user_id`` it came with: a replay reports for no one else."""
     rows = conn.execute(sql.OPEN_DEAD_LETTERS, {"ids": ids}).fetchall()
     outcome = ReplayResult()
     licensees = store.licensee_ids(conn)
-    for dead_letter_id, raw, content_type, routing_key, content_encoding in rows:
-        message = store.Message(bytes(raw), content_type, routing_key, content_encoding)
-        result = store.ingest(conn, [message], licensees=licensees,
+    for dead_letter_id, raw, content_type, routing_key, content_encoding, user_id in rows:
+        message = store.Message(bytes(raw), content_type, routing_key, content_encoding,
+                                user_id)
+        result = store.ingest(conn, [message], licensees=licensees, producers=producers,
                               max_message_bytes=max_message_bytes, replayed=1,
                               count_received=False, record_rejects=False)
         outcome.replayed += 1

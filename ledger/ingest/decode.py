@@ -21,6 +21,7 @@ from msgspec import Meta
 from msgspec.structs import astuple
 
 from ledger.catalog.identifiers import IDENTIFIER_KINDS
+from ledger.ingest import limits
 from ledger.ingest.events import (
     BATCH,
     EVENT_TYPE,
@@ -38,7 +39,9 @@ from ledger.ingest.events import (
 )
 from ledger.licensing.purposes import USAGE_TOKENS
 
-NonEmpty = Annotated[str, Meta(min_length=1)]
+NonEmpty = Annotated[str, Meta(min_length=1, max_length=limits.MAX_TEXT)]
+# a longer string is read the slow way, which says which one is too long
+Short = Annotated[str, Meta(max_length=limits.MAX_TEXT)]
 # Integers a quantity may be: wider ones are read as floats by the exact parser.
 Count = Annotated[int, Meta(ge=0, lt=10**18)]
 
@@ -51,15 +54,15 @@ class _Plain(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 
 
 class _Item(_Plain):
-    sha256: str = None  # type: ignore[assignment]
-    url: str = None  # type: ignore[assignment]
-    isrc: str = None  # type: ignore[assignment]
-    iswc: str = None  # type: ignore[assignment]
-    isbn: str = None  # type: ignore[assignment]
-    doi: str = None  # type: ignore[assignment]
-    c2pa: str = None  # type: ignore[assignment]
-    phash: str = None  # type: ignore[assignment]
-    simhash: str = None  # type: ignore[assignment]
+    sha256: Short = None  # type: ignore[assignment]
+    url: Short = None  # type: ignore[assignment]
+    isrc: Short = None  # type: ignore[assignment]
+    iswc: Short = None  # type: ignore[assignment]
+    isbn: Short = None  # type: ignore[assignment]
+    doi: Short = None  # type: ignore[assignment]
+    c2pa: Short = None  # type: ignore[assignment]
+    phash: Short = None  # type: ignore[assignment]
+    simhash: Short = None  # type: ignore[assignment]
 
 
 _ITEM_KINDS = _Item.__struct_fields__
@@ -72,12 +75,12 @@ class _Data(_Plain):
     licensee: NonEmpty
     purpose: Literal[USAGE_TOKENS]  # type: ignore[valid-type]
     item: _Item
-    activity: str = None  # type: ignore[assignment]
-    model: str = None  # type: ignore[assignment]
-    run: str = None  # type: ignore[assignment]
-    dataset: str = None  # type: ignore[assignment]
+    activity: Short = None  # type: ignore[assignment]
+    model: Short = None  # type: ignore[assignment]
+    run: Short = None  # type: ignore[assignment]
+    dataset: Short = None  # type: ignore[assignment]
     quantity: Count | str = None  # type: ignore[assignment]
-    unit: str = None  # type: ignore[assignment]
+    unit: Short = None  # type: ignore[assignment]
 
 
 class _Event(_Plain):
@@ -85,11 +88,11 @@ class _Event(_Plain):
     type: Literal[EVENT_TYPE]  # type: ignore[valid-type]
     source: NonEmpty
     id: NonEmpty
-    time: str
+    time: Short
     data: _Data
-    datacontenttype: str = None  # type: ignore[assignment]
-    dataschema: str = None  # type: ignore[assignment]
-    subject: str = None  # type: ignore[assignment]
+    datacontenttype: Short = None  # type: ignore[assignment]
+    dataschema: Short = None  # type: ignore[assignment]
+    subject: Short = None  # type: ignore[assignment]
 
 
 _DECODERS = {SINGLE: msgspec.json.Decoder(_Event), BATCH: msgspec.json.Decoder(list[_Event])}
@@ -118,7 +121,10 @@ class Read:
 def read(body: bytes, content_type: str | None) -> Read | Rejected:
     """Every event of one message body, each valid (a row) or not (``Bad``), or why the
     whole body is rejected."""
-    typed = _typed(body, content_type)
+    # A NUL decodes into a string the fast way, and PostgreSQL stores none: such a body is
+    # read the slow way, where ``validate`` refuses it in what is stored.
+    nul = limits.NUL_ESCAPE in body
+    typed = None if nul else _typed(body, content_type)
     if typed is not None:
         return typed
     events = parse_body(body, content_type)

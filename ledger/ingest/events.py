@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from ledger.catalog.identifiers import IDENTIFIER_KINDS, normalise
+from ledger.ingest import limits
 from ledger.licensing.purposes import USAGE_TOKENS
 
 EVENT_TYPE = "io.royaltyledger.usage.v1"
@@ -26,6 +27,13 @@ DATA_FIELDS = frozenset({"licensee", "purpose", "activity", "model", "run", "dat
                          "quantity", "unit"})
 _PURPOSES = frozenset(USAGE_TOKENS)
 _KINDS = frozenset(IDENTIFIER_KINDS)
+_MAX_TEXT = limits.MAX_TEXT
+
+
+def _within_limits(*values: tuple[str, Any]) -> None:
+    for where, value in values:
+        if found := limits.problem(value, where):
+            raise Invalid(*found)
 
 
 class Reason:
@@ -37,6 +45,7 @@ class Reason:
     UNKNOWN_LICENSEE = "unknown_licensee"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
     TOO_LARGE = "too_large"
+    UNAUTHORIZED_PRODUCER = "unauthorized_producer"  # contract §11
     UNPROCESSABLE = "unprocessable"  # a fault of ours, not of the input: kept, never lost
 
 
@@ -54,8 +63,9 @@ class Rejected:
 
 class Invalid(Exception):
     def __init__(self, field: str, detail: str) -> None:
+        detail = detail if len(detail) <= 500 else detail[:500] + "…"  # never a value whole
         super().__init__(detail)
-        self.field = field
+        self.field = field[:200]
         self.detail = detail
 
 
@@ -260,6 +270,16 @@ def validate(event: Any) -> Usage:
             extra["data"] = extra_data
         if extra_item:
             extra["item"] = extra_item
+    # What is stored as text: within the limits, and with no NUL (PostgreSQL stores none).
+    # One sum for the common case: when it is short, no value is too long.
+    texts = (source, event_id, licensee, *identifiers.values(),
+             *(v for v in (activity, model, run, dataset, unit) if v))
+    if sum(map(len, texts)) > _MAX_TEXT or any("\x00" in text for text in texts):
+        _within_limits(("source", source), ("id", event_id), ("data.licensee", licensee),
+                       *((f"data.item.{k}", v) for k, v in identifiers.items()),
+                       *((f"data.{k}", dget(k)) for k in _OPTIONAL))
+    if extra:
+        _within_limits(("", extra))
     quantity, quantity_text = _quantity(data.get("quantity"))
     return Usage(source, event_id, content_hash(event), moment, licensee, purpose, activity,
                  model, run, dataset, quantity, unit or "uses", identifiers, extra or None,

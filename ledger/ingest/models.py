@@ -111,6 +111,8 @@ class DeadLetter(SQLModel, table=True):
     resolution: str | None = Field(default=None, sa_column=Column(Text))
     # a body kept compressed, as it came (it did not decompress, or beyond the limit)
     content_encoding: str | None = Field(default=None, sa_column=Column(Text))
+    # the AMQP user_id the message came with (a replay keeps it)
+    user_id: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class IngestBatch(SQLModel, table=True):

@@ -34,13 +34,18 @@ class UsageProducer:
         self.topology = topology or Topology()
         self.batch_size = batch_size
         self._conn: Connection | None = None
+        self.user_id: str | None = None
         self.published_events = 0
         self.published_messages = 0
 
     def __enter__(self) -> UsageProducer:
         self._conn = topology.connection(self.broker_url)
-        self.topology.declare(self._conn)
-        self._producer = self._conn.Producer(exchange=self.topology.exchange)
+        self.topology.declare_for_producer(self._conn)
+        # declared just now: a write-only producer may not declare it again on publish
+        self._producer = self._conn.Producer(exchange=self.topology.exchange, auto_declare=False)
+        # RabbitMQ checks user_id against the connection's user (contract §11): it says
+        # who sent the events, and a licensee that lists producers takes only theirs
+        self.user_id = topology.user_id(self._conn)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -59,8 +64,9 @@ class UsageProducer:
             body, encoding = compress(body, self.compression), self.compression
         else:
             encoding = "utf-8"
+        extra = {"user_id": self.user_id} if self.user_id else {}
         self._producer.publish(body, routing_key=routing_key, content_type=content_type,
-                               content_encoding=encoding, delivery_mode=2, retry=True,
+                               content_encoding=encoding, delivery_mode=2, retry=True, **extra,
                                retry_policy={"max_retries": 5, "interval_start": 0.2,
                                              "interval_step": 0.5})
         self.published_messages += 1

@@ -83,10 +83,11 @@ WHERE {_STORED.format(row='s')} IS DISTINCT FROM s.content_hash
 # --- Dead letters and the batch log -----------------------------------------------------
 
 LICENSEE_IDS = "SELECT key, id FROM licensee"
+LICENSEE_PRODUCERS = "SELECT key, producers FROM licensee WHERE producers <> '{}'"
 INSERT_DEAD_LETTERS = """
 INSERT INTO dead_letter (reason, field, detail, source, event_id, content_type,
-                         content_encoding, routing_key, raw)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                         content_encoding, routing_key, raw, user_id)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (digest) WHERE resolved_at IS NULL DO NOTHING
 """
 INSERT_BATCH = """
@@ -95,7 +96,8 @@ VALUES (%s, %s, %s, %s, %s, %s)
 """
 LIST_DEAD_LETTERS = """
 SELECT id, reason, field, detail, source, event_id, content_type, content_encoding,
-       routing_key, received_at, attempts, resolved_at, resolution, length(raw) AS raw_bytes
+       routing_key, user_id, received_at, attempts, resolved_at, resolution,
+       length(raw) AS raw_bytes
 FROM dead_letter
 WHERE %(all)s OR resolved_at IS NULL
 ORDER BY id LIMIT %(limit)s
@@ -103,7 +105,7 @@ ORDER BY id LIMIT %(limit)s
 RAW_OF_DEAD_LETTER = "SELECT raw FROM dead_letter WHERE id = %s"
 # Open dead letters to replay: all of them (``%(ids)s`` NULL) or those named.
 OPEN_DEAD_LETTERS = """
-SELECT id, raw, content_type, routing_key, content_encoding FROM dead_letter
+SELECT id, raw, content_type, routing_key, content_encoding, user_id FROM dead_letter
 WHERE resolved_at IS NULL AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
 ORDER BY id FOR UPDATE
 """

@@ -25,7 +25,9 @@ from ledger.catalog.identifiers import IDENTIFIER_KINDS
 from ledger.ingest import sql
 from ledger.ingest.decode import Bad, read
 from ledger.ingest.encoding import compression, decompress
+from ledger.ingest.limits import MAX_TEXT
 from ledger.ingest.events import SINGLE, Reason, Rejected, event_bytes, parse_body
+from ledger.ingest.producer_rules import ProducerRules, detail as producer_detail
 from ledger.matching import accrual
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class Message:
     content_type: str | None
     routing_key: str | None = None
     content_encoding: str | None = None
+    user_id: str | None = None  # the AMQP property: who sent it, checked by RabbitMQ
     # why the compressed body cannot be read (set by ``plain``; it is kept as it came)
     refused: Rejected | None = field(default=None, compare=False)
 
@@ -63,7 +66,7 @@ def plain(message: Message, max_message_bytes: int) -> Message:
     body = decompress(message.body, message.content_encoding, max_message_bytes)
     if isinstance(body, Rejected):
         return replace(message, refused=body)
-    return Message(body, message.content_type, message.routing_key)
+    return Message(body, message.content_type, message.routing_key, user_id=message.user_id)
 
 
 @dataclass
@@ -89,8 +92,9 @@ def licensee_ids(conn: psycopg.Connection) -> dict[str, int]:
 def _source_and_id(event: object) -> tuple[str | None, str | None]:
     if isinstance(event, dict):
         source, event_id = event.get("source"), event.get("id")
-        return (source if isinstance(source, str) else None,
-                event_id if isinstance(event_id, str) else None)
+        # beyond the limit an identity is not one (the raw event still holds it)
+        return (source if isinstance(source, str) and len(source) <= MAX_TEXT else None,
+                event_id if isinstance(event_id, str) and len(event_id) <= MAX_TEXT else None)
     return None, None
 
 
@@ -171,36 +175,37 @@ def _parse(message: Message) -> list:
 
 def ingest(conn: psycopg.Connection, messages: list[Message], *, licensees: dict[str, int],
            max_message_bytes: int, replayed: int = 0, count_received: bool = True,
-           record_rejects: bool = True) -> BatchResult:
+           record_rejects: bool = True, producers: ProducerRules | None = None) -> BatchResult:
     """Store a batch in the open transaction of ``conn``; the caller commits."""
     return write(conn, prepare(conn, messages, licensees=licensees,
-                               max_message_bytes=max_message_bytes),
+                               max_message_bytes=max_message_bytes, producers=producers),
                  replayed=replayed, count_received=count_received, record_rejects=record_rejects)
 
 
 def prepare(conn: psycopg.Connection, messages: list[Message], *, licensees: dict[str, int],
-            max_message_bytes: int) -> Prepared:
+            max_message_bytes: int, producers: ProducerRules | None = None) -> Prepared:
     """Parse and validate every event of a batch, in one pass, with no database access
     (``conn`` lends its adapters to format the rows; nothing is sent).
 
     Should a message trip a fault of ours (an exception where a rejection was due), that
     message alone is set aside as an ``unprocessable`` dead letter, body kept, and the rest
-    of the batch goes through."""
+    of the batch goes through. With ``producers``, an event for a licensee its message's
+    ``user_id`` may not report for is dead-lettered ``unauthorized_producer``."""
     try:
-        return _prepare(conn, messages, licensees, max_message_bytes)
+        return _prepare(conn, messages, licensees, max_message_bytes, producers)
     except Exception:
         log.exception("validating a batch of %d messages failed; looking for the culprit",
                       len(messages))
     good, bad = [], []
     for message in messages:
         try:
-            _prepare(conn, [message], licensees, max_message_bytes)
+            _prepare(conn, [message], licensees, max_message_bytes, producers)
         except Exception as exc:  # noqa: BLE001 - kept as a dead letter with its reason
             bad.append((Rejected(Reason.UNPROCESSABLE, f"{type(exc).__name__}: {exc}",
                                  raw=message.body), message))
         else:
             good.append(message)
-    prepared = _prepare(conn, good, licensees, max_message_bytes)
+    prepared = _prepare(conn, good, licensees, max_message_bytes, producers)
     prepared.result.messages += len(bad)
     prepared.result.received += len(bad)
     prepared.result.rejected.extend(bad)
@@ -208,7 +213,7 @@ def prepare(conn: psycopg.Connection, messages: list[Message], *, licensees: dic
 
 
 def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[str, int],
-             max_message_bytes: int) -> Prepared:
+             max_message_bytes: int, producers: ProducerRules | None = None) -> Prepared:
     result = BatchResult(messages=len(messages))
     stage = Stage(conn)
     write_row = stage.write_row
@@ -222,8 +227,11 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
                field_: str | None = None, raw: bytes | None = None) -> None:
         source, event_id = _source_and_id(event)
         if raw is None:  # one event of the message: kept alone, replayable in single mode
-            raw = event_bytes(event)
-            message = Message(raw, SINGLE, message.routing_key)
+            try:
+                raw = event_bytes(event)
+                message = Message(raw, SINGLE, message.routing_key, user_id=message.user_id)
+            except TypeError:  # too deep to write alone: the whole message is kept
+                raw = message.body
         result.rejected.append((Rejected(reason, detail, field_, source, event_id, raw), message))
 
     messages = [plain(message, max_message_bytes) for message in messages]
@@ -246,6 +254,8 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
         result.received += len(rows)
         kinds |= events.kinds  # of events not staged too: a kind more only costs a probe
         first = True
+        # once per message: the licensees its user may report for (None: any)
+        allowed = None if producers is None else producers.allowed_for(message.user_id)
         for index, row in enumerate(rows):
             if type(row) is Bad:
                 reject(Reason.INVALID_EVENT, row.error.detail, message, event=row.event,
@@ -255,6 +265,10 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
             if licensee_id is None:
                 reject(Reason.UNKNOWN_LICENSEE, f"licensee {keys[index]!r} is not registered",
                        message, event=_parsed(message, index), field_="data.licensee")
+                continue
+            if allowed is not None and not producers.may_report(allowed, keys[index]):
+                reject(Reason.UNAUTHORIZED_PRODUCER, producer_detail(message.user_id, keys[index]),
+                       message, event=_parsed(message, index), field_="user_id")
                 continue
             identity = row[:2]  # source and id
             earlier = first_hash.get(identity)
@@ -283,7 +297,7 @@ def _reject_later(result: BatchResult, reason: str, detail: str, event: object,
     source, event_id = _source_and_id(event)
     raw = event_bytes(event)
     result.rejected.append((Rejected(reason, detail, None, source, event_id, raw),
-                            Message(raw, SINGLE, message.routing_key)))
+                            Message(raw, SINGLE, message.routing_key, user_id=message.user_id)))
 
 
 def copy_stage(conn: psycopg.Connection, rows: list[tuple]) -> None:
@@ -360,7 +374,7 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
         with conn.cursor() as cur:
             cur.executemany(sql.INSERT_DEAD_LETTERS, [
                 (r.reason, r.field, r.detail, r.source, r.event_id, m.content_type,
-                 m.kept_encoding, m.routing_key, r.raw) for r, m in result.rejected])
+                 m.kept_encoding, m.routing_key, r.raw, m.user_id) for r, m in result.rejected])
             result.repeated = len(result.rejected) - cur.rowcount
             result.duplicates += result.repeated
     conn.execute(sql.INSERT_BATCH, (result.messages, result.received if count_received else 0,
@@ -373,5 +387,5 @@ def set_aside(conn: psycopg.Connection, message: Message, detail: str) -> None:
     """Dead-letter a whole message that could not be processed at all (a fault of ours)."""
     kept = conn.execute(sql.INSERT_DEAD_LETTERS, (
         Reason.UNPROCESSABLE, None, detail, None, None, message.content_type,
-        message.kept_encoding, message.routing_key, message.body)).rowcount
+        message.kept_encoding, message.routing_key, message.body, message.user_id)).rowcount
     conn.execute(sql.INSERT_BATCH, (1, 1, 0, 1 - kept, kept, 0))

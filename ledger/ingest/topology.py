@@ -34,6 +34,18 @@ class Topology:
         self.exchange(channel).declare()
         self.queue(channel).declare()
 
+    def declare_for_producer(self, conn: Connection) -> None:
+        """Declare both, as a producer may before any worker ran; a producer granted only
+        write permission (``royalty licensees grant-producer``) may not declare, and
+        checks that the exchange exists instead."""
+        try:
+            self.declare(conn)
+        except conn.channel_errors as exc:
+            if getattr(exc, "reply_code", None) != 403:  # ACCESS_REFUSED
+                raise
+            conn.release()
+            self.exchange(conn.default_channel).declare(passive=True)
+
     def depth(self, conn: Connection) -> int:
         """Messages ready in the ingest queue (0 when it does not exist yet)."""
         try:
@@ -50,6 +62,11 @@ class Topology:
 
 def routing_key(licensee: str) -> str:
     return f"usage.{licensee}"
+
+
+def user_id(conn: Connection) -> str | None:
+    """The broker user of an AMQP connection (None for the embedded broker: no users)."""
+    return conn.userid if conn.transport.driver_type == "amqp" and conn.userid else None
 
 
 def transport_options(broker_url: str) -> dict:

@@ -17,25 +17,46 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ledger.payouts import accounts, service, sql
-from ledger.payouts.providers import Ambiguous, PayoutProvider
+from ledger.payouts.providers import Ambiguous, Definitive, PayoutProvider
 
 log = logging.getLogger(__name__)
 TOLERANCE_SECONDS = 300
+# Stripe's events are a few kilobytes; a larger body is refused before it is read whole.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 def handle(conn: psycopg.Connection, provider: PayoutProvider, event: dict) -> str:
     """Apply one verified event; returns what happened."""
-    inserted = conn.execute(sql.RECORD_WEBHOOK_EVENT,
-                            (event["id"], event["type"], Jsonb(event))).rowcount
-    if not inserted:
+    record = (event["id"], event["type"], Jsonb(event))
+    if not conn.execute(sql.RECORD_WEBHOOK_EVENT, record).rowcount:
         conn.rollback()
         return "duplicate"
-    obj = (event.get("data") or {}).get("object") or {}
+    try:
+        _apply(conn, provider, event)
+    except Definitive as exc:
+        # Signed, but about an object the provider does not know (or no longer shows us):
+        # recorded, nothing else changes, and Stripe stops redelivering it. (No savepoint:
+        # the ledger's postings must share their entry's transaction.)
+        conn.rollback()
+        conn.execute(sql.RECORD_WEBHOOK_EVENT, record)
+        conn.commit()
+        log.warning("webhook %s recorded, not applied: %s", event["id"], exc)
+        return "ignored: unknown object"
+    conn.commit()
+    return "applied"
+
+
+def _apply(conn: psycopg.Connection, provider: PayoutProvider, event: dict) -> None:
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    obj = obj if isinstance(obj, dict) else {}
     kind = event["type"]
-    if kind == "account.updated" and obj.get("id"):
+    if not isinstance(obj.get("id"), str):
+        return
+    if kind == "account.updated":
         status = provider.account_status(obj["id"])
         accounts.apply(conn, status, commit=False)
-    elif kind.startswith("transfer.") and obj.get("id"):
+    elif kind.startswith("transfer."):
         transfer = provider.retrieve_transfer(obj["id"])
         payout_id = transfer.metadata.get("payout_id")
         payout = conn.cursor(row_factory=dict_row).execute(
@@ -47,13 +68,18 @@ def handle(conn: psycopg.Connection, provider: PayoutProvider, event: dict) -> s
                     sql.LOCK_PAYOUT, (payout["id"],)).fetchone()
             if transfer.amount_reversed > payout["reversed_minor"]:
                 service.reverse(conn, payout, transfer)
-    conn.commit()
-    return "applied"
+
+
+def _is_event(event: object) -> bool:
+    return isinstance(event, dict) and all(
+        isinstance(event.get(k), str) and 0 < len(event[k]) <= 255 for k in ("id", "type"))
 
 
 def create_app(database_url: str, provider: PayoutProvider, secret: str) -> Starlette:
     async def stripe_webhook(request: Request) -> JSONResponse:
-        payload = await request.body()
+        payload = await _bounded_body(request)
+        if payload is None:
+            return JSONResponse({"error": f"body over {MAX_BODY_BYTES} bytes"}, status_code=413)
         signature = request.headers.get("stripe-signature", "")
         try:
             stripe.WebhookSignature.verify_header(payload.decode("utf-8", "replace"), signature,
@@ -61,7 +87,7 @@ def create_app(database_url: str, provider: PayoutProvider, secret: str) -> Star
             event = orjson.loads(payload)
         except (stripe.SignatureVerificationError, orjson.JSONDecodeError, ValueError) as exc:
             return JSONResponse({"error": f"bad signature or payload: {exc}"}, status_code=400)
-        if not isinstance(event, dict) or "id" not in event or "type" not in event:
+        if not _is_event(event):
             return JSONResponse({"error": "not a Stripe event"}, status_code=400)
         try:
             with psycopg.connect(database_url) as conn:
@@ -69,7 +95,22 @@ def create_app(database_url: str, provider: PayoutProvider, secret: str) -> Star
         except Ambiguous as exc:  # Stripe unreachable while refetching: let it redeliver
             log.warning("webhook %s not applied yet: %s", event["id"], exc)
             return JSONResponse({"error": "try again"}, status_code=503)
+        except psycopg.DataError as exc:  # signed, but not storable (a NUL in a string)
+            return JSONResponse({"error": f"payload not storable: {exc.sqlstate}"},
+                                status_code=400)
         return JSONResponse({"received": event["id"], "result": outcome})
+
+    async def _bounded_body(request: Request) -> bytes | None:
+        """The body, or None once it exceeds ``MAX_BODY_BYTES`` (read no further)."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return None
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return None
+        return bytes(body)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})

@@ -26,6 +26,15 @@ SELECT coalesce(sum(received), 0), coalesce(sum(accepted), 0), coalesce(sum(dupl
 FROM ingest_batch
 """
 OPEN_DEAD_LETTER_COUNT = "SELECT count(*) FROM dead_letter WHERE resolved_at IS NULL"
+# Open dead letters refused for their producer (contract §11), by the user_id they came
+# with ('' for none); of one licensee when %(licensee)s is set (each holds one event).
+REFUSED_BY_USER = """
+SELECT coalesce(user_id, ''), count(*) FROM dead_letter
+WHERE resolved_at IS NULL AND reason = 'unauthorized_producer'
+  AND (CAST(%(licensee)s AS text) IS NULL
+       OR convert_from(raw, 'UTF8')::jsonb -> 'data' ->> 'licensee' = %(licensee)s)
+GROUP BY 1 ORDER BY 1
+"""
 
 
 @cache

@@ -17,6 +17,12 @@ def counts(conn: psycopg.Connection) -> dict:
             "outcomes": outcome_counts(conn)}
 
 
+def refused_by_user(conn: psycopg.Connection, licensee: str | None = None) -> dict[str, int]:
+    """Events refused ``unauthorized_producer``, by the user_id they came with."""
+    return {user or "(no user_id)": int(n) for user, n in
+            conn.execute(sql.REFUSED_BY_USER, {"licensee": licensee})}
+
+
 def outcome_counts(conn: psycopg.Connection) -> dict:
     """Events by outcome, from the usage tally (not by counting every event)."""
     found: dict[str, int] = {}

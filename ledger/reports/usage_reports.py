@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 
 from ledger.errors import NotFound
 from ledger.matching.rules import OUTCOMES
-from ledger.reports import sql, tallies
+from ledger.reports import sql, status, tallies
 
 
 def licensee_id(conn: psycopg.Connection, key: str) -> int:
@@ -36,7 +36,9 @@ def transparency(conn: psycopg.Connection, licensee: str, model: str | None = No
     return {"licensee": licensee, "model": model, "events": sum(outcomes.values()),
             "outcomes": {name: outcomes.get(name, 0) for name in OUTCOMES},
             "works": works, "creators": creators, "by_purpose": dict(sorted(by_purpose.items())),
-            "by_dataset": dict(sorted(by_dataset.items()))}
+            "by_dataset": dict(sorted(by_dataset.items())),
+            # events reported in its name by someone not its producer (contract §11)
+            "refused_by_user": status.refused_by_user(conn, licensee)}
 
 
 @contextmanager

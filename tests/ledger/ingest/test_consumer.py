@@ -76,13 +76,41 @@ def test_a_message_is_acknowledged_only_after_its_commit(registered) -> None:
     assert scalar(registered, "SELECT sum(accepted) FROM ingest_batch") == 3000
 
 
-def test_a_message_the_database_refuses_is_set_aside_and_the_rest_is_stored(registered
-                                                                             ) -> None:
-    """A NUL in a text field is valid JSON and passes validation, but PostgreSQL refuses it
-    in the COPY: the batch fails, its messages are stored one by one, that message alone is
-    kept as an ``unprocessable`` dead letter (body and reason), and the queue drains."""
+def test_a_nul_in_a_text_field_is_a_dead_letter_of_its_own(cli, registered) -> None:
+    """A NUL in a text field is valid JSON, but no PostgreSQL text holds it: that event alone
+    is dead-lettered ``invalid_event`` naming the field, and the rest of its message (and
+    of the batch) is stored."""
     good = [usage(f"g{i}") for i in range(4)]
-    refused = [usage("n1", model="a\u0000b"), usage("n2")]
+    events = [*good[:2], usage("n1", model="a\u0000b"), usage("n2"), *good[2:]]
+    with running_consumer(registered, max_messages=10):
+        publish(registered, events, batch_size=2)
+        wait_for(lambda: stored(registered) == 5)
+    [dead] = json.loads(cli("report", "dead-letters", "--format", "json").stdout)
+    assert (dead["reason"], dead["field"], dead["event_id"]) == ("invalid_event", "data.model",
+                                                                 "n1")
+    assert "NUL" in dead["detail"]
+
+
+def test_a_message_the_database_refuses_is_set_aside_and_the_rest_is_stored(registered,
+                                                                             monkeypatch
+                                                                             ) -> None:
+    """Should PostgreSQL refuse a batch's rows in the COPY (a fault no validation foresaw),
+    its messages are stored one by one, that message alone is kept as an ``unprocessable``
+    dead letter (body and reason), and the queue drains."""
+    import psycopg
+
+    from ledger.ingest import store
+
+    real_copy = store.copy_staged
+
+    def refusing(conn, data: bytes) -> None:  # noqa: ANN001
+        if b"refused-by-db" in data:
+            raise psycopg.errors.CharacterNotInRepertoire("invalid byte sequence: 0x00")
+        real_copy(conn, data)
+
+    monkeypatch.setattr(store, "copy_staged", refusing)
+    good = [usage(f"g{i}") for i in range(4)]
+    refused = [usage("n1", model="refused-by-db"), usage("n2")]
     # one consumer batch: [g0, g1], [n1, n2], [g2, g3]
     ids, reason, detail, kept = _one_set_aside(registered, [*good[:2], *refused, *good[2:]])
     assert ids == {"g0", "g1", "g2", "g3"}
