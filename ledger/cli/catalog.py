@@ -11,7 +11,7 @@ from rich import print as rprint
 from ledger import jsonl
 from ledger.catalog.kinds import ImportKind
 from ledger.cli.context import err_console, get_ledger
-from ledger.cli.output import Format, emit
+from ledger.cli.output import Format, emit, format_option
 
 if TYPE_CHECKING:
     from ledger.imports import Plan
@@ -25,7 +25,7 @@ def _queries():  # noqa: ANN202 - the module ledger.catalog.queries
     return queries
 
 
-FORMAT = typer.Option(Format.table, "--format", "-f", help="table, json or csv.")
+FORMAT = format_option()
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file instead of the terminal.")
 
 creators_app = typer.Typer(help="Creators and their payout accounts.", no_args_is_help=True)

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ledger import jsonl
 from ledger.cli.context import err_console, get_ledger
-from ledger.cli.output import Format, dumps, emit
+from ledger.cli.output import Format, dumps, emit, format_option
 from ledger.matching import reevaluation
 from ledger.errors import InvalidInput, RowError
 from ledger.ingest import deadletters, topology
@@ -53,7 +53,7 @@ def emit_command(
     activity: str | None = typer.Option(None, help="pretrain, finetune, eval, rag…"),
     at: str | None = typer.Option(None, "--time", help="Moment of use for manifest lines "
                                   "(default: the file's modification time)."),
-    batch_size: int = typer.Option(1000, help="Events per message."),
+    batch_size: int = typer.Option(1000, min=1, help="Events per message (at least 1)."),
     compression: str = typer.Option("zstd", help="Message body compression (AMQP "
                                     "content-encoding): zstd, gzip or none."),
 ) -> None:
@@ -76,9 +76,10 @@ def emit_command(
         events = list(events_from_manifest(((l.number, l.value) for l in lines), ctx))
     else:
         events = [line.value for line in lines]
+    if not events:
+        raise InvalidInput([RowError(0, f"{file}: the file has no rows, nothing to publish")])
     ledger = get_ledger()
-    with Progress(TextColumn("publishing"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err_console, transient=False) as progress:
+    with _bar("publishing") as progress:
         task = progress.add_task("events", total=len(events))
         with UsageProducer(ledger.broker_url, batch_size=batch_size, topology=ledger.topology,
                            compression=None if compression == "none" else compression
@@ -86,6 +87,12 @@ def emit_command(
             producer.publish(events, progress=lambda n: progress.advance(task, n))
     rprint(f"published {producer.published_events} events in "
            f"{producer.published_messages} messages to exchange royalty.usage")
+
+
+def _bar(what: str) -> Progress:
+    """A progress bar on standard error (drawn in a terminal only)."""
+    return Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console)
 
 
 def worker_command(
@@ -121,7 +128,7 @@ def _snapshot() -> dict:
 
 
 def status_command(
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table or json."),
+    fmt: Format = format_option(Format.table, Format.json),
     wait_idle: bool = typer.Option(False, "--wait-idle", help="Wait until nothing is queued "
                                    "or pending; exit 1 on timeout."),
     timeout: float = typer.Option(300, help="Seconds --wait-idle waits."),
@@ -162,9 +169,12 @@ def dead_letters_replay(ids: list[int] = typer.Argument(None, help="Dead letter 
                         ) -> None:
     """Re-ingest dead letters; those still bad stay dead letters with their latest reason."""
     ledger = get_ledger()
-    with ledger.connect() as conn:
+    with ledger.connect() as conn, _bar("replaying") as bar:
+        task = bar.add_task("dead letters", total=None)
         result = deadletters.replay(conn, ids or None,
-                                    max_message_bytes=ledger.settings.max_message_bytes)
+                                    max_message_bytes=ledger.settings.max_message_bytes,
+                                    progress=lambda done, total: bar.update(
+                                        task, completed=done, total=total))
         conn.commit()
     rprint(f"replayed {result.replayed} dead letters: {result.accepted} events accepted, "
            f"{result.duplicates} duplicates, {result.still_bad} still bad")
@@ -172,7 +182,7 @@ def dead_letters_replay(ids: list[int] = typer.Argument(None, help="Dead letter 
 
 def dead_letters_report(
     include_resolved: bool = typer.Option(False, "--all", help="Also replayed ones."),
-    fmt: Format = typer.Option(Format.table, "--format", "-f"),
+    fmt: Format = format_option(),
     output: Path | None = typer.Option(None, "--output", "-o"),
 ) -> None:
     """Dead letters: reason, field at fault, source, id, received time."""

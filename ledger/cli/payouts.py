@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -11,10 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from ledger.cli.context import err_console, get_ledger
-from ledger.cli.output import Format, emit
-from ledger.errors import ConfigurationError
+from ledger.cli.output import Format, emit, format_option
+from ledger.accounting.money import minor_exponent
+from ledger.errors import ConfigurationError, InvalidInput, NotFound, RowError
 from ledger.payouts import accounts, reconcile, service
 from ledger.payouts.sandbox import LABEL
+from ledger.reports import statement
 
 app = typer.Typer(help="Pay creators (Stripe Connect, or the sandbox without a key).",
                   no_args_is_help=True)
@@ -75,14 +78,14 @@ def _payout_rows(run: int | None = None) -> list[dict]:
 
 @app.command("list")
 def list_command(run: int | None = typer.Option(None, help="Only this run."),
-                 fmt: Format = typer.Option(Format.table, "--format", "-f"),
+                 fmt: Format = format_option(),
                  output: Path | None = typer.Option(None, "--output", "-o")) -> None:
     """Every payout: run, creator, amount, status, transfer."""
     emit(_payout_rows(run), fmt, title="Payouts", output=output)
 
 
 def report_payouts(run: int | None = typer.Option(None, help="Only this run."),
-                   fmt: Format = typer.Option(Format.table, "--format", "-f"),
+                   fmt: Format = format_option(),
                    output: Path | None = typer.Option(None, "--output", "-o")) -> None:
     """Payouts by run, creator and status."""
     emit(_payout_rows(run), fmt, title="Payouts", output=output)
@@ -91,18 +94,33 @@ def report_payouts(run: int | None = typer.Option(None, help="Only this run."),
 @app.command("reconcile")
 def reconcile_command(run: int | None = typer.Option(None, help="Only this run."),
                       period: str | None = typer.Option(None, help="Payouts made in YYYY-MM."),
-                      fmt: Format = typer.Option(Format.table, "--format", "-f")) -> None:
+                      fmt: Format = format_option()) -> None:
     """Compare the ledger's payouts with the provider's transfers; exit 1 if anything is off."""
+    if run is not None and period is not None:
+        raise InvalidInput([RowError(0, "give --run or --period, not both")])
+    statement.period_bounds(period)  # a bad month is refused before connecting
     ledger = get_ledger()
     _banner()
     with ledger.connect() as conn:
+        if run is not None and conn.execute(RUN_EXISTS, (run,)).fetchone() is None:
+            raise NotFound(f"no payout run {run} (see `royalty payouts list`)")
         result = reconcile.reconcile(conn, ledger.payout_provider, run_id=run, period=period)
     if result.problems:
-        emit(result.problems, fmt, title="Disagreements")
+        emit([_in_major_units(p) for p in result.problems], fmt, title="Disagreements")
     console.print(f"checked {result.checked} payouts; settled {result.settled} in flight; "
                   f"applied {result.reversed} reversals; {len(result.problems)} disagreements")
     if not result.ok:
         raise typer.Exit(1)
+
+
+RUN_EXISTS = "SELECT 1 FROM payout_run WHERE id = %s"
+
+
+def _in_major_units(problem: dict) -> dict:
+    """Reconcile compares minor units (Stripe's); show them as every other report does."""
+    scale = Decimal(10) ** -minor_exponent(problem["currency"] or "USD")
+    return {**problem, **{key: None if problem[key] is None else problem[key] * scale
+                          for key in ("ledger_amount", "provider_amount")}}
 
 
 def onboard_command(creator: str = typer.Argument(..., help="Creator key."),

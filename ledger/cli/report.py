@@ -14,27 +14,16 @@ from rich.text import Text
 
 from ledger.cli import ingest
 from ledger.cli.context import get_ledger
-from ledger.cli.output import Format, cell, dumps, emit, to_csv, working
-from ledger.errors import LedgerError
+from ledger.cli.output import Format, cell, dumps, emit, format_option, to_csv, working
 from ledger.reports import html, ledger_reports, series, usage_reports
 from ledger.reports import statement as statements
 
 app = typer.Typer(help="Reports for creators and operators.", no_args_is_help=True)
 app.command("dead-letters")(ingest.dead_letters_report)
 
-FORMAT = typer.Option(Format.table, "--format", "-f", help="table, json or csv.")
-PAGE_FORMAT = typer.Option(Format.table, "--format", "-f", help="table, json, csv or html.")
+FORMAT = format_option()
+PAGE_FORMAT = format_option(Format.table, Format.json, Format.csv, Format.html)
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file.")
-
-
-class UnsupportedFormat(LedgerError):
-    exit_code = 2
-
-
-def _no_html(fmt: Format) -> None:
-    if fmt is Format.html:
-        raise UnsupportedFormat("--format html is for statements and transparency reports; "
-                                "use table, json or csv")
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -48,7 +37,6 @@ def _write(text: str, output: Path | None) -> None:
 def balances(creator: str | None = typer.Option(None, help="Only this creator."),
              fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """What each creator has accrued, been paid, and is owed, per currency."""
-    _no_html(fmt)
     with get_ledger().connect() as conn:
         emit(ledger_reports.balances(conn, creator), fmt, title="Creator balances", output=output)
 
@@ -56,7 +44,6 @@ def balances(creator: str | None = typer.Option(None, help="Only this creator.")
 @app.command("trial-balance")
 def trial_balance(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Every ledger account's debits, credits and balance; each currency sums to zero."""
-    _no_html(fmt)
     with get_ledger().connect() as conn:
         rows = ledger_reports.trial_balance(conn)
     emit(rows, fmt, title="Trial balance", output=output)
@@ -102,7 +89,6 @@ def _flat(data: dict) -> dict:
 @app.command("suspense")
 def suspense(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Unmatched items by identifier: held until their work is registered."""
-    _no_html(fmt)
     with get_ledger().connect() as conn:
         with working("grouping unmatched items …"):
             rows = usage_reports.suspense(conn)
@@ -112,7 +98,6 @@ def suspense(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
 @app.command("unlicensed")
 def unlicensed(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Unlicensed, opted-out and unpriced uses by licensee, model and work."""
-    _no_html(fmt)
     with get_ledger().connect() as conn:
         with working("grouping unlicensed uses …"):
             rows = usage_reports.unlicensed(conn)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
 
+from ledger.errors import InvalidInput, RowError
 from ledger.ingest import sql, store
 
 
@@ -28,11 +30,14 @@ class ReplayResult:
     still_bad: int = 0
 
 
-def replay(conn: psycopg.Connection, ids: list[int] | None, *, max_message_bytes: int
-           ) -> ReplayResult:
+def replay(conn: psycopg.Connection, ids: list[int] | None, *, max_message_bytes: int,
+           progress: Callable[[int, int], None] | None = None) -> ReplayResult:
     """Re-ingest open dead letters (all, or these ids). Those that now go through are
-    resolved; those still bad stay dead letters, with their latest reason. One transaction."""
+    resolved; those still bad stay dead letters, with their latest reason. One transaction.
+    An id that names no open dead letter is bad input: nothing is replayed."""
     rows = conn.execute(sql.OPEN_DEAD_LETTERS, {"ids": ids}).fetchall()
+    if ids:
+        _refuse_missing(conn, sorted(set(ids) - {row[0] for row in rows}))
     outcome = ReplayResult()
     licensees = store.licensee_ids(conn)
     for dead_letter_id, raw, content_type, routing_key, content_encoding in rows:
@@ -50,4 +55,15 @@ def replay(conn: psycopg.Connection, ids: list[int] | None, *, max_message_bytes
                                          dead_letter_id))
         else:
             conn.execute(sql.REPLAYED, (dead_letter_id,))
+        if progress is not None:
+            progress(outcome.replayed, len(rows))
     return outcome
+
+
+def _refuse_missing(conn: psycopg.Connection, missing: list[int]) -> None:
+    if not missing:
+        return
+    states = dict(conn.execute(sql.DEAD_LETTER_STATES, (missing,)).fetchall())
+    raise InvalidInput([RowError(0, f"dead letter {i}: " + (
+        f"already {states[i]}, not open" if i in states else "no such dead letter"))
+        for i in missing])
