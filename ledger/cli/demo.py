@@ -152,7 +152,8 @@ def _write_reports(ledger, out: Path) -> list[Path]:  # noqa: ANN001
         for row in top:
             data = statement.statement(conn, row["creator"], None, row["currency"])
             name = statement.creator_row(conn, row["creator"])["name"]
-            page = html.statement_html(data, series.statement_series(conn, data), name)
+            page = html.statement_html(data, series.statement_series(conn, data), name,
+                                       statement.readers_details(conn, data))
             written.append(_save(out / f"statement-{row['creator']}.html", page))
     return written
 

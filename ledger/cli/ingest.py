@@ -136,23 +136,34 @@ def status_command(
     """Events received, accepted, duplicates, dead letters, pending, and outcomes."""
     data = _snapshot()
     if wait_idle:
-        deadline = time.monotonic() + timeout
-        quiet_since, last = None, None
-        while True:
-            busy = data["events"]["pending"] > 0
-            totals = (data["events"], data["outcomes"])
-            if busy or totals != last:
-                quiet_since = None if busy else time.monotonic()
-            elif quiet_since is not None and time.monotonic() - quiet_since >= 1.0:
-                break
-            last = totals
-            if time.monotonic() > deadline:
-                _print_status(data, fmt)
-                err_console.print(f"not idle after {timeout:g}s")
-                raise typer.Exit(1)
-            time.sleep(0.25)
-            data = _snapshot()
+        with err_console.status("waiting for the workers …") as spinner:
+            data = _wait_idle(data, timeout, spinner)
+        if data is None:
+            _print_status(_snapshot(), fmt)
+            err_console.print(f"not idle after {timeout:g}s")
+            raise typer.Exit(1)
     _print_status(data, fmt)
+
+
+def _wait_idle(data: dict, timeout: float, spinner) -> dict | None:  # noqa: ANN001
+    """The snapshot once nothing is pending and the counts held still for a second; None
+    at the deadline."""
+    deadline = time.monotonic() + timeout
+    quiet_since, last = None, None
+    while True:
+        busy = data["events"]["pending"] > 0
+        totals = (data["events"], data["outcomes"])
+        if busy or totals != last:
+            quiet_since = None if busy else time.monotonic()
+        elif quiet_since is not None and time.monotonic() - quiet_since >= 1.0:
+            return data
+        last = totals
+        if time.monotonic() > deadline:
+            return None
+        spinner.update(f"waiting for the workers: {data['events']['pending']:,} pending, "
+                       f"{data['events']['received']:,} received")
+        time.sleep(0.25)
+        data = _snapshot()
 
 
 def _print_status(data: dict, fmt: Format) -> None:
