@@ -5,6 +5,7 @@ without the ledger's schema. Contract §7: 1 at run time, 2 for bad input."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -14,7 +15,7 @@ class Failure:
     exit_code: int
 
 
-def _causes(exc: BaseException):  # noqa: ANN202 - an iterator of exceptions
+def _causes(exc: BaseException) -> Iterator[BaseException]:
     """``exc`` and what it wraps (SQLAlchemy's ``orig``, ``raise … from``), outermost first."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:

@@ -10,8 +10,8 @@ import json
 from decimal import Decimal
 
 from ledger.matching import reevaluation
-from ledger.reports.statement import statement
 from ledger.reports.display import money
+from ledger.reports.statement import statement
 from tests.builders import jsonl, sha, work
 from tests.ledger.reports.scenario import (
     ACME,
