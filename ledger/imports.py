@@ -47,14 +47,45 @@ class ImportResult:
 Planner = Callable[[Connection, list[tuple[int, BaseModel]], Plan], None]
 
 
+# The forms a pattern stands for, as a person would say them.
+_FORMS = {
+    r"^[A-Z]{3}$": "a three-letter currency code such as USD",
+    r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]*$":
+        "a key: a letter or digit, then letters, digits or . _ : @ / + -",
+}
+
+
+def _reason(err: dict) -> str:
+    """pydantic's message for one error, said without its jargon."""
+    kind, ctx, given = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "is required"
+    if kind == "string_pattern_mismatch":
+        form = _FORMS.get(ctx.get("pattern"), f"text matching {ctx.get('pattern')}")
+        return f"{given!r} is not {form}"
+    if kind == "too_short" and ctx.get("field_type") in ("Tuple", "List"):
+        count = ctx.get("min_length", 1)
+        return f"needs at least {count} entr{'y' if count == 1 else 'ies'}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        words = {"greater_than_equal": "at least", "less_than_equal": "at most",
+                 "greater_than": "more than", "less_than": "less than"}[kind]
+        bound = next(iter(ctx.values()), "")
+        return f"must be {words} {bound} (got {given})"
+    message = err["msg"].removeprefix("Value error, ")
+    return "must be " + message.removeprefix("Input should be ") \
+        if message.startswith("Input should be ") else message
+
+
 def describe(exc: ValidationError) -> list[str]:
-    """Readable reasons from a pydantic error: ``field.path: message``."""
+    """Readable reasons from a pydantic error: ``field.path: reason``."""
     reasons = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"])
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "unknown field"
+        message = _reason(err)
         reasons.append(f"{where}: {message}" if where else message)
     return reasons
 
@@ -81,7 +112,7 @@ def validate_rows(stream: IO[str], model: type[BaseModel], key_field: str
         except ValidationError as exc:
             errors.extend(RowError(line.number, reason) for reason in describe(exc))
     if not lines and not errors:
-        errors.append(RowError(0, "the file has no rows"))
+        errors.append(RowError(0, "the file has no rows; nothing was written"))
     return rows, errors
 
 

@@ -6,8 +6,9 @@ import sys
 from importlib import metadata
 
 import typer
+from rich.markup import escape
 
-from ledger.cli import catalog, db, demo, ingest, payouts, producers, report
+from ledger.cli import catalog, db, demo, failures, ingest, payouts, producers, report
 from ledger.cli.context import err_console
 from ledger.cli.inputs import argument_problems
 from ledger.errors import InvalidInput, LedgerError, RowError
@@ -77,44 +78,42 @@ def main() -> None:
     try:
         if problems := argument_problems(sys.argv[1:]):
             raise InvalidInput([RowError(0, problem) for problem in problems])
-        app(standalone_mode=False)
+        # Without standalone mode click hands back a `typer.Exit`'s code instead of exiting.
+        code = app(standalone_mode=False)
     except InvalidInput as exc:
-        err_console.print(f"[red]rejected: {len(exc.errors)} problem(s); nothing was written[/red]")
-        for error in exc.errors:
-            err_console.print(f"  {error}", markup=False, highlight=False)
+        _print_invalid(exc)
         sys.exit(exc.exit_code)
     except LedgerError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("aborted")
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except FileNotFoundError as exc:
-        err_console.print(f"[red]error:[/red] {exc.strerror}: {exc.filename}")
-        sys.exit(2)
     except _USAGE_ERRORS as exc:  # usage errors carry their own exit code (2)
+        exc.message = failures.plain(exc.message)
         exc.show()
         sys.exit(exc.exit_code)
     except Exception as exc:
-        reason = _database_failure(exc)
-        if reason is None:
+        failure = failures.explain(exc)
+        if failure is None:
             raise
-        err_console.print(f"[red]error:[/red] database: {reason}", highlight=False)
-        sys.exit(1)
+        err_console.print(f"[red]error:[/red] {escape(failure.message)}", highlight=False)
+        sys.exit(failure.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
-def _database_failure(exc: Exception) -> str | None:
-    """The server's one-line reason when PostgreSQL could not be reached or failed the
-    command (psycopg's error, or SQLAlchemy's around it); an operator's first deploy
-    meets it when the URL or the network is wrong."""
-    import psycopg
-
-    cause = getattr(exc, "orig", exc)
-    if isinstance(cause, psycopg.OperationalError):
-        return str(cause).strip().splitlines()[0]
-    return None
+def _print_invalid(exc: InvalidInput) -> None:
+    """Rows of a file are listed under one verdict; a bad option (line 0) is said alone."""
+    rows = [error for error in exc.errors if error.line > 0]
+    for error in exc.errors:
+        if error.line <= 0:
+            err_console.print(f"[red]error:[/red] {escape(error.reason)}", highlight=False)
+    if rows:
+        err_console.print(f"[red]rejected: {len(rows)} problem(s); nothing was written[/red]")
+        for error in rows:
+            err_console.print(f"  {error}", markup=False, highlight=False)
 
 
 if __name__ == "__main__":

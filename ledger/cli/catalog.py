@@ -11,7 +11,7 @@ from rich import print as rprint
 from ledger import jsonl
 from ledger.catalog.kinds import ImportKind
 from ledger.cli.context import err_console, get_ledger
-from ledger.cli.output import Format, emit
+from ledger.cli.output import Format, emit, format_option, working
 
 if TYPE_CHECKING:
     from ledger.imports import Plan
@@ -25,7 +25,7 @@ def _queries():  # noqa: ANN202 - the module ledger.catalog.queries
     return queries
 
 
-FORMAT = typer.Option(Format.table, "--format", "-f", help="table, json or csv.")
+FORMAT = format_option()
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file instead of the terminal.")
 
 creators_app = typer.Typer(help="Creators and their payout accounts.", no_args_is_help=True)
@@ -42,7 +42,7 @@ def import_command(
     from ledger.catalog.service import import_file
 
     ledger = get_ledger()
-    with jsonl.open_input(file) as stream:
+    with jsonl.open_input(file) as stream, working(f"importing {kind.value} …"):
         result = import_file(ledger.engine, kind, stream, after_commit=_request_reevaluation)
     rprint(f"[green]imported {result.kind}[/green]: {result.rows} rows — "
            f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged")

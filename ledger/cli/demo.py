@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -33,11 +34,18 @@ def demo(out: Path = typer.Option(Path("out/demo"), help="Where the demo writes 
     console.print(Panel.fit(f"[bold]royalty-ledger demo[/bold]\ndatabase: {where}\n"
                             f"broker:   {broker}\npayouts:  {ledger.payout_provider.name}"))
 
-    console.rule("1. catalog and licenses")
     catalog = flow.default_catalog()
+    flow.refuse_foreign_data(ledger, catalog)
+    again = flow.late_works_registered(ledger, catalog)
+
+    console.rule("1. catalog and licenses")
     flow.setup_catalog(ledger, catalog, console.print)
-    console.print(f"[dim]{flow.HELD_BACK} works are held back, to be registered after "
-                  "their use[/dim]")
+    if again:
+        console.print("[dim]an earlier run registered every work: this run's events are "
+                      "resent duplicates, and nothing is back-paid[/dim]")
+    else:
+        console.print(f"[dim]{flow.HELD_BACK} works are held back, to be registered after "
+                      "their use[/dim]")
 
     console.rule("2. usage: producer → broker → worker → ledger")
     usage = flow.demo_usage(catalog, events)
@@ -55,8 +63,13 @@ def demo(out: Path = typer.Option(Path("out/demo"), help="Where the demo writes 
 
             flow.wait_until(all_stored, "every event to be stored", 300, process)
         console.print(f"{len(usage)} events published and stored")
+        console.print("[dim]on purpose, about 2% of them are resent (pipeline retries: counted "
+                      "as duplicates, booked once) and 0.3% are bad (a malformed time, an "
+                      "unregistered licensee): those become dead letters, kept with their "
+                      "reason[/dim]")
 
-        console.rule("3. works registered late: re-evaluated and back-paid")
+        console.rule("3. works registered late: re-evaluated and back-paid" if not again
+                     else "3. works registered late: already, by an earlier run")
         console.print(flow.register_late_works(ledger, catalog))
         from workers import app as celery_app
 
@@ -77,13 +90,48 @@ def demo(out: Path = typer.Option(Path("out/demo"), help="Where the demo writes 
     for name, value in [*data["events"].items(), *data["outcomes"].items()]:
         table.add_row(name.replace("_", " "), f"{value:,}")
     table.add_row("back-paid events", f"{data['back_paid_events']:,}")
-    table.add_row("booked for creators", f"{data['owed_to_creators']:.9f} USD")
+    booked = data["owed_to_creators"]
+    table.add_row("booked for creators", f"{booked:,.2f} USD (exactly {booked:f})")
     table.add_row("paid to creators", f"{data['paid_to_creators']:.2f} USD"
                   + (" (sandbox)" if run.sandbox else ""))
     console.print(table)
-    for path in written:
-        console.print(f"report: {path}")
     console.print(f"[green]done in {time.monotonic() - started:.0f}s[/green]")
+    _next_steps(written, ledger.database_is_embedded)
+
+
+def _next_steps(written: list[Path], embedded: bool) -> None:
+    console.rule("what to open, what to try next")
+    console.print("Open in a browser:")
+    for path in written:
+        if path.suffix == ".html":
+            console.print(f"  {path}", highlight=False, soft_wrap=True)
+    console.print("Try:", highlight=False)
+    for command, what in (
+            ("royalty status", "events received, duplicates, dead letters, outcomes"),
+            ("royalty report dead-letters", "the deliberate bad events and why"),
+            (f"royalty report statement --creator {_first_statement(written)}",
+             "a creator's statement in the terminal"),
+            ("royalty report unlicensed", "uses no license covers"),
+            ("royalty payouts list", "the sandbox payouts"),
+            *((("royalty db stop", "stop the embedded PostgreSQL when done"),)
+              if embedded else ())):
+        command = command.replace("royalty", _program(), 1)
+        console.print(f"  {command:<50} # {what}", highlight=False, markup=False,
+                      soft_wrap=True)
+
+
+def _first_statement(written: list[Path]) -> str:
+    return next((p.stem.removeprefix("statement-") for p in written
+                 if p.stem.startswith("statement-")), "c-0001")
+
+
+def _program() -> str:
+    """How this command was called, as the reader can type it again (``make demo`` runs
+    ``.venv/bin/royalty``, which is not on the PATH)."""
+    called = Path(sys.argv[0])
+    if called.name == "royalty" and called.is_absolute() and called.is_relative_to(Path.cwd()):
+        return str(called.relative_to(Path.cwd()))
+    return "royalty"
 
 
 def _write_reports(ledger, out: Path) -> list[Path]:  # noqa: ANN001
@@ -104,7 +152,8 @@ def _write_reports(ledger, out: Path) -> list[Path]:  # noqa: ANN001
         for row in top:
             data = statement.statement(conn, row["creator"], None, row["currency"])
             name = statement.creator_row(conn, row["creator"])["name"]
-            page = html.statement_html(data, series.statement_series(conn, data), name)
+            page = html.statement_html(data, series.statement_series(conn, data), name,
+                                       statement.readers_details(conn, data))
             written.append(_save(out / f"statement-{row['creator']}.html", page))
     return written
 

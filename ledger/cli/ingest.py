@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ledger import jsonl
 from ledger.cli.context import err_console, get_ledger
-from ledger.cli.output import Format, dumps, emit
+from ledger.cli.output import Format, dumps, emit, format_option
 from ledger.matching import reevaluation
 from ledger.errors import InvalidInput, RowError
 from ledger.ingest import deadletters, producer_rules, topology
@@ -53,7 +53,7 @@ def emit_command(
     activity: str | None = typer.Option(None, help="pretrain, finetune, eval, rag…"),
     at: str | None = typer.Option(None, "--time", help="Moment of use for manifest lines "
                                   "(default: the file's modification time)."),
-    batch_size: int = typer.Option(1000, help="Events per message."),
+    batch_size: int = typer.Option(1000, min=1, help="Events per message (at least 1)."),
     compression: str = typer.Option("zstd", help="Message body compression (AMQP "
                                     "content-encoding): zstd, gzip or none."),
 ) -> None:
@@ -76,9 +76,10 @@ def emit_command(
         events = list(events_from_manifest(((l.number, l.value) for l in lines), ctx))
     else:
         events = [line.value for line in lines]
+    if not events:
+        raise InvalidInput([RowError(0, f"{file}: the file has no rows, nothing to publish")])
     ledger = get_ledger()
-    with Progress(TextColumn("publishing"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err_console, transient=False) as progress:
+    with _bar("publishing") as progress:
         task = progress.add_task("events", total=len(events))
         with UsageProducer(ledger.broker_url, batch_size=batch_size, topology=ledger.topology,
                            compression=None if compression == "none" else compression
@@ -86,6 +87,12 @@ def emit_command(
             producer.publish(events, progress=lambda n: progress.advance(task, n))
     rprint(f"published {producer.published_events} events in "
            f"{producer.published_messages} messages to exchange royalty.usage")
+
+
+def _bar(what: str) -> Progress:
+    """A progress bar on standard error (drawn in a terminal only)."""
+    return Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console)
 
 
 def worker_command(
@@ -134,7 +141,7 @@ def _producer_binding(ledger, conn) -> dict:  # noqa: ANN001 - Ledger, psycopg.C
 
 
 def status_command(
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table or json."),
+    fmt: Format = format_option(Format.table, Format.json),
     wait_idle: bool = typer.Option(False, "--wait-idle", help="Wait until nothing is queued "
                                    "or pending; exit 1 on timeout."),
     timeout: float = typer.Option(300, help="Seconds --wait-idle waits."),
@@ -142,23 +149,34 @@ def status_command(
     """Events received, accepted, duplicates, dead letters, pending, and outcomes."""
     data = _snapshot()
     if wait_idle:
-        deadline = time.monotonic() + timeout
-        quiet_since, last = None, None
-        while True:
-            busy = data["events"]["pending"] > 0
-            totals = (data["events"], data["outcomes"])
-            if busy or totals != last:
-                quiet_since = None if busy else time.monotonic()
-            elif quiet_since is not None and time.monotonic() - quiet_since >= 1.0:
-                break
-            last = totals
-            if time.monotonic() > deadline:
-                _print_status(data, fmt)
-                err_console.print(f"not idle after {timeout:g}s")
-                raise typer.Exit(1)
-            time.sleep(0.25)
-            data = _snapshot()
+        with err_console.status("waiting for the workers …") as spinner:
+            data = _wait_idle(data, timeout, spinner)
+        if data is None:
+            _print_status(_snapshot(), fmt)
+            err_console.print(f"not idle after {timeout:g}s")
+            raise typer.Exit(1)
     _print_status(data, fmt)
+
+
+def _wait_idle(data: dict, timeout: float, spinner) -> dict | None:  # noqa: ANN001
+    """The snapshot once nothing is pending and the counts held still for a second; None
+    at the deadline."""
+    deadline = time.monotonic() + timeout
+    quiet_since, last = None, None
+    while True:
+        busy = data["events"]["pending"] > 0
+        totals = (data["events"], data["outcomes"])
+        if busy or totals != last:
+            quiet_since = None if busy else time.monotonic()
+        elif quiet_since is not None and time.monotonic() - quiet_since >= 1.0:
+            return data
+        last = totals
+        if time.monotonic() > deadline:
+            return None
+        spinner.update(f"waiting for the workers: {data['events']['pending']:,} pending, "
+                       f"{data['events']['received']:,} received")
+        time.sleep(0.25)
+        data = _snapshot()
 
 
 def _print_status(data: dict, fmt: Format) -> None:
@@ -181,11 +199,14 @@ def dead_letters_replay(ids: list[int] = typer.Argument(None, help="Dead letter 
                         ) -> None:
     """Re-ingest dead letters; those still bad stay dead letters with their latest reason."""
     ledger = get_ledger()
-    with ledger.connect() as conn:
+    with ledger.connect() as conn, _bar("replaying") as bar:
         producers = None if ledger.broker_is_embedded else producer_rules.load(
             conn, ledger.settings.require_producer)
+        task = bar.add_task("dead letters", total=None)
         result = deadletters.replay(conn, ids or None, producers=producers,
-                                    max_message_bytes=ledger.settings.max_message_bytes)
+                                    max_message_bytes=ledger.settings.max_message_bytes,
+                                    progress=lambda done, total: bar.update(
+                                        task, completed=done, total=total))
         conn.commit()
     rprint(f"replayed {result.replayed} dead letters: {result.accepted} events accepted, "
            f"{result.duplicates} duplicates, {result.still_bad} still bad")
@@ -193,7 +214,7 @@ def dead_letters_replay(ids: list[int] = typer.Argument(None, help="Dead letter 
 
 def dead_letters_report(
     include_resolved: bool = typer.Option(False, "--all", help="Also replayed ones."),
-    fmt: Format = typer.Option(Format.table, "--format", "-f"),
+    fmt: Format = format_option(),
     output: Path | None = typer.Option(None, "--output", "-o"),
 ) -> None:
     """Dead letters: reason, field at fault, source, id, received time."""

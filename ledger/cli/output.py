@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -28,6 +29,26 @@ class Format(str, Enum):
     json = "json"
     csv = "csv"
     html = "html"
+
+
+def format_option(*formats: Format) -> Any:
+    """``--format`` taking only ``formats`` (table, json and csv when none are named): any
+    other is refused as bad usage (exit 2) with the list, and ``--help`` lists them."""
+    allowed = formats or (Format.table, Format.json, Format.csv)
+    names = [f.value for f in allowed]
+
+    def parse(value: Format | str) -> Format:
+        try:
+            chosen = Format(value)
+        except ValueError:
+            chosen = None
+        if chosen not in allowed:
+            raise typer.BadParameter(f"{value} is not a format of this command; "
+                                     f"use {', '.join(names[:-1])} or {names[-1]}")
+        return chosen
+
+    return typer.Option(Format.table, "--format", "-f", metavar="[" + "|".join(names) + "]",
+                        parser=parse, help="Output format: " + ", ".join(names) + ".")
 
 
 def to_jsonable(value: Any) -> Any:

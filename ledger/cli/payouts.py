@@ -12,11 +12,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from ledger.cli.context import err_console, get_ledger
-from ledger.cli.output import Format, emit
-from ledger.errors import ConfigurationError, InvalidInput, LedgerError, RowError
+from ledger.cli.output import Format, emit, format_option
+from ledger.accounting.money import minor_exponent
+from ledger.errors import ConfigurationError, InvalidInput, LedgerError, NotFound, RowError
 from ledger.payouts import accounts, reconcile, service
 from ledger.payouts.sandbox import LABEL
 from ledger.payouts.schedule import retry_note
+from ledger.reports import statement
 
 app = typer.Typer(help="Pay creators (Stripe Connect, or the sandbox without a key).",
                   no_args_is_help=True)
@@ -53,13 +55,9 @@ def _summary_line(summary: service.RunSummary) -> str:
 
 @app.command("run")
 def run_command(dry_run: bool = typer.Option(False, "--dry-run", help="Show who would be paid."),
-                fmt: Format = typer.Option(Format.table, "--format", "-f",
-                                           help="table or json.")) -> None:
+                fmt: Format = format_option(Format.table, Format.json)) -> None:
     """Pay every creator whose balance reaches its threshold (floored to the minor unit);
     say for every creator not paid why."""
-    if fmt not in (Format.table, Format.json):
-        raise InvalidInput([RowError(0, f"--format {fmt.value}: payouts run prints a table "
-                                        f"or json")])
     ledger = get_ledger()
     _banner(fmt)
     with Progress(TextColumn("paying"), BarColumn(), MofNCompleteColumn(),
@@ -145,14 +143,14 @@ def _emit_payouts(run: int | None, fmt: Format, output: Path | None) -> None:
 
 @app.command("list")
 def list_command(run: int | None = typer.Option(None, help="Only this run."),
-                 fmt: Format = typer.Option(Format.table, "--format", "-f"),
+                 fmt: Format = format_option(),
                  output: Path | None = typer.Option(None, "--output", "-o")) -> None:
     """Every payout: run, creator, amount, status, transfer; why one is still in flight."""
     _emit_payouts(run, fmt, output)
 
 
 def report_payouts(run: int | None = typer.Option(None, help="Only this run."),
-                   fmt: Format = typer.Option(Format.table, "--format", "-f"),
+                   fmt: Format = format_option(),
                    output: Path | None = typer.Option(None, "--output", "-o")) -> None:
     """Payouts by run, creator and status."""
     _emit_payouts(run, fmt, output)
@@ -161,18 +159,30 @@ def report_payouts(run: int | None = typer.Option(None, help="Only this run."),
 @app.command("reconcile")
 def reconcile_command(run: int | None = typer.Option(None, help="Only this run."),
                       period: str | None = typer.Option(None, help="Payouts made in YYYY-MM."),
-                      fmt: Format = typer.Option(Format.table, "--format", "-f")) -> None:
+                      fmt: Format = format_option()) -> None:
     """Compare the ledger's payouts with the provider's transfers; exit 1 if anything is off."""
+    if run is not None and period is not None:
+        raise InvalidInput([RowError(0, "give --run or --period, not both")])
+    statement.period_bounds(period)  # a bad month is refused before connecting
     ledger = get_ledger()
     _banner()
     with ledger.connect() as conn:
+        if run is not None and not service.run_exists(conn, run):
+            raise NotFound(f"no payout run {run} (see `royalty payouts list`)")
         result = reconcile.reconcile(conn, ledger.payout_provider, run_id=run, period=period)
     if result.problems:
-        emit(result.problems, fmt, title="Disagreements")
+        emit([_in_major_units(p) for p in result.problems], fmt, title="Disagreements")
     console.print(f"checked {result.checked} payouts; settled {result.settled} in flight; "
                   f"applied {result.reversed} reversals; {len(result.problems)} disagreements")
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _in_major_units(problem: dict) -> dict:
+    """Reconcile compares minor units (Stripe's); show them as every other report does."""
+    scale = Decimal(10) ** -minor_exponent(problem["currency"] or "USD")
+    return {**problem, **{key: None if problem[key] is None else problem[key] * scale
+                          for key in ("ledger_amount", "provider_amount")}}
 
 
 def onboard_command(creator: str = typer.Argument(..., help="Creator key."),
@@ -190,7 +200,7 @@ def onboard_command(creator: str = typer.Argument(..., help="Creator key."),
 
 def refresh_command(creators: list[str] | None = typer.Argument(
                         None, help="Creator keys; none: every creator with an account."),
-                    fmt: Format = typer.Option(Format.table, "--format", "-f"),
+                    fmt: Format = format_option(),
                     output: Path | None = typer.Option(None, "--output", "-o")) -> None:
     """Fetch creators' payout account states from the provider now (concurrently); exit 1
     when an account could not be fetched."""

@@ -14,27 +14,18 @@ from rich.text import Text
 
 from ledger.cli import ingest
 from ledger.cli.context import get_ledger
-from ledger.cli.output import Format, cell, dumps, emit, to_csv, working, write_output
-from ledger.errors import LedgerError
-from ledger.reports import html, ledger_reports, series, usage_reports
+from ledger.cli.output import (
+    Format, cell, dumps, emit, format_option, to_csv, working, write_output,
+)
+from ledger.reports import display, html, ledger_reports, series, usage_reports
 from ledger.reports import statement as statements
 
 app = typer.Typer(help="Reports for creators and operators.", no_args_is_help=True)
 app.command("dead-letters")(ingest.dead_letters_report)
 
-FORMAT = typer.Option(Format.table, "--format", "-f", help="table, json or csv.")
-PAGE_FORMAT = typer.Option(Format.table, "--format", "-f", help="table, json, csv or html.")
+FORMAT = format_option()
+PAGE_FORMAT = format_option(Format.table, Format.json, Format.csv, Format.html)
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file.")
-
-
-class UnsupportedFormat(LedgerError):
-    exit_code = 2
-
-
-def _no_html(fmt: Format) -> None:
-    if fmt is Format.html:
-        raise UnsupportedFormat("--format html is for statements and transparency reports; "
-                                "use table, json or csv")
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -48,7 +39,6 @@ def _write(text: str, output: Path | None) -> None:
 def balances(creator: str | None = typer.Option(None, help="Only this creator."),
              fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """What each creator has accrued, been paid, and is owed, per currency."""
-    _no_html(fmt)
     with get_ledger().connect() as conn:
         emit(ledger_reports.balances(conn, creator), fmt, title="Creator balances", output=output)
 
@@ -56,7 +46,6 @@ def balances(creator: str | None = typer.Option(None, help="Only this creator.")
 @app.command("trial-balance")
 def trial_balance(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Every ledger account's debits, credits and balance; each currency sums to zero."""
-    _no_html(fmt)
     with get_ledger().connect() as conn:
         rows = ledger_reports.trial_balance(conn)
     emit(rows, fmt, title="Trial balance", output=output)
@@ -105,7 +94,6 @@ def _flat(data: dict) -> dict:
 @app.command("suspense")
 def suspense(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Unmatched items by identifier: held until their work is registered."""
-    _no_html(fmt)
     with get_ledger().connect() as conn:
         with working("grouping unmatched items …"):
             rows = usage_reports.suspense(conn)
@@ -115,7 +103,6 @@ def suspense(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
 @app.command("unlicensed")
 def unlicensed(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Unlicensed, opted-out and unpriced uses by licensee, model and work."""
-    _no_html(fmt)
     with get_ledger().connect() as conn:
         with working("grouping unlicensed uses …"):
             rows = usage_reports.unlicensed(conn)
@@ -135,8 +122,11 @@ def statement(creator: str = typer.Option(..., help="Creator key."),
         data = statements.statement(conn, creator, period, currency)
         row = statements.creator_row(conn, creator)
         others = [c for c in statements.currencies(conn, row["id"]) if c != data["currency"]]
+        details = statements.readers_details(conn, data) \
+            if fmt in (Format.html, Format.table) else {}
         if fmt is Format.html:
-            page = html.statement_html(data, series.statement_series(conn, data), row["name"])
+            page = html.statement_html(data, series.statement_series(conn, data), row["name"],
+                                       details)
     if fmt is Format.html:
         _write(page, output)
     elif fmt is Format.json:
@@ -147,12 +137,13 @@ def statement(creator: str = typer.Option(..., help="Creator key."),
         _write(to_csv(rows) or ",".join([*head, *statements.LINE_KEYS]) + "\n", output)
     else:
         console = Console(file=io.StringIO(), width=80, record=True) if output else Console()
-        _statement_table(console, data, others)
+        _statement_table(console, data, others, details)
         if output is not None:
             _write(console.export_text(), output)
 
 
-def _statement_table(console: Console, data: dict, other_currencies: list[str]) -> None:
+def _statement_table(console: Console, data: dict, other_currencies: list[str],
+                     details: dict) -> None:
     currency = data["currency"]
     console.print(f"[bold]Statement for {escape(data['creator'])}[/bold], "
                   f"{data['period'] or 'all time'}, in {currency}", highlight=False)
@@ -161,12 +152,13 @@ def _statement_table(console: Console, data: dict, other_currencies: list[str]) 
     figures.add_column(justify="right")
     for label, key in (("Opening balance", "opening_balance"), ("Accrued", "accrued"),
                        ("Paid", "paid"), ("Closing balance", "closing_balance")):
-        figures.add_row(label, cell(data[key]),
+        figures.add_row(label, display.money(data[key], currency),
                         style="bold" if key == "closing_balance" else None)
     console.print(figures)
     if other_currencies:
         console.print(f"Also has {', '.join(other_currencies)}: see --currency.",
                       style="dim", highlight=False)
+    _payouts_table(console, details["payouts"], currency)
     if not data["lines"]:
         console.print("No amounts booked in this period.", style="dim")
         return
@@ -175,25 +167,52 @@ def _statement_table(console: Console, data: dict, other_currencies: list[str]) 
     shared = {key: data["lines"][0][key] for key in ("licensee", "model", "purpose", "unit")
               if len({cell(line[key]) for line in data["lines"]}) == 1}
     if shared:
-        console.print("All lines: " + ", ".join(f"{k} {cell(v) or '(none)'}"
+        console.print("All lines: " + ", ".join(f"{k} {display.label(cell(v))}"
                                                 for k, v in shared.items()),
                       highlight=False, markup=False)
     lines = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False,
                   collapse_padding=True)
-    texts = ["work", *(k for k in ("licensee", "model", "purpose") if k not in shared)]
-    for key in texts:
-        lines.add_column(key, overflow="fold", min_width=6)
+    # Licensee, model and purpose in one column, as words: they wrap between, not inside.
+    texts = [k for k in ("licensee", "model", "purpose") if k not in shared]
+    lines.add_column("work", no_wrap=True, overflow="ellipsis", min_width=8, max_width=24)
+    if texts:
+        lines.add_column(" · ".join(texts), overflow="fold", min_width=10)
     lines.add_column("used in", no_wrap=True)
-    for name in ("events", "quantity", "amount"):  # numbers are never broken
+    for name in ("events", "quantity", "rate", "amount"):  # numbers are never broken
         lines.add_column(name, justify="right", no_wrap=True)
+    titles = details["titles"]
     for line in data["lines"]:
-        quantity = cell(line["quantity"]) + ("" if "unit" in shared else f" {cell(line['unit'])}")
-        lines.add_row(*(Text(cell(line[key])) for key in texts), cell(line["usage_period"]),
-                      cell(line["events"]), quantity.strip(), cell(line["amount"]),
+        unit = "" if "unit" in shared else f" {cell(line['unit'])}"
+        rate = statements.rate(line)
+        work = Text(cell(line["work"]))
+        if line["work"] in titles:
+            work.append(f"\n{titles[line['work']]}", style="dim")
+        use = [Text(" ".join(display.label(cell(line[key])) for key in texts))] if texts else []
+        lines.add_row(work, *use,
+                      cell(line["usage_period"]), display.count(line["events"]),
+                      (display.count(line["quantity"]) + unit).strip(),
+                      "" if rate is None else f"{rate:f}", display.money(line["amount"], currency),
                       style="red" if line["amount"] < 0 else None)
     lines.add_section()
-    lines.add_row("total", *[""] * (len(texts) + 2), cell(data["accrued"]), style="bold")
+    lines.add_row("total", *[""] * (bool(texts) + 4), display.money(data["accrued"], currency),
+                  style="bold")
     console.print(lines)
+    unit = f"{currency} per {shared['unit']}" if "unit" in shared else f"{currency} per unit"
+    console.print(f"rate: your part in {unit} (amount = quantity × rate). "
+                  + display.SUB_CENT_NOTE, style="dim", highlight=False)
     if any(line["events"] < 0 for line in data["lines"]):
         console.print("Negative lines reverse amounts booked earlier, after a re-evaluation.",
                       style="dim", highlight=False)
+
+
+def _payouts_table(console: Console, payouts: list[dict], currency: str) -> None:
+    if not payouts:
+        console.print("No payouts in this period.", style="dim")
+        return
+    table = Table(title="Payouts", box=box.SIMPLE_HEAD, header_style="bold", show_edge=False)
+    for name in ("date", "amount", "status", "transfer"):
+        table.add_column(name, justify="right" if name == "amount" else "left", no_wrap=True)
+    for payout in payouts:
+        table.add_row(f"{payout['date']:%Y-%m-%d}", display.money(payout["amount"], currency),
+                      payout["status"], payout["transfer"] or "")
+    console.print(table)

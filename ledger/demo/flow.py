@@ -29,6 +29,53 @@ from ledger.payouts import accounts, service
 HELD_BACK = 40  # works registered only after their use: their royalties are back-paid
 
 
+class NotTheDemosDatabase(LedgerError):
+    """The database holds a catalog the demo did not make: it must not be mixed with demo
+    data (a production database named by ROYALTY_DATABASE_URL, say)."""
+
+    exit_code = 2
+
+
+# Rows whose key the demo's catalog does not hold, per table; nothing when the schema is
+# not there yet (an empty database).
+FOREIGN_ROWS = """
+SELECT 'creators', count(*) FROM creator WHERE NOT key = ANY(%(creators)s)
+UNION ALL SELECT 'licensees', count(*) FROM licensee WHERE NOT key = ANY(%(licensees)s)
+UNION ALL SELECT 'works', count(*) FROM work WHERE NOT key = ANY(%(works)s)
+UNION ALL SELECT 'licenses', count(*) FROM license WHERE NOT key = ANY(%(licenses)s)
+"""
+
+
+def refuse_foreign_data(ledger: Ledger, catalog: SampleCatalog) -> None:
+    """Run only on an empty database or one an earlier demo filled."""
+    keys = {"creators": [r["creator"] for r in catalog.creators],
+            "licensees": [r["licensee"] for r in catalog.licensees],
+            "works": [r["work"] for r in catalog.works],
+            "licenses": [r["license"] for r in catalog.licenses]}
+    with ledger.connect() as conn:
+        if conn.execute("SELECT to_regclass('public.license')").fetchone()[0] is None:
+            return
+        foreign = [(name, n) for name, n in conn.execute(FOREIGN_ROWS, keys).fetchall() if n]
+    if foreign:
+        where = "ROYALTY_DATABASE_URL" if not ledger.database_is_embedded else \
+            f"the embedded PostgreSQL under {ledger.settings.home}"
+        raise NotTheDemosDatabase(
+            f"{where} holds data the demo did not make ("
+            + ", ".join(f"{n} {name}" for name, n in foreign)
+            + "): the demo runs only on an empty database or its own; unset "
+            "ROYALTY_DATABASE_URL (or point it at an empty database) and run it again")
+
+
+def late_works_registered(ledger: Ledger, catalog: SampleCatalog) -> bool:
+    """An earlier demo registered the late works already: this run back-pays nothing."""
+    keys = [r["work"] for r in catalog.works[-HELD_BACK:]]
+    with ledger.connect() as conn:
+        if conn.execute("SELECT to_regclass('public.work')").fetchone()[0] is None:
+            return False
+        found = conn.execute("SELECT count(*) FROM work WHERE key = ANY(%s)", (keys,)).fetchone()
+    return found[0] == len(keys)
+
+
 def import_rows(ledger: Ledger, kind: ImportKind, rows: list[dict]) -> str:
     stream = io.StringIO("".join(json.dumps(r) + "\n" for r in rows))
     result = import_file(ledger.engine, kind, stream)

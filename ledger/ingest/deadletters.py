@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
 
+from ledger.errors import InvalidInput, RowError
 from ledger.ingest import sql, store
 from ledger.ingest.producer_rules import ProducerRules
 
@@ -30,11 +32,15 @@ class ReplayResult:
 
 
 def replay(conn: psycopg.Connection, ids: list[int] | None, *, max_message_bytes: int,
-           producers: ProducerRules | None = None) -> ReplayResult:
+           producers: ProducerRules | None = None,
+           progress: Callable[[int, int], None] | None = None) -> ReplayResult:
     """Re-ingest open dead letters (all, or these ids). Those that now go through are
     resolved; those still bad stay dead letters, with their latest reason. One transaction.
-    Each keeps the ``user_id`` it came with: a replay reports for no one else."""
+    Each keeps the ``user_id`` it came with: a replay reports for no one else. An id that
+    names no open dead letter is bad input: nothing is replayed."""
     rows = conn.execute(sql.OPEN_DEAD_LETTERS, {"ids": ids}).fetchall()
+    if ids:
+        _refuse_missing(conn, sorted(set(ids) - {row[0] for row in rows}))
     outcome = ReplayResult()
     licensees = store.licensee_ids(conn)
     for dead_letter_id, raw, content_type, routing_key, content_encoding, user_id in rows:
@@ -53,4 +59,15 @@ def replay(conn: psycopg.Connection, ids: list[int] | None, *, max_message_bytes
                                          dead_letter_id))
         else:
             conn.execute(sql.REPLAYED, (dead_letter_id,))
+        if progress is not None:
+            progress(outcome.replayed, len(rows))
     return outcome
+
+
+def _refuse_missing(conn: psycopg.Connection, missing: list[int]) -> None:
+    if not missing:
+        return
+    states = dict(conn.execute(sql.DEAD_LETTER_STATES, (missing,)).fetchall())
+    raise InvalidInput([RowError(0, f"dead letter {i}: " + (
+        f"already {states[i]}, not open" if i in states else "no such dead letter"))
+        for i in missing])

@@ -109,6 +109,9 @@ SELECT id, raw, content_type, routing_key, content_encoding, user_id FROM dead_l
 WHERE resolved_at IS NULL AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
 ORDER BY id FOR UPDATE
 """
+DEAD_LETTER_STATES = """
+SELECT id, coalesce(resolution, 'resolved') FROM dead_letter WHERE id = ANY(%s::bigint[])
+"""
 STILL_BAD = """
 UPDATE dead_letter SET attempts = attempts + 1, reason = %s, field = %s, detail = %s
 WHERE id = %s

@@ -314,3 +314,7 @@ def _settle(provider: PayoutProvider, payout: dict) -> tuple[str, Transfer | str
 def list_payouts(conn: psycopg.Connection, run: int | None = None) -> list[dict]:
     """Every payout (of one run), oldest first."""
     return conn.cursor(row_factory=dict_row).execute(sql.LIST_PAYOUTS, {"run": run}).fetchall()
+
+
+def run_exists(conn: psycopg.Connection, run_id: int) -> bool:
+    return conn.execute(sql.RUN_EXISTS, (run_id,)).fetchone()[0]

@@ -19,6 +19,7 @@ GROUP BY c.id, a.currency ORDER BY c.key, a.currency
 NEXT_RUN_ID = "SELECT nextval(pg_get_serial_sequence('payout_run', 'id'))"
 NEXT_PAYOUT_IDS = ("SELECT nextval(pg_get_serial_sequence('payout', 'id')) "
                    "FROM generate_series(1, %s)")
+RUN_EXISTS = "SELECT EXISTS (SELECT FROM payout_run WHERE id = %s)"
 INSERT_RUN = "INSERT INTO payout_run (id, provider, transfer_group) VALUES (%s, %s, %s)"
 FINISH_RUN = "UPDATE payout_run SET finished_at = now() WHERE id = %s"
 INSERT_PAYOUTS = """

@@ -15,6 +15,15 @@ ACCRUAL_KINDS = ("accrual", "reevaluation")
 LICENSEE_ID = "SELECT id FROM licensee WHERE key = %s"
 CREATOR_ID = "SELECT id FROM creator WHERE key = %s"
 CREATOR = "SELECT id, key, name, currency FROM creator WHERE key = %s"
+WORK_TITLES = "SELECT key, title FROM work WHERE key = ANY(%s::text[])"
+# A statement's payouts: created in the period (all time: every one), in its currency.
+CREATOR_PAYOUTS = """
+SELECT created_at AS date, amount, status, transfer_id AS transfer FROM payout
+WHERE creator_id = %(creator)s AND currency = %(currency)s
+  AND (%(start)s::timestamptz IS NULL OR created_at >= %(start)s)
+  AND (%(end)s::timestamptz IS NULL OR created_at < %(end)s)
+ORDER BY created_at, id
+"""
 CREATOR_CURRENCIES = """
 SELECT currency FROM account WHERE kind = 'creator_payable' AND owner_id = %s ORDER BY currency
 """
@@ -139,11 +148,11 @@ GROUP BY 1, 2 ORDER BY count(*) DESC, 2 LIMIT 10000
 """
 UNLICENSED = """
 SELECT l.key AS licensee, coalesce(e.model, '') AS model, w.key AS work,
-       e.outcome, e.purpose, count(*) AS events, sum(e.quantity) AS quantity
+       e.outcome, e.purpose, count(*) AS events, sum(e.quantity) AS quantity, e.unit
 FROM usage_event e JOIN licensee l ON l.id = e.licensee_id
 JOIN work w ON w.id = e.work_id
 WHERE e.outcome IN ('unlicensed', 'opted_out', 'unpriced')
-GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+GROUP BY 1, 2, 3, 4, 5, 8 ORDER BY 1, 2, 3, 4, 5, 8
 """
 
 # --- Statements (grouped from the events) -----------------------------------------------

@@ -122,3 +122,24 @@ def statement(conn: psycopg.Connection, creator_key: str, period: str | None,
     return {"creator": creator["key"], "period": period, "currency": currency,
             "opening_balance": opening, "accrued": accrued, "paid": paid,
             "closing_balance": opening + accrued - paid, "lines": lines}
+
+
+def readers_details(conn: psycopg.Connection, data: dict) -> dict:
+    """What a person reads beside a statement (tables and pages, not the JSON of contract
+    §7): each work's title, and the payouts made in the period."""
+    start, end = period_bounds(data["period"])
+    works = sorted({line["work"] for line in data["lines"] if line["work"]})
+    titles = dict(conn.execute(sql.WORK_TITLES, (works,)).fetchall())
+    creator = creator_row(conn, data["creator"])
+    payouts = conn.cursor(row_factory=dict_row).execute(sql.CREATOR_PAYOUTS, {
+        "creator": creator["id"], "currency": data["currency"], "start": start,
+        "end": end}).fetchall()
+    return {"titles": titles, "payouts": payouts}
+
+
+def rate(line: dict) -> Decimal | None:
+    """The creator's amount per unit on a line: quantity × rate = amount, to check."""
+    quantity = Decimal(line["quantity"] or 0)
+    if not quantity:
+        return None
+    return (Decimal(line["amount"]) / quantity).quantize(NANO).normalize()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.reports.display import money
 from ledger.reports.html import Bar, bar_chart, statement_html
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -60,12 +61,13 @@ def test_pages_render_in_a_browser_with_their_key_figures(scenario, tmp_path) ->
     assert_self_contained(statement_page.read_text())
     dom, shot = render(statement_page, tmp_path)
     text = visible_text(dom)
-    assert f"Closing balance (USD) {data['closing_balance']}" in text
+    assert f"Closing balance (USD) {money(data['closing_balance'], 'USD')}" in text
     for figure in (data["accrued"], data["paid"], data["opening_balance"]):
-        assert figure in text
+        assert money(figure, "USD") in text
     assert "w3" in text and "acme" in text and "video-2" in text
     negative = [x["amount"] for x in data["lines"] if x["amount"].startswith("-")]
-    assert negative and all(amount in text for amount in negative)
+    assert negative and all(money(amount, "USD") in text for amount in negative)
+    assert "Sub-cent amounts are kept in the balance" in text
     assert shot.stat().st_size > 30_000
 
     transparency = json.loads(cli_ok(cli, "report", "transparency", "--licensee", "acme",
@@ -77,24 +79,26 @@ def test_pages_render_in_a_browser_with_their_key_figures(scenario, tmp_path) ->
     dom, shot = render(transparency_page, tmp_path)
     text = visible_text(dom)
     assert "Transparency report — acme" in text
-    assert re.search(rf"Events {transparency['events']}\b", text)
+    assert re.search(rf"Events {transparency['events']:,}\b", text)
     assert re.search(rf"Registered works {transparency['works']}\b", text)
     assert re.search(rf"Creators {transparency['creators']}\b", text)
     assert "w2" in text and "video-2" in text and "text-1" in text
     assert shot.stat().st_size > 30_000
 
 
-def test_text_is_escaped_and_amounts_are_exact() -> None:
+def test_text_is_escaped_and_amounts_are_shown_to_the_cent() -> None:
     evil = "<script>alert(1)</script>"
     page = statement_html({
         "creator": evil, "period": "2026-11", "currency": "USD",
         "opening_balance": "0.000000001", "accrued": "123456789012.123456789", "paid": "0",
         "closing_balance": "123456789012.123456790",
         "lines": [{"work": evil, "licensee": "a&b", "model": None, "purpose": "ai-train",
-                   "usage_period": "2026-10", "events": 1, "quantity": "1", "unit": "uses",
+                   "usage_period": "2026-10", "events": 1, "quantity": "1000", "unit": "uses",
                    "amount": __import__("decimal").Decimal("123456789012.123456789")}]})
     assert "<script>" not in page and "&lt;script&gt;" in page and "a&amp;b" in page
-    assert "123456789012.123456789" in page and "123456789012.123456790" in page
+    assert "123,456,789,012.12" in page and "0.00" in page
+    # Exact only in a bar's tooltip, never in a cell or figure.
+    assert ">123456789012.123456789<" not in page and "9 decimal places" in page
 
 
 def test_bar_chart_draws_negatives_left_of_zero() -> None:

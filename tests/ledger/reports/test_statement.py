@@ -10,6 +10,7 @@ import json
 from decimal import Decimal
 
 from ledger.matching import reevaluation
+from ledger.reports.display import money
 from ledger.reports.statement import statement
 from tests.builders import jsonl, sha, work
 from tests.ledger.reports.scenario import (
@@ -192,13 +193,14 @@ def test_table_reads_at_80_columns(scenario, tmp_path) -> None:
     assert result.code == 0
     assert max(len(x) for x in result.stdout.splitlines()) <= 80
     for figure in ("opening_balance", "accrued", "paid", "closing_balance"):
-        assert data[figure] in result.stdout
+        assert money(data[figure], "USD") in result.stdout  # to the cent
     assert "w3" in result.stdout and "acme" in result.stdout and "EUR" in result.stdout
     out = tmp_path / "alice.txt"
     assert cli("report", "statement", "--creator", "alice", "--period", month,
                "--output", str(out)).code == 0
     text = out.read_text()
-    assert data["closing_balance"] in text and max(len(x) for x in text.splitlines()) <= 80
+    assert money(data["closing_balance"], "USD") in text
+    assert max(len(x) for x in text.splitlines()) <= 80
 
 
 def test_a_reversal_that_names_no_work_is_an_adjustment_line(scenario, ledger) -> None:
