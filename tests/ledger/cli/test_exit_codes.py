@@ -63,6 +63,7 @@ def test_wait_idle_times_out_with_status_1(ledger, empty_queue) -> None:
 
 def test_reconcile_with_a_disagreement_exits_1_in_major_units(cli, ledger) -> None:
     fund(cli, ledger, {"alice": 11})
+    assert cli("creators", "onboard", "alice").code == 0  # the sandbox pays account holders
     assert cli("payouts", "run").code == 0
     with ledger.connect() as conn:  # the provider lost its record of the transfer
         conn.execute("DELETE FROM sandbox_transfer")

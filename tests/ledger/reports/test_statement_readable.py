@@ -33,6 +33,7 @@ def royalty(*args: str) -> str:
 def test_a_statement_reads_to_the_cent_with_titles_rates_and_payouts(cli, ledger,
                                                                      tmp_path) -> None:
     fund(cli, ledger, {"alice": 11})  # 11 uses at 1.000000007: 11.000000077 booked
+    assert cli("creators", "onboard", "alice").code == 0  # the sandbox pays account holders
     assert cli("payouts", "run").code == 0  # 11.00 paid, 0.000000077 stays
     with ledger.connect() as conn:
         (transfer,) = conn.execute("SELECT transfer_id FROM payout").fetchone()
