@@ -109,3 +109,17 @@ def test_statements_are_not_built_by_string_replacement() -> None:
     for name, path in MODULES.items():
         if name.endswith(".sql"):
             assert ".replace(" not in path.read_text(), name
+
+
+def test_fingerprints_are_pure() -> None:
+    """Computing a fingerprint needs no database, broker or settings: it imports nothing
+    of the product outside its own package."""
+    outside = sorted(f"{name} -> {other}" for name, imported in GRAPH.items()
+                     if _package(name) == "ledger.fingerprints" for other in imported
+                     if _package(other) != "ledger.fingerprints")
+    assert outside == []
+    for name, path in MODULES.items():
+        if _package(name) == "ledger.fingerprints":
+            source = path.read_text()
+            for layer in ("psycopg", "sqlalchemy", "sqlmodel", "kombu", "celery"):
+                assert f"import {layer}" not in source and f"from {layer}" not in source, name

@@ -8,7 +8,9 @@ from importlib import metadata
 import typer
 from rich.markup import escape
 
-from ledger.cli import catalog, db, demo, failures, ingest, payouts, producers, report
+from ledger.cli import (
+    catalog, db, demo, failures, fingerprints, ingest, payouts, producers, report,
+)
 from ledger.cli.context import err_console
 from ledger.cli.inputs import argument_problems
 from ledger.errors import InvalidInput, LedgerError, RowError
@@ -54,6 +56,7 @@ catalog.licensees_app.command("grant-producer")(producers.grant_producer)
 catalog.licensees_app.command("revoke-producer")(producers.revoke_producer)
 report.app.command("payouts")(payouts.report_payouts)
 app.command("demo")(demo.demo)
+app.command("fingerprint")(fingerprints.fingerprint_command)
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:
