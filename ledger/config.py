@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     # contract §11: every licensee takes events only from its producers
     require_producer: bool = False
     broker_admin_url: str | None = None  # RabbitMQ's management API, for grant-producer
+    # Near-duplicate matching (contract §8): Hamming distances at or below which a
+    # fingerprint matches (auto) or is proposed for review. Chosen from the table of
+    # bench/fingerprint_thresholds.py (README): no false match on real media.
+    match_pdq: int = Field(31, ge=0, le=256)
+    match_iscc: int = Field(8, ge=0, le=64)
+    review_pdq: int = Field(63, ge=0, le=256)
+    review_iscc: int = Field(15, ge=0, le=64)
 
 
 @lru_cache(maxsize=1)

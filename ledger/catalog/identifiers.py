@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
-IDENTIFIER_KINDS = ("sha256", "url", "isrc", "iswc", "isbn", "doi", "c2pa", "phash", "simhash")
+from ledger.fingerprints.codes import normal_iscc, normal_pdq
+
+IDENTIFIER_KINDS = ("sha256", "url", "isrc", "iswc", "isbn", "doi", "c2pa", "phash", "simhash",
+                    "pdq", "iscc")
+# The content fingerprints of contract §8: matched also when similar.
+FINGERPRINT_KINDS = ("pdq", "iscc")
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX16 = re.compile(r"[0-9a-f]{16}")
@@ -49,6 +55,10 @@ def normalise(kind: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{kind} must be a non-empty string")
     raw = value.strip()
+    if kind == "pdq":
+        return normal_pdq(raw)
+    if kind == "iscc":
+        return normal_iscc(raw)
     if kind == "url":
         return canonical_url(raw)
     if kind in ("sha256", "phash", "simhash"):
@@ -81,15 +91,39 @@ def normalise(kind: str, value: object) -> str:
     return raw  # c2pa manifest URN: compared as given
 
 
-def normalise_all(identifiers: object) -> tuple[dict[str, str], list[str]]:
-    """Normal forms of an ``{kind: value}`` object, and every reason it is bad."""
+# A work's identifiers: one value per kind, or several (contract §8: a work has many
+# renditions) as a sorted tuple without repeats.
+Identifiers = dict[str, "str | tuple[str, ...]"]
+
+
+def normalise_all(identifiers: object) -> tuple[Identifiers, list[str]]:
+    """Normal forms of a work's ``{kind: value or [values]}`` object, and every reason it
+    is bad."""
     if not isinstance(identifiers, dict) or not identifiers:
         return {}, ["identifiers must be an object with at least one identifier"]
-    out: dict[str, str] = {}
+    out: Identifiers = {}
     errors: list[str] = []
     for kind, value in identifiers.items():
-        try:
-            out[kind] = normalise(kind, value)
-        except ValueError as exc:
-            errors.append(f"identifiers.{kind}: {exc}")
+        values = value if isinstance(value, list) else [value]
+        if not values:
+            errors.append(f"identifiers.{kind}: an empty list names nothing")
+            continue
+        normal: set[str] = set()
+        for position, one in enumerate(values):
+            where = f"identifiers.{kind}" + (f"[{position}]" if isinstance(value, list) else "")
+            try:
+                normal.add(normalise(kind, one))
+            except ValueError as exc:
+                errors.append(f"{where}: {exc}")
+        if normal:
+            out[kind] = next(iter(normal)) if len(normal) == 1 else tuple(sorted(normal))
     return out, errors
+
+
+def pairs(identifiers: Mapping[str, str | tuple[str, ...]]) -> Iterator[tuple[str, str]]:
+    """Each (kind, value) of a work's identifiers, lists flattened."""
+    for kind, value in identifiers.items():
+        if isinstance(value, str):
+            yield kind, value
+        else:
+            yield from ((kind, one) for one in value)

@@ -9,6 +9,7 @@ from functools import partial
 from sqlalchemy import Connection
 
 from ledger.catalog import repository as repo
+from ledger.catalog.identifiers import pairs
 from ledger.catalog.schemas import CreatorRow, LicenseeRow, WorkRow
 from ledger.imports import Plan
 
@@ -73,7 +74,7 @@ def plan_works(conn: Connection, rows: list[tuple[int, WorkRow]], plan: Plan) ->
                                (s.creator for _, r in rows for s in r.splits))
     states = repo.load_works(conn, (r.work for _, r in rows))
     owners = repo.identifier_owners(
-        conn, ((k, v) for _, r in rows for k, v in r.identifiers.items()))
+        conn, (pair for _, r in rows for pair in pairs(r.identifiers)))
     claimed_in_file: dict[tuple[str, str], tuple[str, int]] = {}
 
     new_works: list[tuple[WorkRow]] = []
@@ -87,7 +88,7 @@ def plan_works(conn: Connection, rows: list[tuple[int, WorkRow]], plan: Plan) ->
             if split.creator not in creator_ids:
                 plan.error(line, f"splits: unknown creator {split.creator!r}")
                 bad_row = True
-        for pair in row.identifiers.items():
+        for pair in pairs(row.identifiers):
             owner = owners.get(pair)
             if owner is not None and owner != row.work:
                 plan.error(line, f"identifiers.{pair[0]}: {pair[1]!r} already belongs to work "

@@ -68,12 +68,26 @@ class WorkIdentifier(SQLModel, table=True):
     """One row per identifier kind and normalised value; a value names one work."""
 
     __tablename__ = "work_identifier"
-    __table_args__ = (Index("work_identifier_work_id", "work_id"),)
+    __table_args__ = (
+        Index("work_identifier_work_id", "work_id"),
+        # Multi-index hashing (contract §8): a fingerprint's bands, found by GIN (the SQL
+        # functions are made by migration 0021).
+        Index("work_identifier_pdq_bands", text("pdq_keys(value)"), postgresql_using="gin",
+              postgresql_where=text("kind = 'pdq'")),
+        Index("work_identifier_iscc_bands", text("iscc_keys(value)"), postgresql_using="gin",
+              postgresql_where=text("kind = 'iscc'")),
+        Index("work_identifier_iscc_instance", text("iscc_instance(value)"),
+              postgresql_where=text("kind = 'iscc'")),
+    )
 
     # Compared byte for byte ("C"): matching looks values up by the thousand per batch.
     kind: str = Field(sa_column=Column(Text(collation="C"), primary_key=True))
     value: str = Field(sa_column=Column(Text(collation="C"), primary_key=True))
     work_id: int = Field(sa_column=Column(Integer, ForeignKey("work.id"), nullable=False))
+    # How it came to the work: NULL imported, "review" or "claim" an accepted candidate (a
+    # match through it says so). Its pdq and iscc values are found by the bands of their
+    # bits (GIN indexes on pdq_keys / iscc_keys, made by migration 0021).
+    via: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class SplitVersion(SQLModel, table=True):

@@ -29,8 +29,11 @@ def show_work(conn: Connection, key: str) -> dict:
                         {"k": key}).mappings().first()
     if work is None:
         raise NotFound(f"no work {key!r}")
-    identifiers = dict(conn.execute(sql.WORK_IDENTIFIERS,
-        {"id": work["id"]}).all())
+    identifiers: dict = {}
+    for kind, value in conn.execute(sql.WORK_IDENTIFIERS, {"id": work["id"]}):
+        held = identifiers.get(kind)  # several renditions of a kind: a list
+        identifiers[kind] = value if held is None else [*(
+            [held] if isinstance(held, str) else held), value]
     versions: dict = {}
     for effective_from, creator, share in conn.execute(sql.WORK_SPLITS, {"id": work["id"]}):
         versions.setdefault(effective_from, []).append({"creator": creator, "share": share})

@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from ledger.catalog import sql
+from ledger.catalog.identifiers import pairs
 
 from ledger.catalog.models import (
     Creator, Licensee, SplitShare, SplitVersion, Work, WorkIdentifier,
@@ -92,7 +93,12 @@ def load_works(conn: Connection, keys: Iterable[str]) -> dict[str, WorkState]:
     for kind, value, work_id in conn.execute(
             select(identifier_t.c.kind, identifier_t.c.value, identifier_t.c.work_id)
             .where(identifier_t.c.work_id.in_(ids))):
-        by_id[work_id].identifiers[kind] = value
+        held = by_id[work_id].identifiers.get(kind)
+        if held is None:
+            by_id[work_id].identifiers[kind] = value
+        else:  # several renditions: as ``normalise_all`` spells them
+            values = {held} if isinstance(held, str) else set(held)
+            by_id[work_id].identifiers[kind] = tuple(sorted(values | {value}))
     shares = conn.execute(sql.SPLITS_OF_WORKS, {"ids": ids})
     for work_id, effective_from, creator, share in shares:
         by_id[work_id].versions.setdefault(effective_from, {})[creator] = share
@@ -115,7 +121,7 @@ def replace_identifiers(conn: Connection, work_id: int, identifiers: dict[str, s
 
 def add_identifiers(conn: Connection, by_work: dict[int, dict[str, str]]) -> None:
     rows = [{"kind": k, "value": v, "work_id": work_id}
-            for work_id, identifiers in by_work.items() for k, v in identifiers.items()]
+            for work_id, identifiers in by_work.items() for k, v in pairs(identifiers)]
     if rows:
         conn.execute(insert(identifier_t), rows)
 

@@ -36,7 +36,7 @@ WORK = text("""
 SELECT id, key, title, kind, opt_out FROM work WHERE key = :k
 """)
 WORK_IDENTIFIERS = text("""
-SELECT kind, value FROM work_identifier WHERE work_id = :id ORDER BY kind
+SELECT kind, value FROM work_identifier WHERE work_id = :id ORDER BY kind, value
 """)
 WORK_SPLITS = text("""
 SELECT v.effective_from, c.key, s.share FROM split_version v

@@ -99,7 +99,8 @@ def works_show(work: str = typer.Argument(..., help="Work key."),
         return
     rprint(f"[bold]{data['work']}[/bold] — {data['title']} ({data['kind'] or 'work'})")
     rprint(f"opt-out: {', '.join(data['opt_out']) or 'none'}")
-    emit([{"kind": k, "value": v} for k, v in data["identifiers"].items()], fmt,
+    emit([{"kind": k, "value": one} for k, v in data["identifiers"].items()
+          for one in ([v] if isinstance(v, str) else v)], fmt,
          title="Identifiers")
     rows = [{"effective_from": v["effective_from"] or "beginning", "creator": s["creator"],
              "share": s["share"]} for v in data["splits"] for s in v["shares"]]

@@ -63,6 +63,8 @@ class _Item(_Plain):
     c2pa: Short = None  # type: ignore[assignment]
     phash: Short = None  # type: ignore[assignment]
     simhash: Short = None  # type: ignore[assignment]
+    pdq: Short = None  # type: ignore[assignment]
+    iscc: Short = None  # type: ignore[assignment]
 
 
 _ITEM_KINDS = _Item.__struct_fields__

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from ledger.catalog.identifiers import IDENTIFIER_KINDS, normalise
+from ledger.fingerprints.codes import pdq_quality
 from ledger.ingest import limits
 from ledger.licensing.purposes import USAGE_TOKENS
 
@@ -252,6 +253,11 @@ def validate(event: Any) -> Usage:
     if not identifiers:
         raise Invalid("data.item", "data.item has no known identifier "
                                    f"({', '.join(IDENTIFIER_KINDS)})")
+    if "pdq_quality" in item:  # kept with the item's other attributes; matching reads it
+        try:
+            pdq_quality(item["pdq_quality"])
+        except ValueError as exc:
+            raise Invalid("data.item.pdq_quality", str(exc)) from None
     dget = data.get
     activity, model, run, dataset, unit = (dget("activity"), dget("model"), dget("run"),
                                            dget("dataset"), dget("unit"))

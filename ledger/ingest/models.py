@@ -62,6 +62,9 @@ class UsageEvent(SQLModel, table=True):
     c2pa: str | None = Field(default=None, sa_column=Column(Text))
     phash: str | None = Field(default=None, sa_column=Column(Text))
     simhash: str | None = Field(default=None, sa_column=Column(Text))
+    # content fingerprints (contract §8), matched also when similar
+    pdq: str | None = Field(default=None, sa_column=Column(Text(collation="C")))
+    iscc: str | None = Field(default=None, sa_column=Column(Text(collation="C")))
     extensions: dict | None = Field(default=None, sa_column=Column(JSONB))
     received_at: datetime | None = Field(default=None, sa_column=_now())
     # The evaluation (contract §6): set when the event is booked, changed only by a
@@ -75,6 +78,9 @@ class UsageEvent(SQLModel, table=True):
     fee: Decimal | None = Field(default=None, sa_column=Column(Numeric(38, 9)))
     net: Decimal | None = Field(default=None, sa_column=Column(Numeric(38, 9)))
     entry_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # How the work was matched (exact, pdq, iscc, review, claim) and at what Hamming distance.
+    match_method: str | None = Field(default=None, sa_column=Column(Text))
+    match_distance: int | None = Field(default=None, sa_column=Column(Integer))
     reevaluated_at: datetime | None = Field(default=None,
                                             sa_column=Column(DateTime(timezone=True)))
 

@@ -15,7 +15,7 @@ import psycopg
 
 from ledger import locks
 from ledger.accounting import booking
-from ledger.matching import sql
+from ledger.matching import sql, thresholds
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def accrue(conn: psycopg.Connection, columns: tuple[str, ...], source: str,
     conn.execute("SAVEPOINT accrue")
     try:
         tallied = conn.execute(sql.insert_evaluated(columns, source, kinds),
-                               {"entry": entry_id}).fetchall()
+                               {"entry": entry_id, **thresholds.params()}).fetchall()
     except psycopg.errors.UniqueViolation:
         # rolled back to, a savepoint still stands: release it, or what follows would run
         # in it (and the journal would not see its entry as of this transaction)

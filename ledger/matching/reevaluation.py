@@ -15,7 +15,7 @@ import psycopg
 
 from ledger import locks
 from ledger.accounting import booking, statement_lines
-from ledger.matching import sql
+from ledger.matching import sql, thresholds
 
 
 @dataclass
@@ -67,7 +67,7 @@ def _reevaluate_chunk(conn: psycopg.Connection, ids: list[int], total: Reevaluat
     locks.hold(conn, locks.CATALOG_LOCK, shared=True)
     conn.execute(sql.CREATE_REEVALUATED_TABLE)
     conn.execute(sql.LOCK_CHUNK, (ids,))
-    changed = conn.execute(sql.FILL_REEVALUATED, {"ids": ids}).rowcount
+    changed = conn.execute(sql.FILL_REEVALUATED, {"ids": ids, **thresholds.params()}).rowcount
     total.examined += len(ids)
     if not changed:
         return

@@ -26,7 +26,8 @@ REEVALUATED_TABLE = "reevaluated"
 # --- Evaluation -------------------------------------------------------------------------
 
 _TEMPLATE = """
-SELECT src.*, m.work_id, sv.id AS split_version_id, lic.id AS license_id,
+SELECT src.*, m.work_id, m.match_method, m.match_distance,
+       sv.id AS split_version_id, lic.id AS license_id,
        CASE WHEN m.work_id IS NULL THEN 'unmatched'
             WHEN lic.id IS NULL THEN CASE WHEN covers(sv.opt_out, src.purpose) THEN 'opted_out'
                                           ELSE 'unlicensed' END
@@ -36,7 +37,7 @@ SELECT src.*, m.work_id, sv.id AS split_version_id, lic.id AS license_id,
        priced.gross, priced.fee, CAST(priced.gross - priced.fee AS numeric(38, 9)) AS net,
        sv.creator_ids, sv.shares
 FROM {source} AS src
-CROSS JOIN LATERAL (SELECT {work_id} AS work_id OFFSET 0) AS m
+CROSS JOIN LATERAL ({match}) AS m
 LEFT JOIN LATERAL (
     -- opt_out: the work's and the split's creators' opt-outs together (kept by triggers)
     SELECT v.id, v.opt_out, v.creator_ids, v.shares FROM split_version v
@@ -74,26 +75,65 @@ LEFT JOIN LATERAL (
 """
 
 
+# An exact kind's probe: the work that holds the item's value (the primary key), and how
+# that identifier came to it.
+_EXACT = """(SELECT i.work_id, coalesce(i.via, 'exact') AS match_method,
+        CAST(NULL AS integer) AS match_distance
+ FROM work_identifier i WHERE i.kind = '{kind}' AND i.value = src.{kind})"""
+# An ISCC's Instance-Code is exact (contract §8): the same bytes.
+_INSTANCE = """(SELECT i.work_id, coalesce(i.via, 'exact'), CAST(NULL AS integer)
+ FROM work_identifier i JOIN work w ON w.id = i.work_id
+ WHERE src.iscc IS NOT NULL AND i.kind = 'iscc' AND iscc_instance(i.value) = iscc_instance(src.iscc)
+ ORDER BY w.key COLLATE "C" LIMIT 1)"""
+# The nearest registered fingerprint within its kind's auto-match threshold: candidates are
+# those sharing a band with the item's (GIN index), never a scan of the catalog; ties by
+# distance, then kind (pdq before iscc), then work key in code-point order. A PDQ hash of
+# quality below 50 is never matched by similarity; neither is a pair a reviewer rejected.
+_SIMILAR = """(SELECT s.work_id, s.match_method, s.match_distance FROM (
+    SELECT i.work_id, coalesce(i.via, 'pdq') AS match_method, 1 AS rank,
+           bit_count(pdq_bits(i.value) # pdq_bits(src.pdq)) AS match_distance
+    FROM work_identifier i
+    WHERE src.pdq IS NOT NULL AND i.kind = 'pdq' AND pdq_keys(i.value) && pdq_keys(src.pdq)
+      AND coalesce(CAST(CAST(src.extensions AS jsonb) #>> '{item,pdq_quality}' AS integer), 100)
+          >= %(min_pdq_quality)s
+      AND bit_count(pdq_bits(i.value) # pdq_bits(src.pdq)) <= %(match_pdq)s
+    UNION ALL
+    SELECT i.work_id, coalesce(i.via, 'iscc'), 2,
+           bit_count(iscc_content(i.value) # iscc_content(src.iscc))
+    FROM work_identifier i
+    WHERE src.iscc IS NOT NULL AND i.kind = 'iscc' AND iscc_keys(i.value) && iscc_keys(src.iscc)
+      AND bit_count(iscc_content(i.value) # iscc_content(src.iscc)) <= %(match_iscc)s
+) AS s JOIN work w ON w.id = s.work_id
+ORDER BY s.match_distance, s.rank, w.key COLLATE "C" LIMIT 1)"""
+_NONE = "(SELECT CAST(NULL AS integer), CAST(NULL AS text), CAST(NULL AS integer))"
+
+
 @cache
 def evaluation(source: str, kinds: frozenset[str] | None = None) -> str:
     """The evaluation query over ``source`` (a table name or a parenthesised subquery).
     With ``kinds``, only those identifier kinds are matched (a batch in which no event has
-    a DOI, say, skips the DOI lookup); without, every kind."""
+    a DOI, say, skips the DOI lookup); without, every kind.
+
+    Its parameters: the thresholds of ``thresholds()``."""
     used = [k for k in MATCH_PRIORITY if kinds is None or k in kinds]
-    # One index probe per kind, in priority order, stopping at the first match (COALESCE
-    # evaluates lazily). As joins, a planner that thinks the batch is small may scan the
-    # whole identifier table once per event instead.
-    probes = [f"(SELECT i.work_id FROM work_identifier i "
-              f"WHERE i.kind = '{kind}' AND i.value = src.{kind})" for kind in used]
-    work_id = (f"COALESCE({', '.join(probes)})" if len(probes) > 1
-               else probes[0] if probes else "CAST(NULL AS integer)")
-    return _TEMPLATE.format(source=source, work_id=work_id)
+    # One index probe per kind, in priority order, then the fingerprints: the first branch
+    # with a row decides (a LIMIT over UNION ALL runs its branches in order, stopping at the
+    # first row). As joins, a planner that thinks the batch is small may scan the whole
+    # identifier table once per event instead.
+    branches = [_EXACT.format(kind=kind) for kind in used]
+    if kinds is None or "iscc" in kinds:
+        branches.append(_INSTANCE)
+    if kinds is None or kinds & {"pdq", "iscc"}:
+        branches.append(_SIMILAR)
+    branches.append(_NONE)
+    match = "SELECT * FROM (" + "\n UNION ALL ".join(branches) + ") AS probes LIMIT 1"
+    return _TEMPLATE.format(source=source, match=match)
 
 
 # --- Accrual of a staged batch ----------------------------------------------------------
 
 EVALUATED = ("outcome", "work_id", "split_version_id", "license_id", "currency", "gross", "fee",
-             "net")
+             "net", "match_method", "match_distance")
 # What the tallies need of each inserted event (their keys and sums).
 RETURNED = ("licensee_id", "model", "purpose", "dataset", "time", "outcome", "work_id",
             "split_version_id", "currency", "gross", "fee", "net")
@@ -244,9 +284,11 @@ REBUILD_WORK_TALLY = f"INSERT INTO usage_work_tally ({_WORK_KEY}, {_WORK_SUMS}) 
 # --- Re-evaluation ----------------------------------------------------------------------
 
 INPUTS = ("time", "licensee_id", "purpose", "quantity", "unit", "sha256", "url", "isrc", "iswc",
-          "isbn", "doi", "c2pa", "phash", "simhash")
+          "isbn", "doi", "c2pa", "phash", "simhash", "pdq", "iscc", "extensions")
 STATE = ("outcome", "work_id", "split_version_id", "license_id", "currency", "gross", "fee",
-         "net")
+         "net", "match_method", "match_distance")
+_STATE_TYPES = ("text", "integer", "integer", "integer", "text", "numeric(38,9)", "numeric(38,9)",
+                "numeric(38,9)", "text", "integer")
 
 CANDIDATES = """
 SELECT e.id FROM usage_event e
@@ -267,10 +309,8 @@ ORDER BY e.id LIMIT %(limit)s
 CREATE_REEVALUATED_TABLE = f"""
 CREATE TEMP TABLE IF NOT EXISTS {REEVALUATED_TABLE} (
     id bigint, licensee_id integer,
-    {", ".join(f"old_{c} {t}" for c, t in zip(STATE, ("text", "integer", "integer", "integer",
-               "text", "numeric(38,9)", "numeric(38,9)", "numeric(38,9)"), strict=True))},
-    {", ".join(f"new_{c} {t}" for c, t in zip(STATE, ("text", "integer", "integer", "integer",
-               "text", "numeric(38,9)", "numeric(38,9)", "numeric(38,9)"), strict=True))},
+    {", ".join(f"old_{c} {t}" for c, t in zip(STATE, _STATE_TYPES, strict=True))},
+    {", ".join(f"new_{c} {t}" for c, t in zip(STATE, _STATE_TYPES, strict=True))},
     old_entry_id bigint
 ) ON COMMIT DELETE ROWS
 """

@@ -10,7 +10,7 @@ import pytest
 
 from ledger.ingest import deadletters, store
 from ledger.ingest import sql as ingest_sql
-from ledger.matching import accrual
+from ledger.matching import accrual, thresholds
 from ledger.matching import sql as matching_sql
 from ledger.ingest.events import BATCH, SINGLE
 from tests.builders import creator, expected_net, jsonl, license, licensee, sha, work
@@ -323,8 +323,9 @@ def test_a_batch_is_matched_by_index_probes_even_against_a_small_analysed_catalo
         conn.execute(matching_sql.CREATE_ACCRUED_TABLE)
         store.copy_staged(conn, prepared.staged)
         insert = matching_sql.insert_evaluated(ingest_sql.COLUMNS, ingest_sql.NEW_EVENTS)
-        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + insert, {"entry": None}))
-        conn.execute(insert, {"entry": None})
+        params = {"entry": None, **thresholds.params()}
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + insert, params))
+        conn.execute(insert, params)
         matched = conn.execute("SELECT count(work_id) FROM usage_event").fetchone()[0]
         conn.rollback()
     assert "Seq Scan on work_identifier" not in plan, plan

@@ -1,0 +1,117 @@
+"""Fingerprints and near-duplicate matching (contract §8).
+
+- ``usage_event.pdq``, ``.iscc``: the content fingerprints an item carries (identifier
+  columns like the others); ``.match_method`` and ``.match_distance``: how the event's
+  work was matched (``exact``, ``pdq``, ``iscc``, ``review``, ``claim``) and at what
+  Hamming distance.
+- ``work_identifier.via``: how an identifier came to the work (NULL: imported;
+  ``review`` or ``claim``: an accepted candidate), which a match through it reports.
+- SQL functions that read the bits of a PDQ hash and the units of an ISCC (base32, as
+  ``iscc-core`` encodes it), and the band keys of multi-index hashing: a fingerprint's
+  16-bit bands, each keyed by its position, so that a GIN index finds every registered
+  fingerprint that agrees with a query on at least one band without scanning the catalog.
+  Two fingerprints within distance b - 1 of each other (b bands) always share a band.
+
+Revision ID: 0021
+Revises: 0018
+Create Date: 2026-12-06
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0021"
+down_revision = "0018"
+branch_labels = None
+depends_on = None
+
+FUNCTIONS = r"""
+CREATE FUNCTION pdq_bits(hash text) RETURNS bit(256)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CAST(CAST('x' || hash AS bit(256)) AS bit(256));
+
+-- 16 bands of 16 bits, band i keyed as i * 65536 + its value.
+CREATE FUNCTION pdq_keys(hash text) RETURNS integer[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN ARRAY(SELECT i * 65536 + CAST(substring(pdq_bits(hash) FROM i * 16 + 1 FOR 16) AS integer)
+             FROM generate_series(0, 15) AS i);
+
+-- An ISCC's bits: its base32 (RFC 4648, no padding) after 'ISCC:'.
+CREATE FUNCTION iscc_bits(code text) RETURNS bit varying
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN (SELECT CAST(string_agg(CAST(CAST(position(c.ch IN 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567') - 1
+                                         AS bit(5)) AS text), '' ORDER BY c.n) AS bit varying)
+        FROM unnest(string_to_array(substr(code, 6), NULL)) WITH ORDINALITY AS c(ch, n));
+
+-- The header's four nibbles (main type, subtype, version, length) and the 64-bit units
+-- after it: a unit alone, or an ISCC-CODE whose length says which of Meta-, Semantic- and
+-- Content-Code precede its Data- and Instance-Code (a wide ISCC-CODE, subtype 7, has no
+-- 64-bit units).
+CREATE FUNCTION iscc_content_type(code text) RETURNS integer
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN (SELECT CASE WHEN mt = 2 AND st <= 4 THEN st
+                    WHEN mt = 5 AND st <= 4 AND len & 1 = 1 THEN st END
+        FROM (SELECT CAST(substring(b FROM 1 FOR 4) AS integer) AS mt,
+                     CAST(substring(b FROM 5 FOR 4) AS integer) AS st,
+                     CAST(substring(b FROM 13 FOR 4) AS integer) AS len
+              FROM (SELECT iscc_bits(code) AS b) AS x) AS h);
+
+CREATE FUNCTION iscc_content(code text) RETURNS bit(64)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN (SELECT CASE WHEN iscc_content_type(code) IS NULL THEN NULL
+                    WHEN mt = 2 THEN CAST(substring(b FROM 17 FOR 64) AS bit(64))
+                    ELSE CAST(substring(b FROM 17 + 64 * ((len >> 2 & 1) + (len >> 1 & 1))
+                                        FOR 64) AS bit(64)) END
+        FROM (SELECT b, CAST(substring(b FROM 1 FOR 4) AS integer) AS mt,
+                     CAST(substring(b FROM 13 FOR 4) AS integer) AS len
+              FROM (SELECT iscc_bits(code) AS b) AS x) AS h);
+
+CREATE FUNCTION iscc_instance(code text) RETURNS bit(64)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN (SELECT CASE WHEN mt = 4 THEN CAST(substring(b FROM 17 FOR 64) AS bit(64))
+                    WHEN mt = 5 AND st <> 7 THEN CAST(substring(
+                        b FROM 17 + 64 * ((len & 1) + (len >> 1 & 1) + (len >> 2 & 1) + 1)
+                        FOR 64) AS bit(64)) END
+        FROM (SELECT b, CAST(substring(b FROM 1 FOR 4) AS integer) AS mt,
+                     CAST(substring(b FROM 5 FOR 4) AS integer) AS st,
+                     CAST(substring(b FROM 13 FOR 4) AS integer) AS len
+              FROM (SELECT iscc_bits(code) AS b) AS x) AS h);
+
+-- 4 bands of 16 bits of the Content-Code, keyed apart per media type (and apart from
+-- PDQ's keys: from 2^20 up).
+CREATE FUNCTION iscc_keys(code text) RETURNS integer[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN ARRAY(SELECT (16 + iscc_content_type(code) * 4 + i) * 65536
+                    + CAST(substring(iscc_content(code) FROM i * 16 + 1 FOR 16) AS integer)
+             FROM generate_series(0, 3) AS i WHERE iscc_content(code) IS NOT NULL);
+"""
+
+
+def upgrade() -> None:
+    op.add_column("usage_event", sa.Column("pdq", sa.Text(collation="C")))
+    op.add_column("usage_event", sa.Column("iscc", sa.Text(collation="C")))
+    op.add_column("usage_event", sa.Column("match_method", sa.Text()))
+    op.add_column("usage_event", sa.Column("match_distance", sa.Integer()))
+    op.add_column("work_identifier", sa.Column("via", sa.Text()))
+    # Every event matched so far was matched exactly; said so, a re-evaluation finds no
+    # change in them.
+    op.execute("UPDATE usage_event SET match_method = 'exact' WHERE work_id IS NOT NULL")
+    op.execute(FUNCTIONS)
+    op.execute("CREATE INDEX work_identifier_pdq_bands ON work_identifier "
+               "USING gin (pdq_keys(value)) WHERE kind = 'pdq'")
+    op.execute("CREATE INDEX work_identifier_iscc_bands ON work_identifier "
+               "USING gin (iscc_keys(value)) WHERE kind = 'iscc'")
+    op.execute("CREATE INDEX work_identifier_iscc_instance ON work_identifier "
+               "(iscc_instance(value)) WHERE kind = 'iscc'")
+
+
+def downgrade() -> None:
+    op.execute("DROP INDEX work_identifier_iscc_instance")
+    op.execute("DROP INDEX work_identifier_iscc_bands")
+    op.execute("DROP INDEX work_identifier_pdq_bands")
+    for name in ("iscc_keys", "iscc_instance", "iscc_content", "iscc_content_type", "iscc_bits",
+                 "pdq_keys", "pdq_bits"):
+        op.execute(f"DROP FUNCTION {name}(text)")
+    op.drop_column("work_identifier", "via")
+    for column in ("match_distance", "match_method", "iscc", "pdq"):
+        op.drop_column("usage_event", column)
