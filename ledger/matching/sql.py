@@ -126,7 +126,8 @@ def evaluation(source: str, kinds: frozenset[str] | None = None) -> str:
     if kinds is None or kinds & {"pdq", "iscc"}:
         branches.append(_SIMILAR)
     branches.append(_NONE)
-    match = "SELECT * FROM (" + "\n UNION ALL ".join(branches) + ") AS probes LIMIT 1"
+    match = ("SELECT * FROM (" + "\n UNION ALL ".join(branches)
+             + ") AS probes (work_id, match_method, match_distance) LIMIT 1")
     return _TEMPLATE.format(source=source, match=match)
 
 

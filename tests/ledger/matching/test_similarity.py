@@ -1,0 +1,192 @@
+"""Near-duplicate matching (contract §8) through the real store and PostgreSQL, on real
+photographs and texts: a re-encoded copy of a registered photograph is paid to its work
+with the method and distance recorded; an unregistered one waits in suspense and is paid
+back when its work is registered; a low-quality hash and a different picture are never
+matched; bad fingerprints are refused with every reason."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import orjson
+import pytest
+from PIL import Image
+
+from ledger.fingerprints import codes
+from ledger.fingerprints.files import fingerprint
+from ledger.ingest import deadletters, store
+from ledger.ingest.events import BATCH, SINGLE
+from ledger.matching import reevaluation
+from tests.builders import creator, jsonl, licensee, license, work
+from tests.ingest_helpers import usage
+from tests.media import photograph, texts
+
+
+def _jpeg(img: Image.Image, quality: int, scale: float = 1.0) -> Image.Image:
+    img = img.convert("RGB")
+    if scale != 1.0:
+        img = img.resize((int(img.width * scale), int(img.height * scale)))
+    buffer = io.BytesIO()
+    img.save(buffer, "JPEG", quality=quality)
+    buffer.seek(0)
+    return Image.open(buffer)
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> dict[str, dict]:
+    """Fingerprint lines of originals and of the copies a training set would hold."""
+    files = {
+        "astronaut": photograph("astronaut"),
+        "astronaut-copy": _jpeg(photograph("astronaut"), 85, 0.5),
+        "coffee": photograph("coffee"),
+        "coffee-copy": _jpeg(photograph("coffee"), 50),
+        "rocket": photograph("rocket"),
+        "rocket-copy": _jpeg(photograph("rocket"), 85, 0.5),
+    }
+    out = {}
+    for name, img in files.items():
+        path = tmp_path / f"{name}.png"
+        img.save(path)
+        out[name] = fingerprint(path).as_identifiers()
+    text = texts()["iscc-demo"]
+    (tmp_path / "text.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "text-wide.txt").write_text(" ".join(text.split()), encoding="utf-8")
+    out["text"] = fingerprint(tmp_path / "text.txt").as_identifiers()
+    out["text-copy"] = fingerprint(tmp_path / "text-wide.txt").as_identifiers()
+    return out
+
+
+def _work(key: str, **identifiers: object) -> dict:
+    return {**work(key), "identifiers": identifiers}
+
+
+@pytest.fixture
+def catalog(cli, ledger, media):
+    assert cli("import", "creators", "-", input=jsonl([creator("alice"), creator("bob")])).code == 0
+    assert cli("import", "licensees", "-", input=jsonl([licensee("acme-ai")])).code == 0
+    works = [
+        _work("w-astronaut", pdq=media["astronaut"]["pdq"]),
+        # two renditions of one photograph
+        _work("w-coffee", pdq=[media["coffee"]["pdq"], media["astronaut"]["pdq"][::-1]]),
+        _work("w-text", iscc=media["text"]["iscc"]),
+    ]
+    result = cli("import", "works", "-", input=jsonl(works))
+    assert result.code == 0, result.stderr
+    assert cli("import", "licenses", "-", input=jsonl([license("l-1")])).code == 0
+    return ledger
+
+
+def _ingest(ledger, *events: dict) -> store.BatchResult:
+    with ledger.connect() as conn:
+        result = store.ingest(conn, [store.Message(orjson.dumps(list(events)), BATCH,
+                                                   "usage.acme-ai")],
+                              licensees=store.licensee_ids(conn), max_message_bytes=10**7)
+        conn.commit()
+    return result
+
+
+def _outcomes(ledger) -> dict[str, tuple]:
+    with ledger.connect() as conn:
+        rows = conn.execute("""
+            SELECT e.event_id, e.outcome, w.key, e.match_method, e.match_distance
+            FROM usage_event e LEFT JOIN work w ON w.id = e.work_id ORDER BY e.event_id""")
+        return {r[0]: r[1:] for r in rows}
+
+
+def _item(line: dict, *kinds: str) -> dict:
+    return {k: line[k] for k in kinds}
+
+
+def test_copies_are_paid_to_the_work_they_resemble(catalog, media) -> None:
+    result = _ingest(catalog,
+                     usage("astronaut", item=_item(media["astronaut-copy"], "pdq", "pdq_quality")),
+                     usage("coffee", item=_item(media["coffee-copy"], "pdq")),
+                     usage("rocket", item=_item(media["rocket-copy"], "pdq")),
+                     usage("text", item=_item(media["text-copy"], "iscc")),
+                     usage("text-bytes", item=_item(media["text"], "iscc")),
+                     usage("low", item={"pdq": media["astronaut"]["pdq"], "pdq_quality": 30}))
+    assert result.accepted == 6
+    outcomes = _outcomes(catalog)
+    pdq_distance = codes.hamming(media["astronaut"]["pdq"], media["astronaut-copy"]["pdq"])
+    assert 0 < pdq_distance <= 31
+    assert outcomes["astronaut"] == ("accrued", "w-astronaut", "pdq", pdq_distance)
+    assert outcomes["coffee"] == ("accrued", "w-coffee", "pdq", codes.hamming(
+        media["coffee"]["pdq"], media["coffee-copy"]["pdq"]))
+    assert outcomes["rocket"] == ("unmatched", None, None, None)
+    text_distance = codes.hamming(codes.units_of(media["text"]["iscc"]).content,
+                                  codes.units_of(media["text-copy"]["iscc"]).content)
+    assert outcomes["text"] == ("accrued", "w-text", "iscc", text_distance)
+    # the same bytes: the Instance-Code matches exactly
+    assert outcomes["text-bytes"] == ("accrued", "w-text", "exact", None)
+    # contract §8: a hash of quality below 50 is kept but never matched by similarity
+    assert outcomes["low"] == ("unmatched", None, None, None)
+
+
+def test_late_registration_pays_back_a_similar_copy(catalog, cli, media) -> None:
+    _ingest(catalog, usage("rocket", item=_item(media["rocket-copy"], "pdq")))
+    assert _outcomes(catalog)["rocket"][0] == "unmatched"
+    assert cli("import", "works", "-",
+               input=jsonl([_work("w-rocket", pdq=media["rocket"]["pdq"])])).code == 0
+    with catalog.connect() as conn:
+        done = reevaluation.drain(conn)
+    assert done.booked == 1
+    assert _outcomes(catalog)["rocket"] == ("accrued", "w-rocket", "pdq", codes.hamming(
+        media["rocket"]["pdq"], media["rocket-copy"]["pdq"]))
+
+
+def _flip(value: str, bits: list[int]) -> str:
+    number = int(value, 16)
+    for bit in bits:
+        number ^= 1 << bit
+    return format(number, "064x")
+
+
+def test_the_nearest_wins_and_ties_go_to_the_lower_work_key(catalog, cli, media) -> None:
+    base = media["rocket"]["pdq"]
+    works = [_work("w-b", pdq=_flip(base, [0, 1])), _work("w-a", pdq=_flip(base, [2, 3])),
+             _work("w-c", pdq=_flip(base, [4]))]
+    assert cli("import", "works", "-", input=jsonl(works)).code == 0
+    _ingest(catalog, usage("near", item={"pdq": base}),
+            usage("tie", item={"pdq": _flip(base, [0, 1, 2, 3, 4])}))
+    outcomes = _outcomes(catalog)
+    assert outcomes["near"][1:] == ("w-c", "pdq", 1)
+    # w-c is at 4, w-a and w-b at 3: a tie, broken by work key
+    assert outcomes["tie"][1:] == ("w-a", "pdq", 3)
+
+
+def test_bad_fingerprints_in_a_works_file_are_all_reported(cli, ledger, media) -> None:
+    assert cli("import", "creators", "-", input=jsonl([creator("alice")])).code == 0
+    rows = [_work("w-1", pdq="ab" * 31), _work("w-2", pdq=["zz" * 32, media["coffee"]["pdq"]]),
+            _work("w-3", iscc="ISCC:ZZZZZZZZZZZZ"), _work("w-4", iscc="ISCC:MEAAAAAAAAAAAAAA")]
+    result = cli("import", "works", "-", input=jsonl(rows))
+    assert result.code == 2
+    err = " ".join(result.stderr.split())
+    assert "line 1" in err and "64 hex digits (256 bits), not 62" in err
+    assert "line 2" in err and "identifiers.pdq[0]: pdq must be hex digits only" in err
+    assert "line 3" in err and "iscc does not decode" in err
+    assert "line 4" in err and "unknown type" in err
+    with ledger.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM work").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(("item", "field"), [
+    ({"pdq": "ab" * 31}, "data.item.pdq"),
+    ({"pdq": "xy" * 32}, "data.item.pdq"),
+    ({"pdq": ["ab" * 32]}, "data.item.pdq"),
+    ({"iscc": "ISCC:ZZZZZZZZZZZZ"}, "data.item.iscc"),
+    ({"iscc": "ISCC:MEAAAAAAAAAAAAAA"}, "data.item.iscc"),
+    ({"pdq": "ab" * 32, "pdq_quality": 101}, "data.item.pdq_quality"),
+    ({"pdq": "ab" * 32, "pdq_quality": "high"}, "data.item.pdq_quality"),
+])
+def test_a_bad_fingerprint_in_an_event_is_dead_lettered_naming_it(catalog, item, field) -> None:
+    with catalog.connect() as conn:
+        result = store.ingest(conn, [store.Message(orjson.dumps(usage("bad", item=item)), SINGLE,
+                                                   "usage.acme-ai"),
+                                     store.Message(orjson.dumps(usage("good")), SINGLE,
+                                                   "usage.acme-ai")],
+                              licensees=store.licensee_ids(conn), max_message_bytes=10**6)
+        conn.commit()
+        [letter] = deadletters.list_dead_letters(conn)
+    assert (result.accepted, result.dead_lettered) == (1, 1)
+    assert (letter["reason"], letter["field"]) == ("invalid_event", field)
