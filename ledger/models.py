@@ -10,7 +10,9 @@ from ledger.catalog.models import (  # noqa: F401
     Creator, Licensee, SplitShare, SplitVersion, Work, WorkIdentifier,
 )
 from ledger.ingest.models import DeadLetter, IngestBatch, UsageEvent  # noqa: F401
-from ledger.matching.models import UsageTally, UsageWorkTally  # noqa: F401
+from ledger.matching.models import (  # noqa: F401
+    MatchCandidate, MatchClaim, UsageTally, UsageWorkTally,
+)
 from ledger.payouts.models import Payout, PayoutRun, SandboxTransfer, WebhookEvent  # noqa: F401
 from ledger.licensing.models import License, LicenseScopeCreator, LicenseScopeWork  # noqa: F401
 

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from ledger.cli import (
-    catalog, db, demo, failures, fingerprints, ingest, payouts, producers, report,
+    catalog, db, demo, failures, fingerprints, ingest, matches, payouts, producers, report,
 )
 from ledger.cli.context import err_console
 from ledger.cli.inputs import argument_problems
@@ -57,6 +57,8 @@ catalog.licensees_app.command("revoke-producer")(producers.revoke_producer)
 report.app.command("payouts")(payouts.report_payouts)
 app.command("demo")(demo.demo)
 app.command("fingerprint")(fingerprints.fingerprint_command)
+app.add_typer(matches.matches_app, name="matches")
+app.add_typer(matches.claims_app, name="claims")
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:

@@ -1,11 +1,16 @@
-"""Matching's tables: the usage tallies (kept by ``ledger.matching.tally``)."""
+"""Matching's tables: the usage tallies (kept by ``ledger.matching.tally``), and the
+review of near-duplicate candidates and creators' claims (``ledger.matching.review``)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Column, Date, Index, Integer, Numeric, Text
+from sqlalchemy import (
+    BigInteger, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer, Numeric, Text,
+    UniqueConstraint, text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 
@@ -49,3 +54,50 @@ class UsageWorkTally(SQLModel, table=True):
     split_version_id: int | None = Field(default=None, sa_column=Column(Integer))
     events: int = Field(sa_column=Column(BigInteger, nullable=False))
     accrued: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+def _created() -> Column:
+    return Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+
+
+class MatchClaim(SQLModel, table=True):
+    """A creator's claim that items are renditions of their work (contract §8), as filed."""
+
+    __tablename__ = "match_claim"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    key: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    creator_id: int = Field(sa_column=Column(Integer, ForeignKey("creator.id"), nullable=False))
+    work_id: int = Field(sa_column=Column(Integer, ForeignKey("work.id"), nullable=False))
+    identifiers: dict = Field(sa_column=Column(JSONB, nullable=False))
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    created_by: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime | None = Field(default=None, sa_column=_created())
+
+
+class MatchCandidate(SQLModel, table=True):
+    """An item's identifier proposed as a rendition of a work: from review (a fingerprint
+    in suspense near a registered one) or a claim; decided once, with who and when."""
+
+    __tablename__ = "match_candidate"
+    __table_args__ = (
+        UniqueConstraint("kind", "value", "work_id", name="match_candidate_pair"),
+        CheckConstraint("status IN ('open', 'accepted', 'rejected')",
+                        name="match_candidate_status"),
+        CheckConstraint("method IN ('review', 'claim')", name="match_candidate_method"),
+        Index("match_candidate_open", "id", postgresql_where=text("status = 'open'")),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    kind: str = Field(sa_column=Column(Text(collation="C"), nullable=False))
+    value: str = Field(sa_column=Column(Text(collation="C"), nullable=False))
+    work_id: int = Field(sa_column=Column(Integer, ForeignKey("work.id"), nullable=False))
+    method: str = Field(sa_column=Column(Text, nullable=False))
+    distance: int | None = Field(default=None, sa_column=Column(Integer))
+    claim_id: int | None = Field(default=None, sa_column=Column(
+        BigInteger, ForeignKey("match_claim.id")))
+    status: str = Field(default="open", sa_column=Column(Text, nullable=False,
+                                                        server_default=text("'open'")))
+    decided_by: str | None = Field(default=None, sa_column=Column(Text))
+    decided_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    created_at: datetime | None = Field(default=None, sa_column=_created())

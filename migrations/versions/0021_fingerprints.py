@@ -11,6 +11,10 @@
   16-bit bands, each keyed by its position, so that a GIN index finds every registered
   fingerprint that agrees with a query on at least one band without scanning the catalog.
   Two fingerprints within distance b - 1 of each other (b bands) always share a band.
+- ``match_claim``: a creator's claim that items are renditions of their work; and
+  ``match_candidate``: a proposed (kind, value, work) pair, from review (a fingerprint
+  in suspense near a registered one) or a claim, with its decision, who and when. A pair
+  is proposed once: decided, it is never proposed again.
 
 Revision ID: 0021
 Revises: 0018
@@ -19,6 +23,7 @@ Create Date: 2026-12-06
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0021"
 down_revision = "0018"
@@ -97,6 +102,39 @@ def upgrade() -> None:
     # change in them.
     op.execute("UPDATE usage_event SET match_method = 'exact' WHERE work_id IS NOT NULL")
     op.execute(FUNCTIONS)
+    op.create_table(
+        "match_claim",
+        sa.Column("id", sa.BigInteger(), primary_key=True),
+        sa.Column("key", sa.Text(), nullable=False, unique=True),
+        sa.Column("creator_id", sa.Integer(), sa.ForeignKey("creator.id"), nullable=False),
+        sa.Column("work_id", sa.Integer(), sa.ForeignKey("work.id"), nullable=False),
+        sa.Column("identifiers", postgresql.JSONB(), nullable=False),
+        sa.Column("note", sa.Text()),
+        sa.Column("created_by", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.text("now()")),
+    )
+    op.create_table(
+        "match_candidate",
+        sa.Column("id", sa.BigInteger(), primary_key=True),
+        sa.Column("kind", sa.Text(collation="C"), nullable=False),
+        sa.Column("value", sa.Text(collation="C"), nullable=False),
+        sa.Column("work_id", sa.Integer(), sa.ForeignKey("work.id"), nullable=False),
+        sa.Column("method", sa.Text(), nullable=False),
+        sa.Column("distance", sa.Integer()),
+        sa.Column("claim_id", sa.BigInteger(), sa.ForeignKey("match_claim.id")),
+        sa.Column("status", sa.Text(), nullable=False, server_default=sa.text("'open'")),
+        sa.Column("decided_by", sa.Text()),
+        sa.Column("decided_at", sa.DateTime(timezone=True)),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.text("now()")),
+        sa.UniqueConstraint("kind", "value", "work_id", name="match_candidate_pair"),
+        sa.CheckConstraint("status IN ('open', 'accepted', 'rejected')",
+                           name="match_candidate_status"),
+        sa.CheckConstraint("method IN ('review', 'claim')", name="match_candidate_method"),
+    )
+    op.create_index("match_candidate_open", "match_candidate", ["id"],
+                    postgresql_where=sa.text("status = 'open'"))
     op.execute("CREATE INDEX work_identifier_pdq_bands ON work_identifier "
                "USING gin (pdq_keys(value)) WHERE kind = 'pdq'")
     op.execute("CREATE INDEX work_identifier_iscc_bands ON work_identifier "
@@ -106,6 +144,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("match_candidate")
+    op.drop_table("match_claim")
     op.execute("DROP INDEX work_identifier_iscc_instance")
     op.execute("DROP INDEX work_identifier_iscc_bands")
     op.execute("DROP INDEX work_identifier_pdq_bands")

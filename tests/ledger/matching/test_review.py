@@ -1,0 +1,135 @@
+"""Review and claims (contract §8) as an operator and creators use them: candidates
+between the auto and review thresholds, accept with back-pay, reject for good, claims
+and disputes, every decision kept with who and when; bad decisions and claims refused
+with every reason."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from ledger.ingest import store
+from ledger.ingest.events import BATCH
+from tests.builders import creator, jsonl, licensee, license, sha, work
+from tests.ingest_helpers import usage
+from tests.media import photograph
+from ledger.fingerprints.files import image_fingerprint
+
+
+def _flip(value: str, bits: range) -> str:
+    number = int(value, 16)
+    for bit in bits:
+        number ^= 1 << bit
+    return format(number, "064x")
+
+
+@pytest.fixture
+def setup(cli, ledger):
+    rocket = image_fingerprint(photograph("rocket"))[0]
+    coffee = image_fingerprint(photograph("coffee"))[0]
+    assert cli("import", "creators", "-", input=jsonl([creator("alice"), creator("bob")])).code == 0
+    assert cli("import", "licensees", "-", input=jsonl([licensee("acme-ai")])).code == 0
+    works = [{**work("w-rocket"), "identifiers": {"pdq": rocket}},
+             {**work("w-coffee", {"bob": "1"}), "identifiers": {"pdq": coffee}},
+             work("w-other", {"bob": "1"})]
+    assert cli("import", "works", "-", input=jsonl(works)).code == 0
+    assert cli("import", "licenses", "-", input=jsonl([license("l-1")])).code == 0
+    events = [
+        # 40 bits from the registered hash: beyond auto (31), within review (63)
+        usage("far-1", item={"pdq": _flip(rocket, range(40))}),
+        usage("far-2", item={"pdq": _flip(rocket, range(40))}, quantity="3"),
+        usage("nearer-coffee", item={"pdq": _flip(coffee, range(50))}),
+        usage("plain", item={"sha256": sha("unregistered")}),
+        usage("taken", item={"sha256": sha("w-other")}),
+    ]
+    with ledger.connect() as conn:
+        store.ingest(conn, [store.Message(orjson.dumps(events), BATCH, "usage.acme-ai")],
+                     licensees=store.licensee_ids(conn), max_message_bytes=10**7)
+        conn.commit()
+    return {"rocket": rocket, "coffee": coffee}
+
+
+def _review(cli) -> list[dict]:
+    result = cli("matches", "review", "--format", "json")
+    assert result.code == 0, result.stderr
+    return orjson.loads(result.stdout)
+
+
+def _event(ledger, event_id: str) -> tuple:
+    with ledger.connect() as conn:
+        return conn.execute(
+            "SELECT e.outcome, w.key, e.match_method, e.match_distance, e.net FROM usage_event e "
+            "LEFT JOIN work w ON w.id = e.work_id WHERE e.event_id = %s", (event_id,)).fetchone()
+
+
+def test_accepting_a_candidate_pays_back_its_events(cli, ledger, setup) -> None:
+    candidates = _review(cli)
+    assert [(c["work"], c["kind"], c["distance"], c["events"], c["method"])
+            for c in candidates] == [("w-rocket", "pdq", 40, 2, "review"),
+                                     ("w-coffee", "pdq", 50, 1, "review")]
+    assert candidates[0]["quantity"] == "4"
+    assert _event(ledger, "far-1")[0] == "unmatched"
+    result = cli("matches", "accept", str(candidates[0]["id"]), "--by", "ops@example.org")
+    assert result.code == 0, result.stderr
+    assert "2 event(s) changed, 2 booked" in result.stdout
+    outcome, work_key, method, distance, net = _event(ledger, "far-2")
+    assert (outcome, work_key, method, distance) == ("accrued", "w-rocket", "review", 0)
+    assert net > 0
+    # later events with the same fingerprint match it directly
+    assert [c["work"] for c in _review(cli)] == ["w-coffee"]
+    with ledger.connect() as conn:
+        assert conn.execute("SELECT status, decided_by FROM match_candidate WHERE id = %s",
+                            (candidates[0]["id"],)).fetchone() == ("accepted", "ops@example.org")
+    again = cli("matches", "accept", str(candidates[0]["id"]), "--by", "ops@example.org")
+    assert again.code == 2 and "already accepted by ops@example.org" in again.stderr
+
+
+def test_a_rejected_pair_never_comes_back(cli, ledger, setup) -> None:
+    [_, coffee] = _review(cli)
+    assert cli("matches", "reject", str(coffee["id"]), "--by", "ops").code == 0
+    assert [c["work"] for c in _review(cli)] == ["w-rocket"]
+    assert _event(ledger, "nearer-coffee")[0] == "unmatched"
+    twice = cli("matches", "accept", str(coffee["id"]), "999", "--by", "ops")
+    assert twice.code == 2
+    assert "already rejected by ops" in twice.stderr and "no candidate 999" in twice.stderr
+
+
+def test_claims_become_candidates_and_a_claim_on_a_matched_item_is_a_dispute(
+        cli, ledger, setup) -> None:
+    claims = [{"claim": "c-1", "creator": "bob", "work": "w-coffee",
+               "identifiers": {"sha256": sha("unregistered")}, "note": "my original scan"},
+              {"claim": "c-2", "creator": "bob", "work": "w-coffee",
+               "identifiers": {"sha256": sha("w-other")}}]
+    result = cli("claims", "import", "-", input=jsonl(claims))
+    assert result.code == 0, result.stderr
+    by_claim = {c["claim"]: c for c in _review(cli) if c["claim"]}
+    assert by_claim["c-1"]["method"] == "claim" and by_claim["c-1"]["events"] == 1
+    assert by_claim["c-1"]["dispute"] is False and by_claim["c-1"]["creator"] == "bob"
+    assert by_claim["c-2"]["dispute"] is True
+    assert by_claim["c-2"]["matched_elsewhere"] == ["w-other"]
+    # a dispute changes nothing until accepted
+    assert _event(ledger, "taken")[1] == "w-other"
+    accepted = cli("matches", "accept", str(by_claim["c-1"]["id"]), "--by", "ops")
+    assert accepted.code == 0, accepted.stderr
+    assert _event(ledger, "plain")[:3] == ("accrued", "w-coffee", "claim")
+    # the same file again: nothing new
+    assert "0 new, 2 unchanged" in cli("claims", "import", "-", input=jsonl(claims)).stdout
+
+
+def test_bad_claims_are_all_reported_and_nothing_is_filed(cli, ledger, setup) -> None:
+    claims = [{"claim": "c-1", "creator": "nobody", "work": "w-coffee",
+               "identifiers": {"sha256": sha("x")}},
+              {"claim": "c-2", "creator": "bob", "work": "w-missing",
+               "identifiers": {"pdq": "ab" * 31}},
+              {"claim": "c-3", "creator": "alice", "work": "w-coffee",
+               "identifiers": {"sha256": sha("y")}},
+              {"claim": "c-4", "creator": "bob", "work": "w-coffee",
+               "identifiers": {"sha256": sha("z")}}]
+    result = cli("claims", "import", "-", input=jsonl(claims))
+    assert result.code == 2
+    err = " ".join(result.stderr.split())
+    assert "line 1: unknown creator 'nobody'" in err
+    assert "line 2: identifiers.pdq: pdq must be 64 hex digits" in err
+    assert "line 3: creator 'alice' is not in the splits of work 'w-coffee'" in err
+    with ledger.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM match_claim").fetchone()[0] == 0
