@@ -59,6 +59,7 @@ app.command("demo")(demo.demo)
 app.command("fingerprint")(fingerprints.fingerprint_command)
 app.add_typer(matches.matches_app, name="matches")
 app.add_typer(matches.claims_app, name="claims")
+app.command("lookup")(report.lookup_command)
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:

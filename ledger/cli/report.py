@@ -216,3 +216,47 @@ def _payouts_table(console: Console, payouts: list[dict], currency: str) -> None
         table.add_row(f"{payout['date']:%Y-%m-%d}", display.money(payout["amount"], currency),
                       payout["status"], payout["transfer"] or "")
     console.print(table)
+
+
+def lookup_command(
+    paths: list[Path] = typer.Argument(..., help="Files (or folders) to look up."),
+    fmt: Format = FORMAT, output: Path | None = OUTPUT,
+) -> None:
+    """Was this file used? The works it matches (how, at what distance) and their use by
+    licensee, model, purpose and dataset, with events and amounts."""
+    from ledger.cli.fingerprints import _files, _one
+    from ledger.errors import InvalidInput, RowError
+    from ledger.matching import thresholds
+    from ledger.reports import lookup
+
+    files, problems = _files(paths)
+    found = []
+    for path in files:
+        _, line, problem = _one(str(path))
+        if line is None:
+            problems.append((str(path), problem))
+        else:
+            found.append(line)
+    if problems:
+        raise InvalidInput([RowError(0, f"{p}: {reason}") for p, reason in problems])
+    with get_ledger().connect() as conn, working("looking the files up …"):
+        answers = [{"file": line["file"], **{k: line.get(k) for k in ("sha256", "pdq", "iscc")},
+                    **lookup.lookup(conn, line, thresholds.params())} for line in found]
+    if fmt is not Format.table:
+        rows = answers if fmt is Format.json else [
+            {"file": a["file"], **use} for a in answers for use in a["uses"]]
+        emit(rows, fmt, output=output)
+        return
+    console = Console()
+    for answer in answers:
+        console.print(f"[bold]{answer['file']}[/bold]")
+        if not answer["works"]:
+            console.print("  matches no registered work")
+        else:
+            emit(answer["works"], fmt, title="Works it matches")
+            if answer["uses"]:
+                emit(answer["uses"], fmt, title="Their use")
+            else:
+                console.print("  no recorded use of them")
+        if answer["in_suspense"]:
+            emit(answer["in_suspense"], fmt, title="Used, not matched to a work (suspense)")

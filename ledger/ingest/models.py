@@ -31,7 +31,7 @@ class UsageEvent(SQLModel, table=True):
         Index("usage_event_work", "work_id", postgresql_where=text("work_id IS NOT NULL")),
         Index("usage_event_unmatched", "id", postgresql_where=text("outcome = 'unmatched'"),
               postgresql_include=["licensee_id", "time", "quantity", "sha256", "c2pa", "isrc",
-                                  "iswc", "isbn", "doi", "url"]),
+                                  "iswc", "isbn", "doi", "url", "pdq", "iscc"]),
         Index("usage_event_unlicensed", "licensee_id", "model", "work_id", "outcome", "purpose",
               postgresql_include=["quantity"],
               postgresql_where=text("outcome IN ('unlicensed', 'opted_out', 'unpriced')")),

@@ -135,8 +135,12 @@ FROM (SELECT e.work_id, CAST(sum(e.events) AS bigint) AS events,
 JOIN work w ON w.id = t.work_id
 ORDER BY t.events DESC, w.key COLLATE "C" LIMIT %(limit)s
 """
-_PRIMARY = "CASE " + " ".join(f"WHEN {k} IS NOT NULL THEN '{k}'" for k in MATCH_PRIORITY) + " END"
-_VALUE = "COALESCE(" + ", ".join(MATCH_PRIORITY) + ")"
+# Fingerprints first: the copies of one unregistered image share its PDQ hash (or ISCC)
+# while their bytes, and so their sha256, differ.
+_SUSPENSE_KINDS = ("pdq", "iscc", *MATCH_PRIORITY)
+_PRIMARY = ("CASE " + " ".join(f"WHEN {k} IS NOT NULL THEN '{k}'" for k in _SUSPENSE_KINDS)
+            + " END")
+_VALUE = "COALESCE(" + ", ".join(_SUSPENSE_KINDS) + ")"
 SUSPENSE = f"""
 SELECT {_PRIMARY} AS identifier, {_VALUE} AS value, count(*) AS events,
        sum(quantity) AS quantity,
@@ -288,3 +292,53 @@ NOT_FOLDED = lines_of(f"""
                         WHERE s.creator_id = %(creator)s)""",
                       creator_filter="WHERE p.creator_id = %(creator)s")
 PENDING = PENDING_ENTRIES
+
+# --- Lookup: was this file used? (contract §8) ------------------------------------------
+
+# The works a file's fingerprints match, each once at its nearest: exact (sha256, the ISCC
+# Instance-Code) or similar within the auto-match thresholds, by the band indexes.
+LOOKUP_WORKS = """
+SELECT DISTINCT ON (w.key) w.key AS work, w.title, m.method, m.distance
+FROM (
+    SELECT i.work_id, coalesce(i.via, 'exact') AS method, CAST(NULL AS integer) AS distance
+    FROM work_identifier i WHERE i.kind = 'sha256' AND i.value = %(sha256)s
+    UNION ALL
+    SELECT i.work_id, coalesce(i.via, 'exact'), NULL FROM work_identifier i
+    WHERE CAST(%(iscc)s AS text) IS NOT NULL AND i.kind = 'iscc'
+      AND iscc_instance(i.value) = iscc_instance(%(iscc)s)
+    UNION ALL
+    SELECT i.work_id, coalesce(i.via, 'pdq'), bit_count(pdq_bits(i.value) # pdq_bits(%(pdq)s))
+    FROM work_identifier i
+    WHERE CAST(%(pdq)s AS text) IS NOT NULL AND i.kind = 'pdq'
+      AND pdq_keys(i.value) && pdq_keys(%(pdq)s)
+      AND bit_count(pdq_bits(i.value) # pdq_bits(%(pdq)s)) <= %(match_pdq)s
+    UNION ALL
+    SELECT i.work_id, coalesce(i.via, 'iscc'),
+           bit_count(iscc_content(i.value) # iscc_content(%(iscc)s))
+    FROM work_identifier i
+    WHERE CAST(%(iscc)s AS text) IS NOT NULL AND i.kind = 'iscc'
+      AND iscc_keys(i.value) && iscc_keys(%(iscc)s)
+      AND bit_count(iscc_content(i.value) # iscc_content(%(iscc)s)) <= %(match_iscc)s
+) AS m JOIN work w ON w.id = m.work_id
+ORDER BY w.key, m.distance NULLS FIRST
+"""
+# Their use: by licensee, model, purpose, dataset and outcome, with events and amounts.
+LOOKUP_USES = """
+SELECT w.key AS work, l.key AS licensee, e.model, e.purpose, e.dataset, e.outcome,
+       min(e.match_method) AS method, max(e.match_distance) AS max_distance,
+       count(*) AS events, sum(e.quantity) AS quantity, e.unit, e.currency,
+       sum(e.gross) AS gross, sum(e.net) AS net
+FROM usage_event e JOIN work w ON w.id = e.work_id JOIN licensee l ON l.id = e.licensee_id
+WHERE e.work_id = ANY(%(works)s::integer[]) AND w.key = ANY(%(keys)s::text[])
+GROUP BY 1, 2, 3, 4, 5, 6, 11, 12 ORDER BY 1, 2, 3, 4, 5, 6
+"""
+LOOKUP_WORK_IDS = "SELECT key, id FROM work WHERE key = ANY(%s)"
+# Uses of the very file (or its fingerprint) still in suspense.
+LOOKUP_SUSPENSE = """
+SELECT l.key AS licensee, e.model, e.purpose, e.dataset, count(*) AS events,
+       sum(e.quantity) AS quantity, e.unit
+FROM usage_event e JOIN licensee l ON l.id = e.licensee_id
+WHERE e.outcome = 'unmatched'
+  AND (e.sha256 = %(sha256)s OR e.pdq = %(pdq)s OR e.iscc = %(iscc)s)
+GROUP BY 1, 2, 3, 4, 7 ORDER BY 1, 2, 3, 4
+"""

@@ -30,6 +30,9 @@ down_revision = "0018"
 branch_labels = None
 depends_on = None
 
+_UNMATCHED_INCLUDE = ("licensee_id", "time", "quantity", "sha256", "c2pa", "isrc", "iswc", "isbn",
+                      "doi", "url")
+
 FUNCTIONS = r"""
 CREATE FUNCTION pdq_bits(hash text) RETURNS bit(256)
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -102,6 +105,11 @@ def upgrade() -> None:
     # change in them.
     op.execute("UPDATE usage_event SET match_method = 'exact' WHERE work_id IS NOT NULL")
     op.execute(FUNCTIONS)
+    # Suspense is grouped by fingerprint too: the index it reads carries them.
+    op.drop_index("usage_event_unmatched", table_name="usage_event")
+    op.create_index("usage_event_unmatched", "usage_event", ["id"],
+                    postgresql_where=sa.text("outcome = 'unmatched'"),
+                    postgresql_include=[*_UNMATCHED_INCLUDE, "pdq", "iscc"])
     op.create_table(
         "match_claim",
         sa.Column("id", sa.BigInteger(), primary_key=True),
@@ -144,6 +152,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("usage_event_unmatched", table_name="usage_event")
+    op.create_index("usage_event_unmatched", "usage_event", ["id"],
+                    postgresql_where=sa.text("outcome = 'unmatched'"),
+                    postgresql_include=list(_UNMATCHED_INCLUDE))
     op.drop_table("match_candidate")
     op.drop_table("match_claim")
     op.execute("DROP INDEX work_identifier_iscc_instance")

@@ -190,3 +190,35 @@ def test_a_bad_fingerprint_in_an_event_is_dead_lettered_naming_it(catalog, item,
         [letter] = deadletters.list_dead_letters(conn)
     assert (result.accepted, result.dead_lettered) == (1, 1)
     assert (letter["reason"], letter["field"]) == ("invalid_event", field)
+
+
+def test_lookup_answers_was_this_file_used(catalog, cli, media) -> None:
+    _ingest(catalog,
+            usage("a1", item=_item(media["astronaut-copy"], "pdq")),
+            usage("a2", item=_item(media["astronaut-copy"], "pdq"), quantity="2"),
+            usage("r1", item=_item(media["rocket-copy"], "pdq", "sha256")))
+    result = cli("lookup", media["astronaut"]["file"], media["rocket-copy"]["file"],
+                 "--format", "json")
+    assert result.code == 0, result.stderr
+    astronaut, rocket = orjson.loads(result.stdout)
+    assert [(w["work"], w["method"], w["distance"]) for w in astronaut["works"]] == [
+        ("w-astronaut", "pdq", 0)]
+    [use] = astronaut["uses"]
+    assert (use["licensee"], use["model"], use["purpose"], use["dataset"], use["outcome"],
+            use["events"], use["quantity"]) == ("acme-ai", "acme-video-2", "ai-train",
+                                                "webvid-subset-3", "accrued", 2, "3")
+    assert use["method"] == "pdq" and float(use["net"]) > 0
+    # the rocket is registered by nobody: its use waits in suspense
+    assert rocket["works"] == [] and rocket["in_suspense"][0]["events"] == 1
+    missing = cli("lookup", "/nonexistent.png")
+    assert missing.code == 2 and "no such file" in missing.stderr
+
+
+def test_suspense_groups_copies_by_fingerprint(catalog, cli, media) -> None:
+    copy = media["rocket-copy"]
+    _ingest(catalog, usage("r1", item={"pdq": copy["pdq"], "sha256": copy["sha256"]}),
+            usage("r2", item={"pdq": copy["pdq"], "sha256": "0" * 64}),
+            usage("plain", item={"sha256": "1" * 64}))
+    rows = orjson.loads(cli("report", "suspense", "--format", "json").stdout)
+    assert [(r["identifier"], r["value"], r["events"]) for r in rows] == [
+        ("pdq", copy["pdq"], 2), ("sha256", "1" * 64, 1)]
