@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from ledger.licensing.rules import License, SplitVersion, is_opted_out, resolve, split_in_force
 from ledger.accounting.money import Priced, price_event
+from ledger.fingerprints.codes import PDQ_MIN_QUALITY, hamming, units_of
 
 # Which identifier decides when an item's identifiers point at different works.
 MATCH_PRIORITY = ("sha256", "c2pa", "isrc", "iswc", "isbn", "doi", "url")
@@ -64,3 +65,60 @@ def evaluate(*, identifiers: Mapping[str, str], licensee: str, purpose: str, at:
         return Evaluation(UNPRICED, work_key, split, found)
     return Evaluation(ACCRUED, work_key, split, found,
                       price_event(quantity, found.price, found.platform_fee))
+
+
+# --- Similarity (contract §8) -----------------------------------------------------------
+
+KIND_ORDER = ("pdq", "iscc")  # ties at one distance: pdq before iscc
+BAND_HEX = 4  # the index's bands: 16 bits, 4 hex digits
+
+
+@dataclass(frozen=True)
+class Match:
+    work: str
+    method: str
+    distance: int | None
+
+
+def shares_band(a: str, b: str) -> bool:
+    """Whether the band index finds ``b`` for ``a``: one 16-bit band equal. Always so
+    within 15 bits (PDQ) or 3 bits (ISCC Content-Code); often beyond."""
+    return any(a[i:i + BAND_HEX] == b[i:i + BAND_HEX] for i in range(0, len(a), BAND_HEX))
+
+
+def match_fingerprints(item: Mapping[str, object],
+                       registered: Iterable[tuple[str, str, str]], *, match_pdq: int,
+                       match_iscc: int) -> Match | None:
+    """The work an item's fingerprints name when no exact identifier does: the ISCC
+    Instance-Code exactly, else the nearest registered fingerprint within its kind's
+    threshold among those the band index finds; ties by distance, kind, work key.
+    ``registered``: (kind, value, work key). The reference model of ``sql.evaluation``."""
+    registered = list(registered)
+    pdq, iscc = item.get("pdq"), item.get("iscc")
+    units = units_of(iscc) if isinstance(iscc, str) else None
+    if units is not None and units.instance is not None:
+        same = sorted(work for kind, value, work in registered
+                      if kind == "iscc" and units_of(value).instance == units.instance)
+        if same:
+            return Match(same[0], "exact", None)
+    found: list[tuple[int, int, str, str]] = []
+    quality = item.get("pdq_quality")
+    if isinstance(pdq, str) and (quality is None or quality >= PDQ_MIN_QUALITY):
+        for kind, value, work in registered:
+            if kind == "pdq" and shares_band(value, pdq):
+                distance = hamming(value, pdq)
+                if distance <= match_pdq:
+                    found.append((distance, 0, work, "pdq"))
+    if units is not None and units.content is not None:
+        for kind, value, work in registered:
+            other = units_of(value) if kind == "iscc" else None
+            if (other is not None and other.content is not None
+                    and other.content_type == units.content_type
+                    and shares_band(other.content, units.content)):
+                distance = hamming(other.content, units.content)
+                if distance <= match_iscc:
+                    found.append((distance, 1, work, "iscc"))
+    if not found:
+        return None
+    distance, _, work, method = min(found)
+    return Match(work, method, distance)
