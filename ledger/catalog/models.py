@@ -6,9 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    ARRAY, Boolean, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, Numeric, Text,
+    ARRAY, Boolean, CheckConstraint, Column, Computed, DateTime, ForeignKey, Index, Integer, Numeric,
+    Text,
     UniqueConstraint, text,
 )
+from sqlalchemy.dialects.postgresql import BIT
 from sqlmodel import Field, SQLModel
 
 
@@ -64,20 +66,24 @@ class Work(SQLModel, table=True):
     created_at: datetime | None = Field(default=None, sa_column=_created_column())
 
 
+_BITS = ("CASE WHEN kind = 'pdq' THEN CAST(pdq_bits(value) AS bit varying) "
+         "WHEN kind = 'iscc' THEN CAST(iscc_content(value) AS bit varying) END")
+_BANDS = ("CASE WHEN kind = 'pdq' THEN pdq_keys(value) "
+          "WHEN kind = 'iscc' AND iscc_content(value) IS NOT NULL THEN iscc_keys(value) END")
+_INSTANCE = "CASE WHEN kind = 'iscc' THEN iscc_instance(value) END"
+
+
 class WorkIdentifier(SQLModel, table=True):
     """One row per identifier kind and normalised value; a value names one work."""
 
     __tablename__ = "work_identifier"
     __table_args__ = (
         Index("work_identifier_work_id", "work_id"),
-        # Multi-index hashing (contract §8): a fingerprint's bands, found by GIN (the SQL
-        # functions are made by migration 0021).
-        Index("work_identifier_pdq_bands", text("pdq_keys(value)"), postgresql_using="gin",
-              postgresql_where=text("kind = 'pdq'")),
-        Index("work_identifier_iscc_bands", text("iscc_keys(value)"), postgresql_using="gin",
-              postgresql_where=text("kind = 'iscc'")),
-        Index("work_identifier_iscc_instance", text("iscc_instance(value)"),
-              postgresql_where=text("kind = 'iscc'")),
+        # Multi-index hashing (contract §8): the registered fingerprints by band.
+        Index("work_identifier_bands", "bands", postgresql_using="gin",
+              postgresql_where=text("bands IS NOT NULL"), postgresql_with={"fastupdate": "off"}),
+        Index("work_identifier_instance", "instance",
+              postgresql_where=text("instance IS NOT NULL")),
     )
 
     # Compared byte for byte ("C"): matching looks values up by the thousand per batch.
@@ -88,6 +94,14 @@ class WorkIdentifier(SQLModel, table=True):
     # match through it says so). Its pdq and iscc values are found by the bands of their
     # bits (GIN indexes on pdq_keys / iscc_keys, made by migration 0021).
     via: str | None = Field(default=None, sa_column=Column(Text))
+    # A pdq's or iscc's bits (the ISCC Content-Code's), band keys and ISCC Instance-Code,
+    # decoded by the SQL functions of migration 0021 when the row is written.
+    bits: str | None = Field(default=None, sa_column=Column(
+        BIT(varying=True), Computed(_BITS, persisted=True)))
+    bands: list[int] | None = Field(default=None, sa_column=Column(
+        ARRAY(Integer), Computed(_BANDS, persisted=True)))
+    instance: str | None = Field(default=None, sa_column=Column(
+        BIT(64), Computed(_INSTANCE, persisted=True)))
 
 
 class SplitVersion(SQLModel, table=True):

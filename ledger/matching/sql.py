@@ -83,26 +83,30 @@ _EXACT = """(SELECT i.work_id, coalesce(i.via, 'exact') AS match_method,
 # An ISCC's Instance-Code is exact (contract §8): the same bytes.
 _INSTANCE = """(SELECT i.work_id, coalesce(i.via, 'exact'), CAST(NULL AS integer)
  FROM work_identifier i JOIN work w ON w.id = i.work_id
- WHERE src.iscc IS NOT NULL AND i.kind = 'iscc' AND iscc_instance(i.value) = iscc_instance(src.iscc)
+ WHERE src.iscc IS NOT NULL AND i.instance = iscc_instance(src.iscc) AND i.kind = 'iscc'
  ORDER BY w.key COLLATE "C" LIMIT 1)"""
 # The nearest registered fingerprint within its kind's auto-match threshold: candidates are
-# those sharing a band with the item's (GIN index), never a scan of the catalog; ties by
-# distance, then kind (pdq before iscc), then work key in code-point order. A PDQ hash of
-# quality below 50 is never matched by similarity; neither is a pair a reviewer rejected.
+# those sharing a band with the item's (GIN index on the stored band keys), never a scan of
+# the catalog, compared by their stored bits; ties by distance, then kind (pdq before
+# iscc), then work key in code-point order. A PDQ hash of quality below 50 is never matched
+# by similarity.
 _SIMILAR = """(SELECT s.work_id, s.match_method, s.match_distance FROM (
     SELECT i.work_id, coalesce(i.via, 'pdq') AS match_method, 1 AS rank,
-           bit_count(pdq_bits(i.value) # pdq_bits(src.pdq)) AS match_distance
-    FROM work_identifier i
-    WHERE src.pdq IS NOT NULL AND i.kind = 'pdq' AND pdq_keys(i.value) && pdq_keys(src.pdq)
-      AND coalesce(CAST(CAST(src.extensions AS jsonb) #>> '{item,pdq_quality}' AS integer), 100)
-          >= %(min_pdq_quality)s
-      AND bit_count(pdq_bits(i.value) # pdq_bits(src.pdq)) <= %(match_pdq)s
+           bit_count(i.bits # q.bits) AS match_distance
+    FROM (SELECT pdq_bits(src.pdq) AS bits, pdq_keys(src.pdq) AS bands
+          WHERE src.pdq IS NOT NULL
+            AND coalesce(CAST(CAST(src.extensions AS jsonb) #>> '{item,pdq_quality}'
+                              AS integer), 100) >= %(min_pdq_quality)s) AS q
+    JOIN work_identifier i ON i.bands && q.bands AND i.kind = 'pdq'
+    -- CASE: only bits of one length are XORed, whatever order the planner checks in
+    WHERE CASE WHEN i.kind = 'pdq' THEN bit_count(i.bits # q.bits) <= %(match_pdq)s END
     UNION ALL
-    SELECT i.work_id, coalesce(i.via, 'iscc'), 2,
-           bit_count(iscc_content(i.value) # iscc_content(src.iscc))
-    FROM work_identifier i
-    WHERE src.iscc IS NOT NULL AND i.kind = 'iscc' AND iscc_keys(i.value) && iscc_keys(src.iscc)
-      AND bit_count(iscc_content(i.value) # iscc_content(src.iscc)) <= %(match_iscc)s
+    SELECT i.work_id, coalesce(i.via, 'iscc'), 2, bit_count(i.bits # q.bits)
+    FROM (SELECT CAST(iscc_content(src.iscc) AS bit varying) AS bits,
+                 iscc_keys(src.iscc) AS bands WHERE src.iscc IS NOT NULL) AS q
+    JOIN work_identifier i ON i.bands && q.bands AND i.kind = 'iscc'
+    WHERE CASE WHEN i.kind = 'iscc' AND q.bits IS NOT NULL
+               THEN bit_count(i.bits # q.bits) <= %(match_iscc)s END
 ) AS s JOIN work w ON w.id = s.work_id
 ORDER BY s.match_distance, s.rank, w.key COLLATE "C" LIMIT 1)"""
 _NONE = "(SELECT CAST(NULL AS integer), CAST(NULL AS text), CAST(NULL AS integer))"
@@ -374,29 +378,25 @@ WHERE r.new_outcome = 'accrued'
 # A rejected pair is skipped, so the next nearest work may be proposed instead.
 PROPOSE = """
 INSERT INTO match_candidate (kind, value, work_id, method, distance)
-SELECT 'pdq', f.value, n.work_id, 'review', n.distance
-FROM (SELECT DISTINCT e.pdq AS value FROM usage_event e
+SELECT f.kind, f.value, n.work_id, 'review', n.distance
+FROM (SELECT DISTINCT 'pdq' AS kind, e.pdq AS value, pdq_bits(e.pdq) AS bits,
+             pdq_keys(e.pdq) AS bands, %(review_pdq)s AS reach
+      FROM usage_event e
       WHERE e.outcome = 'unmatched' AND e.pdq IS NOT NULL
         AND coalesce(CAST(e.extensions #>> '{item,pdq_quality}' AS integer), 100)
-            >= %(min_pdq_quality)s) AS f
+            >= %(min_pdq_quality)s
+      UNION ALL
+      SELECT DISTINCT 'iscc', e.iscc, CAST(iscc_content(e.iscc) AS bit varying),
+             iscc_keys(e.iscc), %(review_iscc)s
+      FROM usage_event e
+      WHERE e.outcome = 'unmatched' AND e.iscc IS NOT NULL
+        AND iscc_content(e.iscc) IS NOT NULL) AS f
 CROSS JOIN LATERAL (
-    SELECT i.work_id, bit_count(pdq_bits(i.value) # pdq_bits(f.value)) AS distance
+    SELECT i.work_id, bit_count(i.bits # f.bits) AS distance
     FROM work_identifier i JOIN work w ON w.id = i.work_id
-    WHERE i.kind = 'pdq' AND pdq_keys(i.value) && pdq_keys(f.value)
-      AND bit_count(pdq_bits(i.value) # pdq_bits(f.value)) <= %(review_pdq)s
-      AND NOT EXISTS (SELECT 1 FROM match_candidate c WHERE c.kind = 'pdq'
-                      AND c.value = f.value AND c.work_id = i.work_id)
-    ORDER BY 2, w.key COLLATE "C" LIMIT 1) AS n
-UNION ALL
-SELECT 'iscc', f.value, n.work_id, 'review', n.distance
-FROM (SELECT DISTINCT e.iscc AS value FROM usage_event e
-      WHERE e.outcome = 'unmatched' AND e.iscc IS NOT NULL) AS f
-CROSS JOIN LATERAL (
-    SELECT i.work_id, bit_count(iscc_content(i.value) # iscc_content(f.value)) AS distance
-    FROM work_identifier i JOIN work w ON w.id = i.work_id
-    WHERE i.kind = 'iscc' AND iscc_keys(i.value) && iscc_keys(f.value)
-      AND bit_count(iscc_content(i.value) # iscc_content(f.value)) <= %(review_iscc)s
-      AND NOT EXISTS (SELECT 1 FROM match_candidate c WHERE c.kind = 'iscc'
+    WHERE i.bands && f.bands AND i.kind = f.kind
+      AND CASE WHEN i.kind = f.kind THEN bit_count(i.bits # f.bits) <= f.reach END
+      AND NOT EXISTS (SELECT 1 FROM match_candidate c WHERE c.kind = f.kind
                       AND c.value = f.value AND c.work_id = i.work_id)
     ORDER BY 2, w.key COLLATE "C" LIMIT 1) AS n
 ON CONFLICT ON CONSTRAINT match_candidate_pair DO NOTHING

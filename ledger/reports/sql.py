@@ -304,21 +304,20 @@ FROM (
     FROM work_identifier i WHERE i.kind = 'sha256' AND i.value = %(sha256)s
     UNION ALL
     SELECT i.work_id, coalesce(i.via, 'exact'), NULL FROM work_identifier i
-    WHERE CAST(%(iscc)s AS text) IS NOT NULL AND i.kind = 'iscc'
-      AND iscc_instance(i.value) = iscc_instance(%(iscc)s)
+    WHERE i.instance = iscc_instance(%(iscc)s) AND i.kind = 'iscc'
     UNION ALL
-    SELECT i.work_id, coalesce(i.via, 'pdq'), bit_count(pdq_bits(i.value) # pdq_bits(%(pdq)s))
+    SELECT i.work_id, coalesce(i.via, 'pdq'), bit_count(i.bits # pdq_bits(%(pdq)s))
     FROM work_identifier i
-    WHERE CAST(%(pdq)s AS text) IS NOT NULL AND i.kind = 'pdq'
-      AND pdq_keys(i.value) && pdq_keys(%(pdq)s)
-      AND bit_count(pdq_bits(i.value) # pdq_bits(%(pdq)s)) <= %(match_pdq)s
+    WHERE i.bands && pdq_keys(%(pdq)s) AND i.kind = 'pdq'
+      AND CASE WHEN i.kind = 'pdq' THEN bit_count(i.bits # pdq_bits(%(pdq)s)) <= %(match_pdq)s
+          END
     UNION ALL
     SELECT i.work_id, coalesce(i.via, 'iscc'),
-           bit_count(iscc_content(i.value) # iscc_content(%(iscc)s))
+           bit_count(i.bits # CAST(iscc_content(%(iscc)s) AS bit varying))
     FROM work_identifier i
-    WHERE CAST(%(iscc)s AS text) IS NOT NULL AND i.kind = 'iscc'
-      AND iscc_keys(i.value) && iscc_keys(%(iscc)s)
-      AND bit_count(iscc_content(i.value) # iscc_content(%(iscc)s)) <= %(match_iscc)s
+    WHERE i.bands && iscc_keys(%(iscc)s) AND i.kind = 'iscc'
+      AND CASE WHEN i.kind = 'iscc' THEN bit_count(
+          i.bits # CAST(iscc_content(%(iscc)s) AS bit varying)) <= %(match_iscc)s END
 ) AS m JOIN work w ON w.id = m.work_id
 ORDER BY w.key, m.distance NULLS FIRST
 """

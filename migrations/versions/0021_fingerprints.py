@@ -10,6 +10,8 @@
   ``iscc-core`` encodes it), and the band keys of multi-index hashing: a fingerprint's
   16-bit bands, each keyed by its position, so that a GIN index finds every registered
   fingerprint that agrees with a query on at least one band without scanning the catalog.
+  ``work_identifier.bits``, ``.bands`` and ``.instance`` hold them for each registered
+  fingerprint (generated columns: decoded once, when the identifier is written).
   Two fingerprints within distance b - 1 of each other (b bands) always share a band.
 - ``match_claim``: a creator's claim that items are renditions of their work; and
   ``match_candidate``: a proposed (kind, value, work) pair, from review (a fingerprint
@@ -33,16 +35,37 @@ depends_on = None
 _UNMATCHED_INCLUDE = ("licensee_id", "time", "quantity", "sha256", "c2pa", "isrc", "iswc", "isbn",
                       "doi", "url")
 
+BITS = ("CASE WHEN kind = 'pdq' THEN CAST(pdq_bits(value) AS bit varying) "
+        "WHEN kind = 'iscc' THEN CAST(iscc_content(value) AS bit varying) END")
+BANDS = ("CASE WHEN kind = 'pdq' THEN pdq_keys(value) "
+         "WHEN kind = 'iscc' AND iscc_content(value) IS NOT NULL THEN iscc_keys(value) END")
+INSTANCE = "CASE WHEN kind = 'iscc' THEN iscc_instance(value) END"
+
 FUNCTIONS = r"""
 CREATE FUNCTION pdq_bits(hash text) RETURNS bit(256)
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN CAST(CAST('x' || hash AS bit(256)) AS bit(256));
 
--- 16 bands of 16 bits, band i keyed as i * 65536 + its value.
+-- 16 bands of 16 bits, band i keyed as i * 65536 + its value (written out: a function
+-- the planner can inline, and no per-call set to build).
 CREATE FUNCTION pdq_keys(hash text) RETURNS integer[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN ARRAY(SELECT i * 65536 + CAST(substring(pdq_bits(hash) FROM i * 16 + 1 FOR 16) AS integer)
-             FROM generate_series(0, 15) AS i);
+RETURN ARRAY[0 * 65536 + CAST(CAST('x' || substr(hash, 1, 4) AS bit(16)) AS integer),
+             1 * 65536 + CAST(CAST('x' || substr(hash, 5, 4) AS bit(16)) AS integer),
+             2 * 65536 + CAST(CAST('x' || substr(hash, 9, 4) AS bit(16)) AS integer),
+             3 * 65536 + CAST(CAST('x' || substr(hash, 13, 4) AS bit(16)) AS integer),
+             4 * 65536 + CAST(CAST('x' || substr(hash, 17, 4) AS bit(16)) AS integer),
+             5 * 65536 + CAST(CAST('x' || substr(hash, 21, 4) AS bit(16)) AS integer),
+             6 * 65536 + CAST(CAST('x' || substr(hash, 25, 4) AS bit(16)) AS integer),
+             7 * 65536 + CAST(CAST('x' || substr(hash, 29, 4) AS bit(16)) AS integer),
+             8 * 65536 + CAST(CAST('x' || substr(hash, 33, 4) AS bit(16)) AS integer),
+             9 * 65536 + CAST(CAST('x' || substr(hash, 37, 4) AS bit(16)) AS integer),
+             10 * 65536 + CAST(CAST('x' || substr(hash, 41, 4) AS bit(16)) AS integer),
+             11 * 65536 + CAST(CAST('x' || substr(hash, 45, 4) AS bit(16)) AS integer),
+             12 * 65536 + CAST(CAST('x' || substr(hash, 49, 4) AS bit(16)) AS integer),
+             13 * 65536 + CAST(CAST('x' || substr(hash, 53, 4) AS bit(16)) AS integer),
+             14 * 65536 + CAST(CAST('x' || substr(hash, 57, 4) AS bit(16)) AS integer),
+             15 * 65536 + CAST(CAST('x' || substr(hash, 61, 4) AS bit(16)) AS integer)];
 
 -- An ISCC's bits: its base32 (RFC 4648, no padding) after 'ISCC:'.
 CREATE FUNCTION iscc_bits(code text) RETURNS bit varying
@@ -143,12 +166,19 @@ def upgrade() -> None:
     )
     op.create_index("match_candidate_open", "match_candidate", ["id"],
                     postgresql_where=sa.text("status = 'open'"))
-    op.execute("CREATE INDEX work_identifier_pdq_bands ON work_identifier "
-               "USING gin (pdq_keys(value)) WHERE kind = 'pdq'")
-    op.execute("CREATE INDEX work_identifier_iscc_bands ON work_identifier "
-               "USING gin (iscc_keys(value)) WHERE kind = 'iscc'")
-    op.execute("CREATE INDEX work_identifier_iscc_instance ON work_identifier "
-               "(iscc_instance(value)) WHERE kind = 'iscc'")
+    # A registered fingerprint's bits and band keys, decoded once when it is written.
+    op.add_column("work_identifier", sa.Column("bits", postgresql.BIT(varying=True), sa.Computed(
+        BITS, persisted=True)))
+    op.add_column("work_identifier", sa.Column("bands", postgresql.ARRAY(sa.Integer()),
+                                               sa.Computed(BANDS, persisted=True)))
+    op.add_column("work_identifier", sa.Column("instance", postgresql.BIT(64), sa.Computed(
+        INSTANCE, persisted=True)))
+    # fastupdate off: a pending list would be read whole by every look-up until merged
+    op.create_index("work_identifier_bands", "work_identifier", ["bands"],
+                    postgresql_using="gin", postgresql_where=sa.text("bands IS NOT NULL"),
+                    postgresql_with={"fastupdate": "off"})
+    op.create_index("work_identifier_instance", "work_identifier", ["instance"],
+                    postgresql_where=sa.text("instance IS NOT NULL"))
 
 
 def downgrade() -> None:
@@ -158,9 +188,8 @@ def downgrade() -> None:
                     postgresql_include=list(_UNMATCHED_INCLUDE))
     op.drop_table("match_candidate")
     op.drop_table("match_claim")
-    op.execute("DROP INDEX work_identifier_iscc_instance")
-    op.execute("DROP INDEX work_identifier_iscc_bands")
-    op.execute("DROP INDEX work_identifier_pdq_bands")
+    for column in ("instance", "bands", "bits"):  # their indexes go with them
+        op.drop_column("work_identifier", column)
     for name in ("iscc_keys", "iscc_instance", "iscc_content", "iscc_content_type", "iscc_bits",
                  "pdq_keys", "pdq_bits"):
         op.execute(f"DROP FUNCTION {name}(text)")

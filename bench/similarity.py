@@ -1,0 +1,282 @@
+"""Similarity-matching benchmark (contract §8): events of which 30 % carry only a
+near-duplicate PDQ hash of a registered work, 20 % an unregistered hash, the rest exact
+identifiers, from publish to booked through the real worker; and, in the same run on the
+same catalog, the same events with exact identifiers only. Then the per-item cost of the
+similarity lookup as the number of registered hashes grows. Prints figures; not a test.
+
+    python -m bench.similarity [--events 500000] [--works 200000] [--hashes 1000000]
+                               [--isccs 200000] [--lookup-sizes 100000,1000000]
+
+Environment: ``ROYALTY_DATABASE_URL`` names the *server* (a fresh ``royalty_bench_similarity``
+database is created and dropped), ``ROYALTY_BROKER_URL`` the broker.
+
+Catalog (COPYed, not timed): ``--works`` works with a sha256 each, ``--hashes`` registered
+PDQ hashes spread over them (several renditions a work) and ``--isccs`` ISCC image
+Content-Codes. Hashes are pseudo-random 256-bit values: real PDQ hashes cluster more, so
+their band buckets are fuller (the lookup figures are a lower bound of the cost). A
+near-duplicate flips 2-12 bits of a registered hash (well inside the auto threshold of 31).
+
+Exact-only pass: the near-duplicate events carry their work's sha256 instead of the hash,
+the unregistered ones an unregistered sha256: the same outcomes, found by exact look-ups.
+The ratio similarity / exact-only (target ≥ 0.6) is of the two rates in this run.
+
+Lookup cost: ``--lookup-sizes`` tables of that many registered hashes, each with the GIN
+band index; 2,000 near-duplicate queries run as one set-based statement (as a batch
+does), timed; per item = time / 2,000. Candidates per item: how many registered hashes
+share a band with the query (the rows compared by ``bit_count``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import iscc_core
+import psycopg
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.booking import FEE, LICENSE, PRICE, SHARES, work_creators  # noqa: E402
+from bench.common import (  # noqa: E402
+    DEFAULT_BROKER, DEFAULT_SERVER, LICENSEE, empty_events, end_to_end_or_report, jsonl, say,
+    work_sha256,
+)
+from ledger import db as ledger_db  # noqa: E402
+from ledger import migrate  # noqa: E402
+from ledger.catalog.repository import BEGINNING  # noqa: E402
+from ledger.catalog.service import ImportKind, import_file  # noqa: E402
+from ledger.ingest.events import EVENT_TYPE  # noqa: E402
+
+DB = "royalty_bench_similarity"
+TARGET_RATIO = 0.6
+
+
+def _url(server_url: str, database: str = DB) -> str:
+    return make_url(server_url).set(database=database, drivername="postgresql") \
+        .render_as_string(hide_password=False)
+
+
+def pdq_of(h: int) -> str:
+    return hashlib.sha256(b"bench-pdq-%d" % h).hexdigest()
+
+
+def iscc_of(h: int) -> str:
+    body = hashlib.sha256(b"bench-iscc-%d" % h).digest()[:8]
+    return "ISCC:" + iscc_core.encode_component(iscc_core.MT.CONTENT, iscc_core.ST_CC.IMAGE,
+                                                iscc_core.VS.V0, 64, body)
+
+
+def flip(value: str, rng: random.Random) -> str:
+    number = int(value, 16)
+    for bit in rng.sample(range(256), rng.randint(2, 12)):
+        number ^= 1 << bit
+    return format(number, "064x")
+
+
+def fresh_database(server_url: str, works: int, hashes: int, isccs: int) -> str:
+    with psycopg.connect(ledger_db.libpq_url(server_url), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB}")
+    url = _url(server_url)
+    migrate.upgrade(url)
+    engine = ledger_db.make_engine(url)
+    try:
+        import_file(engine, ImportKind.licensees, jsonl([
+            {"licensee": LICENSEE, "name": "Bench AI Inc.", "email": "ap@bench.example"}]))
+        creators = 5_000
+        with psycopg.connect(ledger_db.libpq_url(url)) as conn:
+            with conn.cursor().copy("COPY creator (id, key, name, currency) FROM STDIN") as copy:
+                for c in range(1, creators + 1):
+                    copy.write_row((c, f"bench-c{c:05d}", f"Creator {c}", "USD"))
+            with conn.cursor().copy("COPY work (id, key, title, kind) FROM STDIN") as copy:
+                for k in range(works):
+                    copy.write_row((k + 1, f"bench-w{k:06d}", f"Bench work {k}", "image"))
+            # the band index is built once after the load, as a bulk load would
+            conn.execute("DROP INDEX work_identifier_bands")
+            with conn.cursor().copy(
+                    "COPY work_identifier (kind, value, work_id) FROM STDIN") as copy:
+                for k in range(works):
+                    copy.write_row(("sha256", work_sha256(k), k + 1))
+                for h in range(hashes):
+                    copy.write_row(("pdq", pdq_of(h), h % works + 1))
+                for h in range(isccs):
+                    copy.write_row(("iscc", iscc_of(h), h % works + 1))
+            with conn.cursor().copy(
+                    "COPY split_version (id, work_id, effective_from) FROM STDIN") as copy:
+                for k in range(works):
+                    copy.write_row((k + 1, k + 1, BEGINNING))
+            with conn.cursor().copy(
+                    "COPY split_share (split_version_id, creator_id, share) FROM STDIN") as copy:
+                for k in range(works):
+                    ids = work_creators(k, creators)
+                    for creator_id, share in zip(ids, SHARES[len(ids)], strict=True):
+                        copy.write_row((k + 1, creator_id, share))
+            conn.execute("CREATE INDEX work_identifier_bands ON work_identifier USING gin (bands) "
+                         "WITH (fastupdate = off) WHERE bands IS NOT NULL")
+            for table in ("creator", "work", "split_version"):
+                conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                             f"(SELECT max(id) FROM {table}))")
+            conn.commit()
+            conn.autocommit = True
+            for table in ("creator", "work", "work_identifier", "split_version", "split_share"):
+                conn.execute(f"VACUUM ANALYZE {table}")
+        import_file(engine, ImportKind.licenses, jsonl([
+            {"license": LICENSE, "licensee": LICENSEE, "scope": {"catalog": True},
+             "purposes": ["ai-train"], "valid_from": "2026-01-01T00:00:00Z",
+             "valid_until": "2027-01-01T00:00:00Z", "currency": "USD",
+             "rate": {"type": "per_unit", "unit": "uses", "price": str(PRICE)},
+             "platform_fee": str(FEE)}]))
+    finally:
+        engine.dispose()
+    with psycopg.connect(ledger_db.libpq_url(url), autocommit=True) as conn:
+        conn.execute("UPDATE catalog_change SET processed_at = now() WHERE processed_at IS NULL")
+    return url
+
+
+def make_events(n: int, works: int, hashes: int, *, exact_only: bool,
+                seed: int) -> tuple[list[dict], dict[str, int]]:
+    """The events, and for each near-duplicate event the work it copies."""
+    rng = random.Random(seed)
+    run_tag = uuid.uuid4().int >> 64
+    base = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    events, copies = [], {}
+    for i in range(n):
+        event_id = str(uuid.UUID(int=(run_tag << 64) | i))
+        share = i % 10
+        if share < 3:  # a near-duplicate of a registered hash
+            h = rng.randrange(hashes)
+            work = h % works
+            item = ({"sha256": work_sha256(work)} if exact_only
+                    else {"pdq": flip(pdq_of(h), rng)})
+            copies[event_id] = work + 1
+        elif share < 5:  # unregistered
+            item = ({"sha256": hashlib.sha256(b"unregistered-%d" % i).hexdigest()} if exact_only
+                    else {"pdq": hashlib.sha256(b"unregistered-pdq-%d" % i).hexdigest()})
+        else:
+            item = {"sha256": work_sha256(rng.randrange(works))}
+        events.append({
+            "specversion": "1.0", "type": EVENT_TYPE, "source": f"urn:bench:similar:{i % 4}",
+            "id": event_id,
+            "time": (base + timedelta(milliseconds=i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "datacontenttype": "application/json",
+            "data": {"licensee": LICENSEE, "purpose": "ai-train", "model": "bench-model",
+                     "dataset": "bench-set", "item": item, "quantity": "1", "unit": "uses"}})
+    return events, copies
+
+
+def run_pass(url: str, broker_url: str, events: list[dict], copies: dict[str, int],
+             batch_size: int, name: str) -> dict | None:
+    say(f"{name}:")
+    result = end_to_end_or_report(url, broker_url, events, batch_size,
+                                  f"royalty-bench-similarity-{name.split()[0]}.log")
+    if result is None:
+        return None
+    with psycopg.connect(ledger_db.libpq_url(url)) as conn:
+        outcomes = dict(conn.execute(
+            "SELECT coalesce(match_method, outcome), count(*) FROM usage_event GROUP BY 1"))
+        found = conn.execute(
+            "SELECT count(*) FROM usage_event e JOIN unnest(%s::text[], %s::integer[]) "
+            "AS c(event_id, work_id) ON c.event_id = e.event_id AND c.work_id = e.work_id",
+            (list(copies), list(copies.values()))).fetchone()[0]
+        empty_events(conn)
+    rate = len(events) / result["e2e_s"]
+    say(f"  {len(events):,} events booked in {result['e2e_s']:.1f}s: {rate:,.0f} ev/s; "
+        f"{result['batches']} batches")
+    say("  by method / outcome: " + ", ".join(f"{k} {v:,}" for k, v in sorted(outcomes.items())))
+    say(f"  near-duplicates paid to the work they copy: {found:,} of {len(copies):,} "
+        f"({found / max(len(copies), 1):.1%})")
+    return {"rate": rate, "recall": found / max(len(copies), 1)}
+
+
+def lookup_cost(server_url: str, sizes: list[int], queries: int = 2_000) -> None:
+    say("similarity lookup cost (one set-based statement for all queries):")
+    rng = random.Random(7)
+    url = _url(server_url)
+    with psycopg.connect(ledger_db.libpq_url(url), autocommit=True) as conn:
+        conn.execute("CREATE TABLE bench_pdq (value text COLLATE \"C\", "
+                     "bits bit(256) GENERATED ALWAYS AS (pdq_bits(value)) STORED, "
+                     "bands integer[] GENERATED ALWAYS AS (pdq_keys(value)) STORED)")
+        loaded = 0
+        for size in sorted(sizes):
+            t = time.perf_counter()
+            with conn.cursor().copy("COPY bench_pdq (value) FROM STDIN") as copy:
+                for h in range(loaded, size):
+                    copy.write_row((pdq_of(h),))
+            loaded = size
+            conn.execute("DROP INDEX IF EXISTS bench_pdq_bands")
+            conn.execute("CREATE INDEX bench_pdq_bands ON bench_pdq USING gin (bands)")
+            conn.execute("VACUUM ANALYZE bench_pdq")
+            built = time.perf_counter() - t
+            probes = [flip(pdq_of(rng.randrange(size)), rng) for _ in range(queries)]
+            statement = """
+                SELECT q.value, n.distance FROM unnest(%s::text[]) AS q(value)
+                CROSS JOIN LATERAL (
+                    SELECT bit_count(b.bits # pdq_bits(q.value)) AS distance
+                    FROM bench_pdq b WHERE b.bands && pdq_keys(q.value)
+                      AND bit_count(b.bits # pdq_bits(q.value)) <= 31
+                    ORDER BY 1 LIMIT 1) AS n"""
+            conn.execute(statement, (probes[:100],)).fetchall()  # warm
+            t = time.perf_counter()
+            found = len(conn.execute(statement, (probes,)).fetchall())
+            seconds = time.perf_counter() - t
+            candidates = conn.execute(
+                "SELECT avg(c) FROM (SELECT (SELECT count(*) FROM bench_pdq b "
+                "WHERE b.bands && pdq_keys(q.value)) AS c "
+                "FROM unnest(%s::text[]) AS q(value)) AS x", (probes[:200],)).fetchone()[0]
+            say(f"  {size:>10,} registered hashes: {seconds / queries * 1e6:,.0f} µs per item "
+                f"({found:,}/{queries:,} found; {float(candidates):,.1f} candidates compared "
+                f"per item; index built in {built:.0f}s)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument("--works", type=int, default=200_000)
+    parser.add_argument("--hashes", type=int, default=1_000_000)
+    parser.add_argument("--isccs", type=int, default=200_000)
+    parser.add_argument("--batch-size", type=int, default=1000, help="events per message")
+    parser.add_argument("--lookup-sizes", default="100000,1000000")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    args = parser.parse_args(argv)
+    server_url = os.environ.get("ROYALTY_DATABASE_URL") or DEFAULT_SERVER
+    broker_url = os.environ.get("ROYALTY_BROKER_URL") or DEFAULT_BROKER
+    say(f"similarity bench: {args.events:,} events (30% near-duplicate PDQ, 20% unregistered, "
+        f"50% exact); {args.works:,} works, {args.hashes:,} PDQ hashes, {args.isccs:,} ISCCs; "
+        f"{os.cpu_count()} CPUs")
+    t = time.perf_counter()
+    url = fresh_database(server_url, args.works, args.hashes, args.isccs)
+    say(f"  catalog ready in {time.perf_counter() - t:.0f}s (not timed)")
+    try:
+        similar_events, copies = make_events(args.events, args.works, args.hashes,
+                                             exact_only=False, seed=1)
+        exact_events, exact_copies = make_events(args.events, args.works, args.hashes,
+                                                 exact_only=True, seed=1)
+        exact = run_pass(url, broker_url, exact_events, exact_copies, args.batch_size,
+                         "exact identifiers only")
+        similar = run_pass(url, broker_url, similar_events, copies, args.batch_size,
+                           "similarity (30% near-duplicate PDQ, 20% unregistered PDQ)")
+        if exact is None or similar is None:
+            return 1
+        ratio = similar["rate"] / exact["rate"]
+        say(f"ratio similarity / exact-only: {ratio:.2f} (target ≥ {TARGET_RATIO}: "
+            f"{'met' if ratio >= TARGET_RATIO else 'NOT met'}); near-duplicate recall "
+            f"{similar['recall']:.1%}")
+        lookup_cost(server_url, [int(s) for s in args.lookup_sizes.split(",") if s])
+        return 0 if ratio >= TARGET_RATIO else 1
+    finally:
+        if not args.keep:
+            with psycopg.connect(ledger_db.libpq_url(server_url), autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
