@@ -79,6 +79,8 @@ def transparency(licensee: str = typer.Option(..., help="Licensee key."),
          title="By purpose")
     emit([{"dataset": k, "events": v} for k, v in data["by_dataset"].items()], fmt,
          title="By dataset")
+    emit([{"method": k, "events": v, "max_distance": data["max_distance"].get(k)}
+          for k, v in data["by_method"].items()], fmt, title="How matched")
     if data["refused_by_user"]:
         emit([{"user_id": k, "events": v} for k, v in data["refused_by_user"].items()], fmt,
              title="Refused: sent by a user that is not its producer")
@@ -86,7 +88,8 @@ def transparency(licensee: str = typer.Option(..., help="Licensee key."),
 
 def _flat(data: dict) -> dict:
     flat = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    for group in ("outcomes", "by_purpose", "by_dataset", "refused_by_user"):
+    for group in ("outcomes", "by_purpose", "by_dataset", "refused_by_user", "by_method",
+                  "max_distance"):
         flat.update({f"{group}.{k}": v for k, v in data[group].items()})
     return flat
 
@@ -177,6 +180,10 @@ def _statement_table(console: Console, data: dict, other_currencies: list[str],
     lines.add_column("work", no_wrap=True, overflow="ellipsis", min_width=8, max_width=24)
     if texts:
         lines.add_column(" · ".join(texts), overflow="fold", min_width=10)
+    # contract §8: how the events were matched, when any line was not matched exactly
+    matched = any(line.get("match") not in (None, "exact") for line in data["lines"])
+    if matched:
+        lines.add_column("matched", overflow="fold", min_width=8)
     lines.add_column("used in", no_wrap=True)
     for name in ("events", "quantity", "rate", "amount"):  # numbers are never broken
         lines.add_column(name, justify="right", no_wrap=True)
@@ -188,13 +195,14 @@ def _statement_table(console: Console, data: dict, other_currencies: list[str],
         if line["work"] in titles:
             work.append(f"\n{titles[line['work']]}", style="dim")
         use = [Text(" ".join(display.label(cell(line[key])) for key in texts))] if texts else []
-        lines.add_row(work, *use,
+        lines.add_row(work, *use, *([cell(line.get("match"))] if matched else []),
                       cell(line["usage_period"]), display.count(line["events"]),
                       (display.count(line["quantity"]) + unit).strip(),
                       "" if rate is None else f"{rate:f}", display.money(line["amount"], currency),
                       style="red" if line["amount"] < 0 else None)
     lines.add_section()
-    lines.add_row("total", *[""] * (bool(texts) + 4), display.money(data["accrued"], currency),
+    lines.add_row("total", *[""] * (bool(texts) + matched + 4),
+                  display.money(data["accrued"], currency),
                   style="bold")
     console.print(lines)
     unit = f"{currency} per {shared['unit']}" if "unit" in shared else f"{currency} per unit"

@@ -36,6 +36,11 @@ class UsageEvent(SQLModel, table=True):
               postgresql_include=["quantity"],
               postgresql_where=text("outcome IN ('unlicensed', 'opted_out', 'unpriced')")),
         Index("usage_event_entry", "entry_id", postgresql_where=text("entry_id IS NOT NULL")),
+        # the few events matched otherwise than exactly (contract §8)
+        Index("usage_event_similar_work", "work_id",
+              postgresql_where=text("match_method <> 'exact'")),
+        Index("usage_event_similar_licensee", "licensee_id", "model",
+              postgresql_where=text("match_method <> 'exact'")),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))

@@ -341,3 +341,28 @@ WHERE e.outcome = 'unmatched'
   AND (e.sha256 = %(sha256)s OR e.pdq = %(pdq)s OR e.iscc = %(iscc)s)
 GROUP BY 1, 2, 3, 4, 7 ORDER BY 1, 2, 3, 4
 """
+
+# --- How events were matched (contract §8): the similar ones, few, by a partial index ----
+
+_NOT_EXACT_WORKS = """
+SELECT DISTINCT v.work_id FROM split_version v JOIN split_share s ON s.split_version_id = v.id
+WHERE s.creator_id = %(creator)s
+"""
+# A creator's accrued events matched otherwise than exactly, by statement line.
+STATEMENT_MATCHES = f"""
+SELECT w.key AS work, l.key AS licensee, e.model, e.purpose,
+       to_char(date_trunc('month', e.time AT TIME ZONE 'UTC'), 'YYYY-MM') AS usage_period,
+       e.unit, e.match_method, count(*) AS events, max(e.match_distance) AS max_distance
+FROM usage_event e JOIN work w ON w.id = e.work_id JOIN licensee l ON l.id = e.licensee_id
+WHERE e.match_method <> 'exact' AND e.work_id IN ({_NOT_EXACT_WORKS})
+  AND e.outcome = 'accrued' AND e.currency = %(currency)s
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+"""
+# A licensee's (model's) matched events by method: the similar ones counted here.
+TRANSPARENCY_MATCHES = """
+SELECT e.match_method, count(*), max(e.match_distance)
+FROM usage_event e
+WHERE e.match_method <> 'exact' AND e.licensee_id = %(licensee)s
+  AND (%(model)s::text IS NULL OR e.model = %(model)s)
+GROUP BY 1 ORDER BY 1
+"""

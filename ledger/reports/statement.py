@@ -114,14 +114,37 @@ def statement(conn: psycopg.Connection, creator_key: str, period: str | None,
         lines = statement_lines.lines(conn, creator["id"], currency)
     else:  # grouped from the events, in one statement
         lines = _lines(conn, params, all_time=period is None)
+    _add_matches(conn, params, lines)
     remainder = accrued - sum(map(itemgetter("amount"), lines), Decimal(0))
     if remainder:
         lines.append({"work": None, "licensee": None, "model": None, "purpose": ADJUSTMENT,
                       "usage_period": None, "events": 0, "quantity": Decimal(0), "unit": None,
-                      "amount": remainder})
+                      "amount": remainder, "match": None})
     return {"creator": creator["key"], "period": period, "currency": currency,
             "opening_balance": opening, "accrued": accrued, "paid": paid,
             "closing_balance": opening + accrued - paid, "lines": lines}
+
+
+def _add_matches(conn: psycopg.Connection, params: dict, lines: list[dict]) -> None:
+    """Each line's ``match``: how its events were matched (contract §8), e.g. "exact" or
+    "pdq ≤12: 3, exact: 5" (method, largest distance, events)."""
+    similar: dict[tuple, list[tuple[str, int, int | None]]] = {}
+    for row in conn.execute(sql.STATEMENT_MATCHES, params):
+        *key, method, events, distance = row
+        similar.setdefault(tuple(key), []).append((method, events, distance))
+    for line in lines:
+        if line["work"] is None:
+            line["match"] = None
+            continue
+        key = (line["work"], line["licensee"], line["model"], line["purpose"],
+               line["usage_period"], line["unit"])
+        found = sorted(similar.get(key, []))
+        exact = line["events"] - sum(events for _, events, _ in found)
+        parts = [f"{method} ≤{distance}: {events}" if distance is not None
+                 else f"{method}: {events}" for method, events, distance in found]
+        if exact > 0 or not parts:
+            parts.append("exact" if not parts else f"exact: {exact}")
+        line["match"] = ", ".join(parts)
 
 
 def readers_details(conn: psycopg.Connection, data: dict) -> dict:

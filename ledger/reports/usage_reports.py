@@ -33,10 +33,17 @@ def transparency(conn: psycopg.Connection, licensee: str, model: str | None = No
                             (by_dataset, dataset or "(none)")):
             found[name] = found.get(name, 0) + events
     works, creators = _works_and_creators(conn, params)
+    similar = conn.execute(sql.TRANSPARENCY_MATCHES, params).fetchall()
+    matched = sum(v for k, v in outcomes.items() if k != "unmatched")
+    by_method = {"exact": matched - sum(n for _, n, _ in similar),
+                 **{method: n for method, n, _ in similar}}
     return {"licensee": licensee, "model": model, "events": sum(outcomes.values()),
             "outcomes": {name: outcomes.get(name, 0) for name in OUTCOMES},
             "works": works, "creators": creators, "by_purpose": dict(sorted(by_purpose.items())),
             "by_dataset": dict(sorted(by_dataset.items())),
+            # contract §8: how the matched events were matched, and the largest distance
+            "by_method": by_method,
+            "max_distance": {method: d for method, _, d in similar if d is not None},
             # events reported in its name by someone not its producer (contract §11)
             "refused_by_user": status.refused_by_user(conn, licensee)}
 

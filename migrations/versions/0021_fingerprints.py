@@ -124,6 +124,11 @@ def upgrade() -> None:
     op.add_column("usage_event", sa.Column("match_method", sa.Text()))
     op.add_column("usage_event", sa.Column("match_distance", sa.Integer()))
     op.add_column("work_identifier", sa.Column("via", sa.Text()))
+    # The few events matched otherwise than exactly, for statements and transparency.
+    op.create_index("usage_event_similar_work", "usage_event", ["work_id"],
+                    postgresql_where=sa.text("match_method <> 'exact'"))
+    op.create_index("usage_event_similar_licensee", "usage_event", ["licensee_id", "model"],
+                    postgresql_where=sa.text("match_method <> 'exact'"))
     # Every event matched so far was matched exactly; said so, a re-evaluation finds no
     # change in them.
     op.execute("UPDATE usage_event SET match_method = 'exact' WHERE work_id IS NOT NULL")
@@ -186,6 +191,8 @@ def downgrade() -> None:
     op.create_index("usage_event_unmatched", "usage_event", ["id"],
                     postgresql_where=sa.text("outcome = 'unmatched'"),
                     postgresql_include=list(_UNMATCHED_INCLUDE))
+    op.drop_index("usage_event_similar_licensee", table_name="usage_event")
+    op.drop_index("usage_event_similar_work", table_name="usage_event")
     op.drop_table("match_candidate")
     op.drop_table("match_claim")
     for column in ("instance", "bands", "bits"):  # their indexes go with them

@@ -222,3 +222,24 @@ def test_suspense_groups_copies_by_fingerprint(catalog, cli, media) -> None:
     rows = orjson.loads(cli("report", "suspense", "--format", "json").stdout)
     assert [(r["identifier"], r["value"], r["events"]) for r in rows] == [
         ("pdq", copy["pdq"], 2), ("sha256", "1" * 64, 1)]
+
+
+def test_statements_and_transparency_say_how_events_were_matched(catalog, cli, media) -> None:
+    _ingest(catalog, usage("a1", item=_item(media["astronaut-copy"], "pdq")),
+            usage("a2", item=_item(media["astronaut-copy"], "pdq")),
+            usage("x1", item={"sha256": work("w-astronaut")["identifiers"]["sha256"]}))
+    assert cli("import", "works", "-", input=jsonl([
+        {**_work("w-astronaut", pdq=media["astronaut"]["pdq"],
+                 sha256=work("w-astronaut")["identifiers"]["sha256"])}])).code == 0
+    _ingest(catalog, usage("x2", item={"sha256": work("w-astronaut")["identifiers"]["sha256"]}))
+    distance = codes.hamming(media["astronaut"]["pdq"], media["astronaut-copy"]["pdq"])
+    statement = orjson.loads(cli("report", "statement", "--creator", "alice",
+                                 "--format", "json").stdout)
+    [line] = [li for li in statement["lines"] if li["work"] == "w-astronaut"]
+    assert line["events"] == 3 and line["match"] == f"pdq ≤{distance}: 2, exact: 1"
+    table = cli("report", "statement", "--creator", "alice").stdout
+    assert f"pdq ≤{distance}: 2" in " ".join(table.split())
+    page = orjson.loads(cli("report", "transparency", "--licensee", "acme-ai",
+                            "--format", "json").stdout)
+    assert page["by_method"] == {"exact": 1, "pdq": 2}
+    assert page["max_distance"] == {"pdq": distance}

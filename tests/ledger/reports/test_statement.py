@@ -29,7 +29,7 @@ D = Decimal
 SHAPE = {"creator", "period", "currency", "opening_balance", "accrued", "paid",
          "closing_balance", "lines"}
 LINE_SHAPE = {"work", "licensee", "model", "purpose", "usage_period", "events", "quantity",
-              "unit", "amount"}
+              "unit", "amount", "match"}  # contract §7's line, and how it matched (§8)
 
 
 def report(cli, *args: str) -> dict:
@@ -73,7 +73,7 @@ def test_all_time_statement_matches_the_ledger_line_by_line(scenario) -> None:
     assert line(alice, "w1", "2026-09") == {
         "work": "w1", "licensee": "acme", "model": "video-2", "purpose": "ai-train",
         "usage_period": "2026-09", "events": 1, "quantity": "10", "unit": "uses",
-        "amount": str(part("alice", "10", ACME, {"alice": "1"}))}
+        "amount": str(part("alice", "10", ACME, {"alice": "1"})), "match": "exact"}
     # e3 re-split from October, e8 booked after: both at the new split.
     assert D(line(alice, "w2", "2026-10")["amount"]) == (
         part("alice", "7", ACME, W2_AFTER) + part("alice", "2", ACME, W2_AFTER))
@@ -214,7 +214,7 @@ def test_a_reversal_that_names_no_work_is_an_adjustment_line(scenario, ledger) -
     assert month["lines"] == [{
         "work": None, "licensee": None, "model": None, "purpose": "adjustment",
         "usage_period": None, "events": 0, "quantity": "0", "unit": None,
-        "amount": str(-part("bob", "2", ACME, W4))}]
+        "amount": str(-part("bob", "2", ACME, W4)), "match": None}]
     assert D(month["accrued"]) == -part("bob", "2", ACME, W4)
     whole = report(cli, "--creator", "bob")
     assert_adds_up(whole)  # over all time e6 was booked and reversed: nothing to adjust

@@ -20,7 +20,7 @@ from tests.ledger.payouts.conftest import fund
 
 ROYALTY = str(Path(sys.executable).with_name("royalty"))
 LINE_KEYS = ["work", "licensee", "model", "purpose", "usage_period", "events", "quantity",
-             "unit", "amount"]
+             "unit", "amount", "match"]  # contract §7's line, and §8's match
 
 
 def royalty(*args: str) -> str:
@@ -56,6 +56,7 @@ def test_a_statement_reads_to_the_cent_with_titles_rates_and_payouts(cli, ledger
     data = json.loads(royalty("report", "statement", "--creator", "alice", "--format", "json"))
     assert data["accrued"] == "11.000000077" and data["closing_balance"] == "0.000000077"
     assert [list(line) for line in data["lines"]] == [LINE_KEYS]  # contract §7's shape
+    assert data["lines"][0]["match"] == "exact"
     assert data["lines"][0]["amount"] == "11.000000077"
     csv = royalty("report", "statement", "--creator", "alice", "--format", "csv")
     assert "11.000000077" in csv
