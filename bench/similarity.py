@@ -5,7 +5,7 @@ same catalog, the same events with exact identifiers only. Then the per-item cos
 similarity lookup as the number of registered hashes grows. Prints figures; not a test.
 
     python -m bench.similarity [--events 500000] [--works 200000] [--hashes 1000000]
-                               [--isccs 200000] [--lookup-sizes 100000,1000000]
+                               [--isccs 100000] [--lookup-sizes 100000,1000000]
 
 Environment: ``ROYALTY_DATABASE_URL`` names the *server* (a fresh ``royalty_bench_similarity``
 database is created and dropped), ``ROYALTY_BROKER_URL`` the broker.
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=500_000)
     parser.add_argument("--works", type=int, default=200_000)
     parser.add_argument("--hashes", type=int, default=1_000_000)
-    parser.add_argument("--isccs", type=int, default=200_000)
+    parser.add_argument("--isccs", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=1000, help="events per message")
     parser.add_argument("--lookup-sizes", default="100000,1000000")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")

@@ -69,7 +69,7 @@ class Work(SQLModel, table=True):
 _BITS = ("CASE WHEN kind = 'pdq' THEN CAST(pdq_bits(value) AS bit varying) "
          "WHEN kind = 'iscc' THEN CAST(iscc_content(value) AS bit varying) END")
 _BANDS = ("CASE WHEN kind = 'pdq' THEN pdq_keys(value) "
-          "WHEN kind = 'iscc' AND iscc_content(value) IS NOT NULL THEN iscc_keys(value) END")
+          "WHEN kind = 'iscc' THEN iscc_keys(value) END")
 _INSTANCE = "CASE WHEN kind = 'iscc' THEN iscc_instance(value) END"
 
 

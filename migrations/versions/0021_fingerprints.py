@@ -38,7 +38,7 @@ _UNMATCHED_INCLUDE = ("licensee_id", "time", "quantity", "sha256", "c2pa", "isrc
 BITS = ("CASE WHEN kind = 'pdq' THEN CAST(pdq_bits(value) AS bit varying) "
         "WHEN kind = 'iscc' THEN CAST(iscc_content(value) AS bit varying) END")
 BANDS = ("CASE WHEN kind = 'pdq' THEN pdq_keys(value) "
-         "WHEN kind = 'iscc' AND iscc_content(value) IS NOT NULL THEN iscc_keys(value) END")
+         "WHEN kind = 'iscc' THEN iscc_keys(value) END")
 INSTANCE = "CASE WHEN kind = 'iscc' THEN iscc_instance(value) END"
 
 FUNCTIONS = r"""
@@ -74,6 +74,7 @@ RETURN (SELECT CAST(string_agg(CAST(CAST(position(c.ch IN 'ABCDEFGHIJKLMNOPQRSTU
                                          AS bit(5)) AS text), '' ORDER BY c.n) AS bit varying)
         FROM unnest(string_to_array(substr(code, 6), NULL)) WITH ORDINALITY AS c(ch, n));
 
+-- (OFFSET 0: the decoded bits are computed once, not once per reference.)
 -- The header's four nibbles (main type, subtype, version, length) and the 64-bit units
 -- after it: a unit alone, or an ISCC-CODE whose length says which of Meta-, Semantic- and
 -- Content-Code precede its Data- and Instance-Code (a wide ISCC-CODE, subtype 7, has no
@@ -85,17 +86,18 @@ RETURN (SELECT CASE WHEN mt = 2 AND st <= 4 THEN st
         FROM (SELECT CAST(substring(b FROM 1 FOR 4) AS integer) AS mt,
                      CAST(substring(b FROM 5 FOR 4) AS integer) AS st,
                      CAST(substring(b FROM 13 FOR 4) AS integer) AS len
-              FROM (SELECT iscc_bits(code) AS b) AS x) AS h);
+              FROM (SELECT iscc_bits(code) AS b OFFSET 0) AS x) AS h);
 
 CREATE FUNCTION iscc_content(code text) RETURNS bit(64)
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN (SELECT CASE WHEN iscc_content_type(code) IS NULL THEN NULL
-                    WHEN mt = 2 THEN CAST(substring(b FROM 17 FOR 64) AS bit(64))
-                    ELSE CAST(substring(b FROM 17 + 64 * ((len >> 2 & 1) + (len >> 1 & 1))
+RETURN (SELECT CASE WHEN mt = 2 AND st <= 4 THEN CAST(substring(b FROM 17 FOR 64) AS bit(64))
+                    WHEN mt = 5 AND st <= 4 AND len & 1 = 1
+                    THEN CAST(substring(b FROM 17 + 64 * ((len >> 2 & 1) + (len >> 1 & 1))
                                         FOR 64) AS bit(64)) END
         FROM (SELECT b, CAST(substring(b FROM 1 FOR 4) AS integer) AS mt,
+                     CAST(substring(b FROM 5 FOR 4) AS integer) AS st,
                      CAST(substring(b FROM 13 FOR 4) AS integer) AS len
-              FROM (SELECT iscc_bits(code) AS b) AS x) AS h);
+              FROM (SELECT iscc_bits(code) AS b OFFSET 0) AS x) AS h);
 
 CREATE FUNCTION iscc_instance(code text) RETURNS bit(64)
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -106,15 +108,18 @@ RETURN (SELECT CASE WHEN mt = 4 THEN CAST(substring(b FROM 17 FOR 64) AS bit(64)
         FROM (SELECT b, CAST(substring(b FROM 1 FOR 4) AS integer) AS mt,
                      CAST(substring(b FROM 5 FOR 4) AS integer) AS st,
                      CAST(substring(b FROM 13 FOR 4) AS integer) AS len
-              FROM (SELECT iscc_bits(code) AS b) AS x) AS h);
+              FROM (SELECT iscc_bits(code) AS b OFFSET 0) AS x) AS h);
 
 -- 4 bands of 16 bits of the Content-Code, keyed apart per media type (and apart from
--- PDQ's keys: from 2^20 up).
+-- PDQ's keys: from 2^20 up); empty without a Content-Code.
 CREATE FUNCTION iscc_keys(code text) RETURNS integer[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN ARRAY(SELECT (16 + iscc_content_type(code) * 4 + i) * 65536
-                    + CAST(substring(iscc_content(code) FROM i * 16 + 1 FOR 16) AS integer)
-             FROM generate_series(0, 3) AS i WHERE iscc_content(code) IS NOT NULL);
+RETURN (SELECT CASE WHEN c IS NULL THEN CAST('{}' AS integer[]) ELSE ARRAY[
+            (16 + t * 4) * 65536 + CAST(substring(c FROM 1 FOR 16) AS integer),
+            (17 + t * 4) * 65536 + CAST(substring(c FROM 17 FOR 16) AS integer),
+            (18 + t * 4) * 65536 + CAST(substring(c FROM 33 FOR 16) AS integer),
+            (19 + t * 4) * 65536 + CAST(substring(c FROM 49 FOR 16) AS integer)] END
+        FROM (SELECT iscc_content(code) AS c, iscc_content_type(code) AS t OFFSET 0) AS x);
 """
 
 
