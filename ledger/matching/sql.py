@@ -81,10 +81,13 @@ _EXACT = """(SELECT i.work_id, coalesce(i.via, 'exact') AS match_method,
         CAST(NULL AS integer) AS match_distance
  FROM work_identifier i WHERE i.kind = '{kind}' AND i.value = src.{kind})"""
 # An ISCC's Instance-Code is exact (contract §8): the same bytes.
+# The work key that breaks ties is read per candidate (a scalar subquery): as a join, a
+# planner that expects many candidates merges with the whole work table instead.
+_KEY_OF = '(SELECT w.key FROM work w WHERE w.id = {work}) COLLATE "C"'
 _INSTANCE = """(SELECT i.work_id, coalesce(i.via, 'exact'), CAST(NULL AS integer)
- FROM work_identifier i JOIN work w ON w.id = i.work_id
+ FROM work_identifier i
  WHERE src.iscc IS NOT NULL AND i.instance = iscc_instance(src.iscc) AND i.kind = 'iscc'
- ORDER BY w.key COLLATE "C" LIMIT 1)"""
+ ORDER BY """ + _KEY_OF.format(work="i.work_id") + """ LIMIT 1)"""
 # The nearest registered fingerprint within its kind's auto-match threshold: candidates are
 # those sharing a band with the item's (GIN index on the stored band keys), never a scan of
 # the catalog, compared by their stored bits; ties by distance, then kind (pdq before
@@ -107,8 +110,8 @@ _SIMILAR = """(SELECT s.work_id, s.match_method, s.match_distance FROM (
     JOIN work_identifier i ON i.bands && q.bands AND i.kind = 'iscc'
     WHERE CASE WHEN i.kind = 'iscc' AND q.bits IS NOT NULL
                THEN bit_count(i.bits # q.bits) <= %(match_iscc)s END
-) AS s JOIN work w ON w.id = s.work_id
-ORDER BY s.match_distance, s.rank, w.key COLLATE "C" LIMIT 1)"""
+) AS s
+ORDER BY s.match_distance, s.rank, """ + _KEY_OF.format(work="s.work_id") + """ LIMIT 1)"""
 _NONE = "(SELECT CAST(NULL AS integer), CAST(NULL AS text), CAST(NULL AS integer))"
 
 
@@ -393,12 +396,12 @@ FROM (SELECT DISTINCT 'pdq' AS kind, e.pdq AS value, pdq_bits(e.pdq) AS bits,
         AND iscc_content(e.iscc) IS NOT NULL) AS f
 CROSS JOIN LATERAL (
     SELECT i.work_id, bit_count(i.bits # f.bits) AS distance
-    FROM work_identifier i JOIN work w ON w.id = i.work_id
+    FROM work_identifier i
     WHERE i.bands && f.bands AND i.kind = f.kind
       AND CASE WHEN i.kind = f.kind THEN bit_count(i.bits # f.bits) <= f.reach END
       AND NOT EXISTS (SELECT 1 FROM match_candidate c WHERE c.kind = f.kind
                       AND c.value = f.value AND c.work_id = i.work_id)
-    ORDER BY 2, w.key COLLATE "C" LIMIT 1) AS n
+    ORDER BY 2, (SELECT w.key FROM work w WHERE w.id = i.work_id) COLLATE "C" LIMIT 1) AS n
 ON CONFLICT ON CONSTRAINT match_candidate_pair DO NOTHING
 """
 
