@@ -7,7 +7,7 @@ from ledger.accounting.models import (  # noqa: F401
     StatementLine,
 )
 from ledger.catalog.models import (  # noqa: F401
-    Creator, Licensee, SplitShare, SplitVersion, Work, WorkIdentifier,
+    Creator, FingerprintBand, Licensee, SplitShare, SplitVersion, Work, WorkIdentifier,
 )
 from ledger.ingest.models import DeadLetter, IngestBatch, UsageEvent  # noqa: F401
 from ledger.matching.models import (  # noqa: F401

@@ -135,3 +135,18 @@ class SplitShare(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("split_version.id"), primary_key=True))
     creator_id: int = Field(sa_column=Column(Integer, ForeignKey("creator.id"), primary_key=True))
     share: Decimal = Field(sa_column=Column(Numeric, nullable=False))
+
+
+class FingerprintBand(SQLModel, table=True):
+    """One row per 16-bit band of each registered fingerprint, with its bits: the index
+    an event's similarity look-up reads (kept by triggers on ``work_identifier``)."""
+
+    __tablename__ = "fingerprint_band"
+    __table_args__ = (Index("fingerprint_band_band", "band",
+                            postgresql_include=["bits", "work_id", "via"]),)
+    __mapper_args__ = {"primary_key": ["band", "work_id"]}
+
+    band: int = Field(sa_column=Column(Integer, nullable=False))
+    bits: str = Field(sa_column=Column(BIT(varying=True), nullable=False))
+    work_id: int = Field(sa_column=Column(Integer, nullable=False))
+    via: str | None = Field(default=None, sa_column=Column(Text))

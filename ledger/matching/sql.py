@@ -89,27 +89,29 @@ _INSTANCE = """(SELECT i.work_id, coalesce(i.via, 'exact'), CAST(NULL AS integer
  WHERE src.iscc IS NOT NULL AND i.instance = iscc_instance(src.iscc) AND i.kind = 'iscc'
  ORDER BY """ + _KEY_OF.format(work="i.work_id") + """ LIMIT 1)"""
 # The nearest registered fingerprint within its kind's auto-match threshold: candidates are
-# those sharing a band with the item's (GIN index on the stored band keys), never a scan of
-# the catalog, compared by their stored bits; ties by distance, then kind (pdq before
+# those sharing a band with the item's (fingerprint_band: 16 index ranges, the bits read
+# from the index itself), never a scan of the catalog; ties by distance, then kind (pdq before
 # iscc), then work key in code-point order. A PDQ hash of quality below 50 is never matched
 # by similarity.
 _SIMILAR = """(SELECT s.work_id, s.match_method, s.match_distance FROM (
-    SELECT i.work_id, coalesce(i.via, 'pdq') AS match_method, 1 AS rank,
-           bit_count(i.bits # q.bits) AS match_distance
+    SELECT b.work_id, coalesce(b.via, 'pdq') AS match_method, 1 AS rank,
+           bit_count(b.bits # q.bits) AS match_distance
     FROM (SELECT pdq_bits(src.pdq) AS bits, pdq_keys(src.pdq) AS bands
           WHERE src.pdq IS NOT NULL
             AND coalesce(CAST(CAST(src.extensions AS jsonb) #>> '{item,pdq_quality}'
                               AS integer), 100) >= %(min_pdq_quality)s) AS q
-    JOIN work_identifier i ON i.bands && q.bands AND i.kind = 'pdq'
+    CROSS JOIN LATERAL unnest(q.bands) AS k(band)
+    JOIN fingerprint_band b ON b.band = k.band
     -- CASE: only bits of one length are XORed, whatever order the planner checks in
-    WHERE CASE WHEN i.kind = 'pdq' THEN bit_count(i.bits # q.bits) <= %(match_pdq)s END
+    WHERE CASE WHEN length(b.bits) = 256 THEN bit_count(b.bits # q.bits) <= %(match_pdq)s END
     UNION ALL
-    SELECT i.work_id, coalesce(i.via, 'iscc'), 2, bit_count(i.bits # q.bits)
+    SELECT b.work_id, coalesce(b.via, 'iscc'), 2, bit_count(b.bits # q.bits)
     FROM (SELECT CAST(iscc_content(src.iscc) AS bit varying) AS bits,
                  iscc_keys(src.iscc) AS bands WHERE src.iscc IS NOT NULL) AS q
-    JOIN work_identifier i ON i.bands && q.bands AND i.kind = 'iscc'
-    WHERE CASE WHEN i.kind = 'iscc' AND q.bits IS NOT NULL
-               THEN bit_count(i.bits # q.bits) <= %(match_iscc)s END
+    CROSS JOIN LATERAL unnest(q.bands) AS k(band)
+    JOIN fingerprint_band b ON b.band = k.band
+    WHERE CASE WHEN length(b.bits) = 64 AND q.bits IS NOT NULL
+               THEN bit_count(b.bits # q.bits) <= %(match_iscc)s END
 ) AS s
 ORDER BY s.match_distance, s.rank, """ + _KEY_OF.format(work="s.work_id") + """ LIMIT 1)"""
 _NONE = "(SELECT CAST(NULL AS integer), CAST(NULL AS text), CAST(NULL AS integer))"

@@ -41,6 +41,35 @@ BANDS = ("CASE WHEN kind = 'pdq' THEN pdq_keys(value) "
          "WHEN kind = 'iscc' THEN iscc_keys(value) END")
 INSTANCE = "CASE WHEN kind = 'iscc' THEN iscc_instance(value) END"
 
+BAND_TRIGGERS = """
+CREATE FUNCTION fingerprint_bands_added() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO fingerprint_band (band, bits, work_id, via)
+    SELECT k.band, n.bits, n.work_id, n.via
+    FROM added n CROSS JOIN LATERAL unnest(n.bands) AS k(band)
+    WHERE n.bands IS NOT NULL;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION fingerprint_bands_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM fingerprint_band b
+    USING (SELECT k.band, o.bits, o.work_id FROM removed o
+           CROSS JOIN LATERAL unnest(o.bands) AS k(band) WHERE o.bands IS NOT NULL) AS r
+    WHERE b.band = r.band AND b.work_id = r.work_id AND b.bits = r.bits;
+    -- another identifier of the same work with the same bits keeps its rows
+    INSERT INTO fingerprint_band (band, bits, work_id, via)
+    SELECT k.band, i.bits, i.work_id, i.via
+    FROM work_identifier i CROSS JOIN LATERAL unnest(i.bands) AS k(band)
+    WHERE i.bands IS NOT NULL AND (i.work_id, i.bits) IN (SELECT work_id, bits FROM removed);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER work_identifier_bands_added AFTER INSERT ON work_identifier
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION fingerprint_bands_added();
+CREATE TRIGGER work_identifier_bands_removed AFTER DELETE ON work_identifier
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT
+    EXECUTE FUNCTION fingerprint_bands_removed();
+"""
+
 FUNCTIONS = r"""
 CREATE FUNCTION pdq_bits(hash text) RETURNS bit(256)
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -189,6 +218,19 @@ def upgrade() -> None:
                     postgresql_with={"fastupdate": "off"})
     op.create_index("work_identifier_instance", "work_identifier", ["instance"],
                     postgresql_where=sa.text("instance IS NOT NULL"))
+    # One row per band of each registered fingerprint, its bits beside the key in the index:
+    # an event's look-up reads 16 index ranges and compares the bits found there, with no
+    # visit to the table (kept by statement triggers on work_identifier).
+    op.create_table(
+        "fingerprint_band",
+        sa.Column("band", sa.Integer(), nullable=False),
+        sa.Column("bits", postgresql.BIT(varying=True), nullable=False),
+        sa.Column("work_id", sa.Integer(), nullable=False),
+        sa.Column("via", sa.Text()),
+    )
+    op.create_index("fingerprint_band_band", "fingerprint_band", ["band"],
+                    postgresql_include=["bits", "work_id", "via"])
+    op.execute(BAND_TRIGGERS)
 
 
 def downgrade() -> None:
@@ -196,6 +238,11 @@ def downgrade() -> None:
     op.create_index("usage_event_unmatched", "usage_event", ["id"],
                     postgresql_where=sa.text("outcome = 'unmatched'"),
                     postgresql_include=list(_UNMATCHED_INCLUDE))
+    op.execute("DROP TRIGGER work_identifier_bands_added ON work_identifier")
+    op.execute("DROP TRIGGER work_identifier_bands_removed ON work_identifier")
+    op.execute("DROP FUNCTION fingerprint_bands_added()")
+    op.execute("DROP FUNCTION fingerprint_bands_removed()")
+    op.drop_table("fingerprint_band")
     op.drop_index("usage_event_similar_licensee", table_name="usage_event")
     op.drop_index("usage_event_similar_work", table_name="usage_event")
     op.drop_table("match_candidate")
