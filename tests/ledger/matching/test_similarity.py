@@ -243,3 +243,20 @@ def test_statements_and_transparency_say_how_events_were_matched(catalog, cli, m
                             "--format", "json").stdout)
     assert page["by_method"] == {"exact": 1, "pdq": 2}
     assert page["max_distance"] == {"pdq": distance}
+
+
+def test_a_replaced_fingerprint_no_longer_matches(catalog, cli, media) -> None:
+    """Re-importing a work with another hash: the old one is forgotten by the index."""
+    assert cli("import", "works", "-", input=jsonl([
+        _work("w-astronaut", pdq=media["rocket"]["pdq"])])).code == 0
+    _ingest(catalog, usage("a", item=_item(media["astronaut-copy"], "pdq")),
+            usage("r", item=_item(media["rocket-copy"], "pdq")))
+    outcomes = _outcomes(catalog)
+    assert outcomes["a"][:2] == ("unmatched", None)
+    assert outcomes["r"][:3] == ("accrued", "w-astronaut", "pdq")
+    with catalog.connect() as conn:
+        bands = conn.execute("SELECT count(*) FROM fingerprint_band").fetchone()[0]
+        fingerprints = conn.execute("SELECT count(*) FROM work_identifier "
+                                    "WHERE kind IN ('pdq', 'iscc')").fetchone()[0]
+    # 16 bands a PDQ hash, 4 an ISCC Content-Code: none left of the replaced hash
+    assert bands == 16 * 3 + 4 * 1 and fingerprints == 4
