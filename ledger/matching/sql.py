@@ -99,17 +99,16 @@ _SIMILAR = """(SELECT s.work_id, s.match_method, s.match_distance FROM (
     FROM (SELECT pdq_bits(src.pdq) AS bits, pdq_keys(src.pdq) AS bands
           WHERE src.pdq IS NOT NULL
             AND coalesce(CAST(CAST(src.extensions AS jsonb) #>> '{item,pdq_quality}'
-                              AS integer), 100) >= %(min_pdq_quality)s) AS q
-    CROSS JOIN LATERAL unnest(q.bands) AS k(band)
-    JOIN fingerprint_band b ON b.band = k.band
+                              AS integer), 100) >= %(min_pdq_quality)s
+          OFFSET 0) AS q  -- the item's bits computed once, not once per candidate
+    JOIN fingerprint_band b ON b.band = ANY(q.bands)
     -- CASE: only bits of one length are XORed, whatever order the planner checks in
     WHERE CASE WHEN length(b.bits) = 256 THEN bit_count(b.bits # q.bits) <= %(match_pdq)s END
     UNION ALL
     SELECT b.work_id, coalesce(b.via, 'iscc'), 2, bit_count(b.bits # q.bits)
     FROM (SELECT CAST(iscc_content(src.iscc) AS bit varying) AS bits,
-                 iscc_keys(src.iscc) AS bands WHERE src.iscc IS NOT NULL) AS q
-    CROSS JOIN LATERAL unnest(q.bands) AS k(band)
-    JOIN fingerprint_band b ON b.band = k.band
+                 iscc_keys(src.iscc) AS bands WHERE src.iscc IS NOT NULL OFFSET 0) AS q
+    JOIN fingerprint_band b ON b.band = ANY(q.bands)
     WHERE CASE WHEN length(b.bits) = 64 AND q.bits IS NOT NULL
                THEN bit_count(b.bits # q.bits) <= %(match_iscc)s END
 ) AS s
