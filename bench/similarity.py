@@ -226,12 +226,13 @@ def lookup_cost(server_url: str, sizes: list[int], queries: int = 2_000) -> None
             built = time.perf_counter() - t
             probes = [flip(pdq_of(rng.randrange(size)), rng) for _ in range(queries)]
             statement = """
-                SELECT q.value, n.distance FROM unnest(%s::text[]) AS q(value)
+                SELECT q.value, n.distance
+                FROM (SELECT value, pdq_bits(value) AS bits, pdq_keys(value) AS bands
+                      FROM unnest(%s::text[]) AS value OFFSET 0) AS q
                 CROSS JOIN LATERAL (
-                    SELECT bit_count(b.bits # pdq_bits(q.value)) AS distance
-                    FROM unnest(pdq_keys(q.value)) AS k(band)
-                    JOIN bench_band b ON b.band = k.band
-                    WHERE bit_count(b.bits # pdq_bits(q.value)) <= 31
+                    SELECT bit_count(b.bits # q.bits) AS distance
+                    FROM bench_band b WHERE b.band = ANY(q.bands)
+                      AND bit_count(b.bits # q.bits) <= 31
                     ORDER BY 1 LIMIT 1) AS n"""
             conn.execute(statement, (probes[:100],)).fetchall()  # warm
             t = time.perf_counter()
