@@ -12,8 +12,9 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+# license_unallocated: a period's pool no event took (contract §9), owner the license.
 ACCOUNT_KINDS = ("licensee_receivable", "creator_payable", "platform_revenue",
-                 "payout_clearing", "payout_cash")
+                 "payout_clearing", "payout_cash", "license_unallocated")
 
 
 class Account(SQLModel, table=True):
@@ -23,8 +24,8 @@ class Account(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("kind", "owner_id", "currency"),
         CheckConstraint("kind IN ('licensee_receivable', 'creator_payable', "
-                        "'platform_revenue', 'payout_clearing', 'payout_cash')",
-                        name="account_kind"),
+                        "'platform_revenue', 'payout_clearing', 'payout_cash', "
+                        "'license_unallocated')", name="account_kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

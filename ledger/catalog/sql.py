@@ -46,7 +46,7 @@ WHERE v.work_id = :id ORDER BY v.effective_from, c.key
 LICENSES = text("""
 SELECT l.key AS license, le.key AS licensee, l.scope_kind AS scope, l.purposes,
        l.valid_from, l.valid_until, l.currency, l.rate_type, l.rate_unit, l.price,
-       l.platform_fee,
+       l.platform_fee, l.rate,
        ARRAY(SELECT w.key FROM license_scope_work s JOIN work w ON w.id = s.work_id
              WHERE s.license_id = l.id ORDER BY w.key) AS works,
        ARRAY(SELECT c.key FROM license_scope_creator s JOIN creator c ON c.id = s.creator_id

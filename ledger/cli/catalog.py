@@ -126,6 +126,19 @@ def licenses_list(licensee: str | None = typer.Option(None, help="Only this lice
                  "purposes": r["purposes"],
                  "valid": f"{r['valid_from']:%Y-%m-%d} → " + (
                      "open" if r["valid_until"] is None else f"{r['valid_until']:%Y-%m-%d}"),
-                 "rate": f"{r['price']:f} {r['currency']}/{r['rate_unit']}",
+                 "rate": describe_rate(r["rate"], r["currency"]),
                  "fee": r["platform_fee"]} for r in rows]
     emit(rows, fmt, title="Licenses", output=output)
+
+
+def describe_rate(rate: dict, currency: str) -> str:
+    """A license's rate in words: 0.0023 USD/uses, 250000.00 USD per quarter (pool)…"""
+    if rate["type"] == "pool":
+        text = f"{rate['amount']} {currency} per {rate['period']} (pool, by {rate['unit']})"
+    elif rate["type"] == "revenue_share":
+        text = f"{rate['share']} of revenue per {rate['period']} (by {rate['unit']})"
+    else:
+        text = f"{rate['price']} {currency}/{rate['unit']}"
+    if minimum := rate.get("minimum"):
+        text += f", minimum {minimum['amount']} {currency} per {minimum['period']}"
+    return text

@@ -36,6 +36,10 @@ class UsageEvent(SQLModel, table=True):
               postgresql_include=["quantity"],
               postgresql_where=text("outcome IN ('unlicensed', 'opted_out', 'unpriced')")),
         Index("usage_event_entry", "entry_id", postgresql_where=text("entry_id IS NOT NULL")),
+        # uses awaiting their period's allocation (pool, revenue share), by license and time:
+        # a period's close reads them; no per-unit event pays for this index
+        Index("usage_event_pooled", "license_id", "time",
+              postgresql_where=text("outcome = 'accrued' AND gross IS NULL")),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+
 from sqlalchemy import Connection
 
 from ledger.catalog import repository as catalog_repo
@@ -18,8 +21,21 @@ def terms_of(row: LicenseRow) -> Terms:
         scope=Scope(repo.SPECIFICITY[row.scope.kind], frozenset(row.scope.works or ()),
                     frozenset(row.scope.creators or ())),
         purposes=frozenset(row.purposes), valid_from=row.valid_from, valid_until=row.valid_until,
-        currency=row.currency, rate_unit=row.rate.unit, price=row.rate.price,
-        platform_fee=row.platform_fee, rate_type=row.rate.type)
+        currency=row.currency, rate_unit=row.rate.unit, price=price_of(row),
+        platform_fee=row.platform_fee, rate_type=row.rate.type, rate=rate_json(rate_of(row)))
+
+
+def price_of(row: LicenseRow) -> Decimal:
+    """The per-unit price; a pool or revenue-share use is priced at its period's close."""
+    return row.rate.price if row.rate.price is not None else Decimal(0)
+
+
+def rate_of(row: LicenseRow) -> dict:
+    return row.rate.model_dump(mode="json", exclude_none=True)
+
+
+def rate_json(rate: dict) -> str:
+    return json.dumps(rate, sort_keys=True, separators=(",", ":"))
 
 
 def plan_licenses(conn: Connection, rows: list[tuple[int, LicenseRow]], plan: Plan) -> None:
@@ -64,8 +80,8 @@ def plan_licenses(conn: Connection, rows: list[tuple[int, LicenseRow]], plan: Pl
                   "scope_kind": row.scope.kind, "purposes": sorted(row.purposes),
                   "valid_from": row.valid_from, "valid_until": row.valid_until,
                   "currency": row.currency, "rate_type": row.rate.type,
-                  "rate_unit": row.rate.unit, "price": row.rate.price,
-                  "platform_fee": row.platform_fee, "rate": row.rate.model_dump(mode="json")}
+                  "rate_unit": row.rate.unit, "price": price_of(row),
+                  "platform_fee": row.platform_fee, "rate": rate_of(row)}
         license_id = existing[0] if existing else None
         writes.append((license_id, values, [work_ids[w] for w in row.scope.works or ()],
                        [creator_ids[c] for c in row.scope.creators or ()]))

@@ -57,6 +57,15 @@ class License:
     price: Decimal
     platform_fee: Decimal = Decimal(0)
     rate_type: str = "per_unit"
+    # The whole rate as canonical JSON (contract §9's pool, share, period, minimum), so a
+    # re-import that changes any of it is a change.
+    rate: str = ""
+
+    @property
+    def priced_per_unit(self) -> bool:
+        """Whether an accrued use is priced as it arrives; pool and revenue-share uses
+        await their period's allocation."""
+        return self.rate_type == "per_unit"
 
     def in_force(self, at: datetime) -> bool:
         return self.valid_from <= at and (self.valid_until is None or at < self.valid_until)

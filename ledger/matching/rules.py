@@ -62,5 +62,7 @@ def evaluate(*, identifiers: Mapping[str, str], licensee: str, purpose: str, at:
         return Evaluation(OPTED_OUT if opted_out else UNLICENSED, work_key, split)
     if found.rate_unit != unit:
         return Evaluation(UNPRICED, work_key, split, found)
+    if not found.priced_per_unit:
+        return Evaluation(ACCRUED, work_key, split, found)  # awaits its period's allocation
     return Evaluation(ACCRUED, work_key, split, found,
                       price_event(quantity, found.price, found.platform_fee))

@@ -43,7 +43,7 @@ LEFT JOIN LATERAL (
     WHERE v.work_id = m.work_id AND v.effective_from <= src.time
     ORDER BY v.effective_from DESC LIMIT 1) AS sv ON true
 LEFT JOIN LATERAL (
-    SELECT l.id, l.rate_unit, l.price, l.platform_fee, l.currency
+    SELECT l.id, l.rate_unit, l.rate_type, l.price, l.platform_fee, l.currency
     FROM license l
     WHERE m.work_id IS NOT NULL
       AND l.licensee_id = src.licensee_id
@@ -70,7 +70,10 @@ LEFT JOIN LATERAL (
     FROM (SELECT CAST(round_half_even(p.x, 9) AS numeric(38, 9)) AS gross
           FROM (SELECT src.quantity * lic.price AS x OFFSET 0) AS p OFFSET 0) AS g
     CROSS JOIN LATERAL (SELECT g.gross * lic.platform_fee AS x OFFSET 0) AS f
-    WHERE lic.id IS NOT NULL AND lic.rate_unit = src.unit OFFSET 0) AS priced ON true
+    -- a pool or revenue-share use is accrued unpriced: its amount comes at its period's
+    -- close (ledger.periods)
+    WHERE lic.id IS NOT NULL AND lic.rate_unit = src.unit AND lic.rate_type = 'per_unit'
+    OFFSET 0) AS priced ON true
 """
 
 
@@ -124,14 +127,16 @@ def insert_evaluated(columns: tuple[str, ...], source: str,
 WITH inserted AS (
     INSERT INTO usage_event ({column_list}, {", ".join(EVALUATED)}, entry_id)
     SELECT {column_list}, {", ".join(EVALUATED)},
-           CASE WHEN outcome = 'accrued' THEN CAST(%(entry)s AS bigint) END
+           CASE WHEN outcome = 'accrued' AND gross IS NOT NULL
+                THEN CAST(%(entry)s AS bigint) END
     FROM ({evaluation(source, kinds)}) AS batch
     RETURNING {", ".join(RETURNED)}
 ), tallied AS ({ADD_INSERTED}
 ), works AS ({ADD_INSERTED_WORKS}
 ), accrued AS (
     INSERT INTO {ACCRUED_TABLE} ({", ".join(ACCRUED_COLUMNS)})
-    SELECT {", ".join(ACCRUED_COLUMNS)} FROM inserted WHERE outcome = 'accrued'
+    SELECT {", ".join(ACCRUED_COLUMNS)} FROM inserted
+    WHERE outcome = 'accrued' AND gross IS NOT NULL
 )
 SELECT outcome, events FROM tallied
 """
@@ -285,26 +290,32 @@ WHERE ({", ".join(f"e.{c}" for c in STATE)}) IS DISTINCT FROM ({", ".join(f"n.{c
 """
 OLD_ACCRUED = ("(SELECT licensee_id, old_currency AS currency, old_split_version_id AS "
                "split_version_id, old_gross AS gross, old_fee AS fee, old_net AS net "
-               "FROM " + REEVALUATED_TABLE + " WHERE old_outcome = 'accrued')")
+               "FROM " + REEVALUATED_TABLE + " WHERE old_outcome = 'accrued' "
+               "AND old_gross IS NOT NULL)")
 NEW_ACCRUED = ("(SELECT licensee_id, new_currency AS currency, new_split_version_id AS "
                "split_version_id, new_gross AS gross, new_fee AS fee, new_net AS net "
-               "FROM " + REEVALUATED_TABLE + " WHERE new_outcome = 'accrued')")
+               "FROM " + REEVALUATED_TABLE + " WHERE new_outcome = 'accrued' "
+               "AND new_gross IS NOT NULL)")
 APPLY = f"""
 UPDATE usage_event e SET {", ".join(f"{c} = r.new_{c}" for c in STATE)},
-       entry_id = CASE WHEN r.new_outcome = 'accrued' THEN %(entry)s END,
+       entry_id = CASE WHEN r.new_outcome = 'accrued' AND r.new_gross IS NOT NULL
+                       THEN %(entry)s END,
        reevaluated_at = now()
 FROM {REEVALUATED_TABLE} r WHERE r.id = e.id
 """
 RECORD = f"""
 INSERT INTO event_reevaluation (event_id, entry_id, old_outcome, new_outcome, old_license_id,
                                 new_license_id, old_net, new_net)
-SELECT id, CASE WHEN old_outcome = 'accrued' OR new_outcome = 'accrued' THEN %(entry)s END,
+SELECT id, CASE WHEN (old_outcome = 'accrued' AND old_gross IS NOT NULL)
+                 OR (new_outcome = 'accrued' AND new_gross IS NOT NULL) THEN %(entry)s END,
        old_outcome, new_outcome, old_license_id, new_license_id, old_net, new_net
 FROM {REEVALUATED_TABLE}
 """
 LOCK_CHUNK = "SELECT id FROM usage_event WHERE id = ANY(%s) FOR UPDATE"
-COUNT_REEVALUATED = (f"SELECT count(*) FILTER (WHERE old_outcome = 'accrued'), "
-                     f"count(*) FILTER (WHERE new_outcome = 'accrued') FROM {REEVALUATED_TABLE}")
+COUNT_REEVALUATED = (
+    f"SELECT count(*) FILTER (WHERE old_outcome = 'accrued' AND old_gross IS NOT NULL), "
+    f"count(*) FILTER (WHERE new_outcome = 'accrued' AND new_gross IS NOT NULL) "
+    f"FROM {REEVALUATED_TABLE}")
 EMPTY_REEVALUATED_TABLE = f"TRUNCATE {REEVALUATED_TABLE}"
 OPEN_CHANGES = ("SELECT id, work_ids, creator_ids, licensee_ids FROM catalog_change "
                 "WHERE processed_at IS NULL ORDER BY id")
@@ -316,11 +327,11 @@ ADD_REEVALUATED_LINES = add_lines(f"""
 SELECT {movements(work="r.old_work_id", split="r.old_split_version_id", net="r.old_net",
                   currency="r.old_currency", sign=-1)}
 FROM {REEVALUATED_TABLE} r JOIN usage_event e ON e.id = r.id
-WHERE r.old_outcome = 'accrued'
+WHERE r.old_outcome = 'accrued' AND r.old_gross IS NOT NULL
   AND EXISTS (SELECT 1 FROM statement_folded f WHERE f.entry_id = r.old_entry_id)
 UNION ALL
 SELECT {movements(work="r.new_work_id", split="r.new_split_version_id", net="r.new_net",
                   currency="r.new_currency", sign=1)}
 FROM {REEVALUATED_TABLE} r JOIN usage_event e ON e.id = r.id
-WHERE r.new_outcome = 'accrued'
+WHERE r.new_outcome = 'accrued' AND r.new_gross IS NOT NULL
 """)
