@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +43,12 @@ class Settings(BaseSettings):
     # contract §11: every licensee takes events only from its producers
     require_producer: bool = False
     broker_admin_url: str | None = None  # RabbitMQ's management API, for grant-producer
+    # contract §9: a period closes by itself this many days after its end
+    period_grace: Decimal = Field(default=Decimal(5), ge=0)
+
+    @property
+    def period_grace_delta(self) -> timedelta:
+        return timedelta(days=float(self.period_grace))
 
 
 @lru_cache(maxsize=1)

@@ -37,6 +37,15 @@ FROM (
 LEFT JOIN account a ON a.kind = t.kind AND a.owner_id = t.owner_id AND a.currency = t.currency
 """
 
+# Postings of given amounts (``booking.post_amounts``).
+POST_AMOUNTS = """
+INSERT INTO posting (entry_id, account_id, amount)
+SELECT %(entry)s, ledger_account(t.kind, t.owner_id, t.currency), t.amount
+FROM unnest(%(kinds)s::text[], %(owners)s::integer[], %(currencies)s::text[],
+            %(amounts)s::numeric[]) AS t(kind, owner_id, currency, amount)
+WHERE t.amount <> 0
+"""
+
 
 @cache
 def postings(rows: str, *, with_shares: bool = False) -> str:

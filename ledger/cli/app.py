@@ -8,7 +8,9 @@ from importlib import metadata
 import typer
 from rich.markup import escape
 
-from ledger.cli import catalog, db, demo, failures, ingest, payouts, producers, report
+from ledger.cli import (
+    catalog, db, demo, failures, ingest, payouts, periods, producers, report,
+)
 from ledger.cli.context import err_console
 from ledger.cli.inputs import argument_problems
 from ledger.errors import InvalidInput, LedgerError, RowError
@@ -47,6 +49,7 @@ app.command("status")(ingest.status_command)
 app.add_typer(ingest.dead_letters_app, name="dead-letters")
 app.add_typer(report.app, name="report")
 app.add_typer(payouts.app, name="payouts")
+app.add_typer(periods.app, name="periods")
 app.add_typer(payouts.webhooks_app, name="webhooks")
 catalog.creators_app.command("onboard")(payouts.onboard_command)
 catalog.creators_app.command("refresh")(payouts.refresh_command)

@@ -8,7 +8,7 @@ from functools import cache
 from ledger.accounting.sql import PENDING_ENTRIES, STANDING, lines_of, split_parts_of
 from ledger.matching.rules import MATCH_PRIORITY
 
-ACCRUAL_KINDS = ("accrual", "reevaluation")
+ACCRUAL_KINDS = ("accrual", "reevaluation", "allocation", "reallocation")
 
 # --- Lookups ----------------------------------------------------------------------------
 
@@ -80,6 +80,7 @@ SELECT * FROM (
 SELECT a.kind AS account, CASE a.kind
            WHEN 'creator_payable' THEN (SELECT key FROM creator WHERE id = a.owner_id)
            WHEN 'licensee_receivable' THEN (SELECT key FROM licensee WHERE id = a.owner_id)
+           WHEN 'license_unallocated' THEN (SELECT key FROM license WHERE id = a.owner_id)
            ELSE 'platform' END AS owner,
        a.currency,
        coalesce(sum(p.amount) FILTER (WHERE p.amount > 0), 0) AS debit,
@@ -90,7 +91,8 @@ GROUP BY a.id) AS accounts
 ORDER BY currency, account, owner COLLATE "C"
 """
 CREATOR_TOTALS = """
-SELECT coalesce(-sum(p.amount) FILTER (WHERE j.kind IN ('accrual', 'reevaluation')), 0),
+SELECT coalesce(-sum(p.amount) FILTER (WHERE j.kind IN ('accrual', 'reevaluation',
+                                                     'allocation', 'reallocation')), 0),
        coalesce(sum(p.amount) FILTER (WHERE j.kind LIKE 'payout%%'), 0)
 FROM posting p JOIN account a ON a.id = p.account_id
 JOIN journal_entry j ON j.id = p.entry_id WHERE a.kind = 'creator_payable'
