@@ -8,10 +8,14 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from rich import print as rprint
+
+from ledger import jsonl
 from ledger.cli.context import err_console, get_ledger
 from ledger.cli.output import Format, emit, format_option
 from ledger.errors import InvalidInput, RowError
-from ledger.periods import rules, service
+from ledger.ingest import store
+from ledger.periods import revenue, rules, service
 
 app = typer.Typer(help="Accounting periods of pools, revenue shares and minimums.",
                   no_args_is_help=True)
@@ -69,3 +73,39 @@ def list_command(license: str | None = typer.Option(None, "--license",
     with ledger.connect() as conn:
         rows = service.listing(conn, now=datetime.now(UTC), license_key=license)
     emit(rows, fmt, title="Periods", output=output)
+
+
+revenue_app = typer.Typer(help="Revenue licensees report for revenue-share licenses.",
+                          no_args_is_help=True)
+
+
+@revenue_app.command("import")
+def revenue_import(file: str = typer.Argument(..., help="JSON Lines of "
+                                                       "io.royaltyledger.revenue.v1 events; "
+                                                       "- for standard input.")) -> None:
+    """Record revenue reports: all or none; a report sent before is a no-op."""
+    ledger = get_ledger()
+    with jsonl.open_input(file) as stream:
+        lines, errors = jsonl.read_lines(stream)
+    if not lines and not errors:
+        raise InvalidInput([RowError(0, "the file has no rows")])
+    with ledger.connect() as conn:
+        reports, result = revenue.check(conn, [line.value for line in lines],
+                                        store.licensee_ids(conn))
+        errors += [RowError(lines[index].number, _reason(problem))
+                   for index, problem in result.problems]
+        if errors:
+            raise InvalidInput(sorted(errors, key=lambda e: e.line))
+        revenue.store(conn, reports, result)
+        if result.problems:  # stored meanwhile with other content
+            conn.rollback()
+            raise InvalidInput([RowError(lines[index].number, _reason(problem))
+                                for index, problem in result.problems])
+        conn.commit()
+    rprint(f"[green]imported revenue[/green]: {len(lines)} reports — {result.accepted} new, "
+           f"{result.duplicates} already recorded")
+
+
+def _reason(problem: revenue.Problem) -> str:
+    where = f"{problem.field}: " if problem.field else ""
+    return f"{where}{problem.detail} ({problem.reason})"

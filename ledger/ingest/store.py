@@ -29,6 +29,7 @@ from ledger.ingest.limits import MAX_TEXT
 from ledger.ingest.events import SINGLE, Reason, Rejected, event_bytes, parse_body
 from ledger.ingest.producer_rules import ProducerRules, detail as producer_detail
 from ledger.matching import accrual
+from ledger.periods import revenue
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,8 @@ class Prepared:
     # (source, id) of each message's first staged event: stored already, the batch is a
     # redelivery or a resend (none: the batch is deduplicated event by event)
     firsts: tuple[list[str], list[str]] = field(default_factory=lambda: ([], []))
+    # revenue reports (routing key ``revenue.<licensee>``) and their message, parsed
+    revenue: list[tuple[Message, list]] = field(default_factory=list)
 
     def event_at(self, seq: int) -> tuple[object, Message]:
         """The event staged as ``seq`` and its message, parsed again (a rare need)."""
@@ -235,6 +238,7 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
         result.rejected.append((Rejected(reason, detail, field_, source, event_id, raw), message))
 
     messages = [plain(message, max_message_bytes) for message in messages]
+    revenue_reports: list[tuple[Message, list]] = []
     for at, message in enumerate(messages):
         if message.refused is not None:  # it did not decompress
             result.received += 1
@@ -244,6 +248,15 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
             result.received += 1
             reject(Reason.TOO_LARGE, f"message of {len(message.body)} bytes exceeds the "
                                      f"{max_message_bytes}-byte limit", message, raw=message.body)
+            continue
+        if is_revenue(message):  # contract §9: stored by ``write`` (it needs the database)
+            parsed = parse_body(message.body, message.content_type)
+            if isinstance(parsed, Rejected):
+                result.received += 1
+                reject(parsed.reason, parsed.detail, message, raw=message.body)
+            else:
+                result.received += len(parsed)
+                revenue_reports.append((message, parsed))
             continue
         events = read(message.body, message.content_type)
         if isinstance(events, Rejected):
@@ -289,14 +302,15 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
             seq += 1
             origin.append(at * _EVENTS_PER_MESSAGE + index)
 
-    return Prepared(stage.data(), seq, origin, result, frozenset(kinds), messages, firsts)
+    return Prepared(stage.data(), seq, origin, result, frozenset(kinds), messages, firsts,
+                    revenue_reports)
 
 
 def _reject_later(result: BatchResult, reason: str, detail: str, event: object,
-                  message: Message) -> None:
+                  message: Message, field_: str | None = None) -> None:
     source, event_id = _source_and_id(event)
     raw = event_bytes(event)
-    result.rejected.append((Rejected(reason, detail, None, source, event_id, raw),
+    result.rejected.append((Rejected(reason, detail, field_, source, event_id, raw),
                             Message(raw, SINGLE, message.routing_key, user_id=message.user_id)))
 
 
@@ -370,6 +384,9 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
                               "an earlier event with other content; the first one stands",
                               event, message)
 
+    if prepared.revenue:
+        _store_revenue(conn, prepared.revenue, result)
+
     if result.rejected and record_rejects:
         with conn.cursor() as cur:
             cur.executemany(sql.INSERT_DEAD_LETTERS, [
@@ -381,6 +398,25 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
                                     result.accepted, result.duplicates,
                                     result.dead_lettered if record_rejects else 0, replayed))
     return result
+
+
+def is_revenue(message: Message) -> bool:
+    return (message.routing_key or "").startswith(revenue.ROUTING_PREFIX)
+
+
+def _store_revenue(conn: psycopg.Connection, messages: list[tuple[Message, list]],
+                   result: BatchResult) -> None:
+    """Validate and store the revenue reports of a batch (``ledger.periods.revenue``); each
+    bad one is dead-lettered with its reason, like a usage event."""
+    events = [(event, message) for message, parsed in messages for event in parsed]
+    reports, stored = revenue.check(conn, [e for e, _ in events], licensee_ids(conn))
+    revenue.store(conn, reports, stored)
+    result.accepted += stored.accepted
+    result.duplicates += stored.duplicates
+    for index, problem in stored.problems:
+        event, message = events[index]
+        _reject_later(result, problem.reason, problem.detail, event, message,
+                      field_=problem.field)
 
 
 def set_aside(conn: psycopg.Connection, message: Message, detail: str) -> None:

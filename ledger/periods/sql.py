@@ -140,3 +140,23 @@ WHERE NOT id = ANY(%(stale)s)
   AND (event_mark, reevaluation_mark, revenue_mark)
       <> (%(event_mark)s, %(reevaluation_mark)s, %(revenue_mark)s)
 """
+
+# --- Revenue reports --------------------------------------------------------------------
+
+REVENUE_LICENSES = """
+SELECT l.id, l.key, le.key AS licensee, l.rate, l.currency, l.valid_from, l.valid_until
+FROM license l JOIN licensee le ON le.id = l.licensee_id WHERE l.key = ANY(%(keys)s)
+"""
+INSERT_REVENUE = """
+INSERT INTO revenue_report (source, event_id, licensee_id, license_id, period, starts_at,
+                            amount, currency, digest)
+SELECT * FROM unnest(%(sources)s::text[], %(ids)s::text[], %(licensees)s::integer[],
+                     %(licenses)s::integer[], %(periods)s::text[], %(starts)s::timestamptz[],
+                     %(amounts)s::numeric[], %(currencies)s::text[], %(digests)s::text[])
+ON CONFLICT (source, event_id) DO NOTHING
+RETURNING source, event_id
+"""
+STORED_REVENUE = """
+SELECT source, event_id, digest FROM revenue_report
+WHERE (source, event_id) IN (SELECT * FROM unnest(%(sources)s::text[], %(ids)s::text[]))
+"""
