@@ -182,11 +182,15 @@ def _wait_idle(data: dict, timeout: float, spinner) -> dict | None:  # noqa: ANN
 def _print_status(data: dict, fmt: Format) -> None:
     if fmt is Format.json:
         sys.stdout.write(dumps({"events": data["events"], "outcomes": data["outcomes"],
+                                "awaiting_allocation": data["awaiting_allocation"],
                                 "producers": data["producers"]}))
         return
     rows = [{"": "events", **data["events"]}]
     emit(rows, Format.table, title="Usage events")
     emit([data["outcomes"]], Format.table, title="Outcomes")
+    if data["awaiting_allocation"]["events"]:
+        rprint(f"accrued, awaiting allocation (pool and revenue-share periods not closed): "
+               f"{data['awaiting_allocation']['events']:,} events")
     rprint(f"producer binding: {data['producers']['binding']}")
     refused = data["producers"]["refused_by_user"]
     if refused:

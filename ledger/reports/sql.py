@@ -290,3 +290,27 @@ NOT_FOLDED = lines_of(f"""
                         WHERE s.creator_id = %(creator)s)""",
                       creator_filter="WHERE p.creator_id = %(creator)s")
 PENDING = PENDING_ENTRIES
+
+# Pooled uses (pool, revenue share: accrued, no amount yet) of license-periods not closed
+# yet, by licensee (and model): what reports show as awaiting allocation (contract §9).
+# The partial index usage_event_pooled holds every pooled use; closed periods are few.
+AWAITING_ALLOCATION = """
+SELECT count(*), coalesce(sum(e.quantity), 0) FROM usage_event e
+WHERE e.outcome = 'accrued' AND e.gross IS NULL
+  AND (CAST(%(licensee)s AS integer) IS NULL OR e.licensee_id = %(licensee)s)
+  AND (CAST(%(model)s AS text) IS NULL OR e.model = %(model)s)
+  AND NOT EXISTS (SELECT 1 FROM license_period lp
+                  WHERE lp.license_id = e.license_id
+                    AND e.time >= lp.starts_at AND e.time < lp.ends_at)
+"""
+# What closed periods allocated to a licensee's (model's) uses, by currency: each event's
+# gross in its period's latest run.
+ALLOCATED = """
+SELECT a.currency, sum(a.gross) AS gross, sum(a.net) AS net, count(*) AS events
+FROM license_period lp
+JOIN period_allocation a ON a.license_period_id = lp.id AND a.run = lp.run
+JOIN usage_event e ON e.id = a.event_id
+WHERE (CAST(%(licensee)s AS integer) IS NULL OR a.licensee_id = %(licensee)s)
+  AND (CAST(%(model)s AS text) IS NULL OR e.model = %(model)s)
+GROUP BY a.currency ORDER BY a.currency
+"""

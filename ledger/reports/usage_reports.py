@@ -38,7 +38,11 @@ def transparency(conn: psycopg.Connection, licensee: str, model: str | None = No
             "works": works, "creators": creators, "by_purpose": dict(sorted(by_purpose.items())),
             "by_dataset": dict(sorted(by_dataset.items())),
             # events reported in its name by someone not its producer (contract §11)
-            "refused_by_user": status.refused_by_user(conn, licensee)}
+            "refused_by_user": status.refused_by_user(conn, licensee),
+            # pooled uses (contract §9): awaiting their period's close, and what closed
+            # periods allocated to them
+            "awaiting_allocation": status.awaiting_allocation(conn, params["licensee"], model),
+            "allocated": status.allocated(conn, params["licensee"], model)}
 
 
 @contextmanager
