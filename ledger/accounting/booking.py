@@ -31,6 +31,12 @@ def post(conn: psycopg.Connection, entry_id: int, rows: str, sign: int, *,
                  {**(params or {}), "entry": entry_id, "sign": sign})
 
 
+def post_groups(conn: psycopg.Connection, entry_id: int, groups: str, sign: int) -> None:
+    """Add the postings of ``groups`` (``sql.grouped_postings``: events grouped by
+    licensee, currency, split version and net, with their count and gross and fee sums)."""
+    conn.execute(sql.grouped_postings(groups), {"entry": entry_id, "sign": sign})
+
+
 def post_amounts(conn: psycopg.Connection, entry_id: int,
                  amounts: list[tuple[str, int, str, object]]) -> None:
     """Add postings of given amounts, ``(account kind, owner id, currency, amount)``

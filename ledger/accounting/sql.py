@@ -57,6 +57,17 @@ def postings(rows: str, *, with_shares: bool = False) -> str:
     return _POSTINGS.format(rows=rows, parts=split_parts_of(groups, with_shares=with_shares))
 
 
+@cache
+def grouped_postings(groups: str) -> str:
+    """As ``postings``, of ``groups`` (a table or parenthesised query) of events already
+    grouped by licensee, currency, split version and net, with their ``events`` count and
+    ``gross`` and ``fee`` sums: each event's net is still split on its own (as a group of
+    ``events`` equal nets)."""
+    pairs = (f"SELECT split_version_id, currency, net, sum(events) AS events FROM {groups} "
+             f"AS r GROUP BY split_version_id, currency, net")
+    return _POSTINGS.format(rows=groups, parts=split_parts_of(pairs))
+
+
 # --- Creators' parts --------------------------------------------------------------------
 
 # Each part is the floor of its exact share at 9 decimal places; the leftover 1e-9 units

@@ -133,12 +133,13 @@ def _run(conn: psycopg.Connection, deal: Deal, period: rules.Period, period_id: 
          before: dict | None) -> Run:
     marks = conn.execute(sql.MARKS).fetchone()
     events, quantity, revenue, pool = figures(conn, deal, period)
+    conn.execute(sql.CREATE_RUN_GROUPS)
+    conn.execute(sql.EMPTY_RUN_GROUPS)
     conn.execute(sql.ALLOCATE_POOLED if deal.pooled else sql.ALLOCATE_PRICED, {
         "period": period_id, "run": run, "license": deal.id, "starts": period.starts_at,
         "ends": period.ends_at, "units": int(pool / QUANTUM), "fee": deal.platform_fee,
         "currency": deal.currency})
-    allocated_events, allocated = conn.execute(
-        sql.RUN_TOTALS, {"period": period_id, "run": run}).fetchone()
+    allocated_events, allocated = conn.execute(sql.GROUP_TOTALS).fetchone()
     unallocated = pool - allocated
     entry_id = _book(conn, deal, period, period_id, run, before, unallocated,
                      bool(allocated_events))
@@ -158,15 +159,14 @@ def _book(conn: psycopg.Connection, deal: Deal, period: rules.Period, period_id:
     """The run's entry: its rows booked, the previous run's reversed, and the change in
     what no event took; no entry when there is nothing to book."""
     old_unallocated = before["unallocated"] if before else Decimal(0)
-    old_rows = before is not None and conn.execute(
-        sql.RUN_TOTALS, {"period": period_id, "run": run - 1}).fetchone()[0] > 0
+    old_rows = before is not None and before["allocated"] > 0
     if not (allocated_rows or old_rows or unallocated or old_unallocated):
         return None
     entry_id = booking.next_entry_id(conn)
     kind, what = ("allocation", "closed") if before is None else ("reallocation", "adjusted")
     booking.open_entry(conn, entry_id, kind, f"license {deal.key} period {period.label} {what}")
     if allocated_rows:
-        booking.post(conn, entry_id, sql.RUN_ROWS, 1, params={"period": period_id, "run": run})
+        booking.post_groups(conn, entry_id, sql.RUN_GROUPS, 1)
     if old_rows:
         booking.post(conn, entry_id, sql.RUN_ROWS, -1,
                      params={"period": period_id, "run": run - 1})

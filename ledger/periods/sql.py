@@ -68,25 +68,41 @@ FROM (
 CROSS JOIN LATERAL (SELECT CAST(round_half_even(a.gross * %(fee)s, 9) AS numeric(38, 9))
                     AS fee OFFSET 0) AS f
 """
+# The allocation inserted, and at once grouped for the booking (``RUN_GROUPS``): the rows
+# are written once and not read again.
 _ALLOCATE = """
-INSERT INTO period_allocation (license_period_id, run, event_id, licensee_id, work_id,
-                               split_version_id, currency, quantity, gross, fee, net)
-SELECT %(period)s, %(run)s, x.event_id, x.licensee_id, x.work_id, x.split_version_id,
-       %(currency)s, x.quantity, x.gross, x.fee, x.net
-FROM ({select}) AS x
+WITH inserted AS (
+    INSERT INTO period_allocation (license_period_id, run, event_id, licensee_id, work_id,
+                                   split_version_id, currency, quantity, gross, fee, net)
+    SELECT %(period)s, %(run)s, x.event_id, x.licensee_id, x.work_id, x.split_version_id,
+           %(currency)s, x.quantity, x.gross, x.fee, x.net
+    FROM ({select}) AS x
+    RETURNING licensee_id, currency, split_version_id, gross, fee, net
+)
+INSERT INTO run_groups (licensee_id, currency, split_version_id, net, events, gross, fee)
+SELECT licensee_id, currency, split_version_id, net, count(*), sum(gross), sum(fee)
+FROM inserted GROUP BY licensee_id, currency, split_version_id, net
 """
 ALLOCATE_POOLED = _ALLOCATE.format(select=_SELECT_ALLOCATION.format(events=POOLED_EVENTS))
 ALLOCATE_PRICED = _ALLOCATE.format(select=_SELECT_ALLOCATION.format(events=PRICED_EVENTS))
 # The bare allocation, for the benchmark: the same SELECT into a table of the caller's.
 BARE_SELECT_POOLED = _SELECT_ALLOCATION.format(events=POOLED_EVENTS)
 
+# A run's events grouped by what booking needs (``booking.post_groups``); emptied by the
+# commit, and before each run.
+RUN_GROUPS = "run_groups"
+CREATE_RUN_GROUPS = f"""
+CREATE TEMP TABLE IF NOT EXISTS {RUN_GROUPS} (
+    licensee_id integer, currency text, split_version_id integer, net numeric(38, 9),
+    events bigint, gross numeric(38, 9), fee numeric(38, 9)
+) ON COMMIT DELETE ROWS
+"""
+EMPTY_RUN_GROUPS = f"DELETE FROM {RUN_GROUPS}"
+GROUP_TOTALS = f"SELECT coalesce(sum(events), 0), coalesce(sum(gross), 0) FROM {RUN_GROUPS}"
+
 # A run's rows as the booking reads them (``ledger.accounting.booking.post``).
 RUN_ROWS = ("(SELECT licensee_id, currency, split_version_id, gross, fee, net "
             "FROM period_allocation WHERE license_period_id = %(period)s AND run = %(run)s)")
-RUN_TOTALS = """
-SELECT count(*), coalesce(sum(gross), 0) FROM period_allocation
-WHERE license_period_id = %(period)s AND run = %(run)s
-"""
 
 # What a run has seen: the newest event, re-evaluation and revenue report.
 MARKS = """

@@ -2,7 +2,8 @@
 
 - ``license_period``: a license-period once closed, with its latest allocation's figures
   and what that run had seen (the marks a re-allocation compares with);
-- ``period_allocation``: each event's amount per allocation run, append-only;
+- ``period_allocation``: each event's amount per allocation run, append-only, with no
+  unique index (a close writes a row per event) but a BRIN index per period and run;
 - ``revenue_report``: revenue a licensee reports for a license-period, deduplicated by
   ``(source, id)``;
 - ``usage_event_pooled``: a partial index of the uses awaiting allocation (pool and
@@ -68,10 +69,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "period_allocation",
-        sa.Column("license_period_id", sa.BigInteger(), primary_key=True,
-                  autoincrement=False),
-        sa.Column("run", sa.Integer(), primary_key=True, autoincrement=False),
-        sa.Column("event_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("license_period_id", sa.BigInteger(), nullable=False),
+        sa.Column("run", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.BigInteger(), nullable=False),
         sa.Column("licensee_id", sa.Integer(), nullable=False),
         sa.Column("work_id", sa.Integer(), nullable=False),
         sa.Column("split_version_id", sa.Integer(), nullable=False),
@@ -81,6 +81,8 @@ def upgrade() -> None:
         sa.Column("fee", sa.Numeric(38, 9), nullable=False),
         sa.Column("net", sa.Numeric(38, 9), nullable=False),
     )
+    op.create_index("period_allocation_run", "period_allocation", ["license_period_id", "run"],
+                    postgresql_using="brin")
     op.execute(APPEND_ONLY)
     op.create_table(
         "revenue_report",
