@@ -124,16 +124,26 @@ def movements(*, work: str, split: str, net: str, currency: str, sign: int) -> s
 
 STANDING = movements(work="e.work_id", split="e.split_version_id", net="e.net",
                      currency="e.currency", sign=1)
-# Booking entries (accrual, re-evaluation) whose events are not in statement_line yet.
+# An allocated amount (``period_allocation`` ``a`` of event ``e``, contract §9), booked or
+# reversed.
+ALLOCATED = movements(work="a.work_id", split="a.split_version_id", net="a.net",
+                      currency="a.currency", sign=1)
+ALLOCATED_REVERSED = movements(work="a.work_id", split="a.split_version_id", net="a.net",
+                               currency="a.currency", sign=-1)
+# Booking entries (accrual, re-evaluation, a period's allocation) whose events are not in
+# statement_line yet. (A re-allocation adds its lines as it books.)
 PENDING_ENTRIES = """
 SELECT j.id FROM journal_entry j
-WHERE j.kind IN ('accrual', 'reevaluation')
+WHERE j.kind IN ('accrual', 'reevaluation', 'allocation')
   AND NOT EXISTS (SELECT 1 FROM statement_folded f WHERE f.entry_id = j.id)
 """
 NEXT_PENDING_ENTRIES = f"{PENDING_ENTRIES} ORDER BY j.id LIMIT %s"
 _OF_ENTRIES = f"""
 SELECT {STANDING} FROM usage_event e
 WHERE e.entry_id = ANY(%(entries)s) AND e.outcome = 'accrued'
+UNION ALL
+SELECT {ALLOCATED} FROM period_allocation a JOIN usage_event e ON e.id = a.event_id
+WHERE a.entry_id = ANY(%(entries)s)
 """
 # The movements once, their distinct (split version, net) pairs split once each, then one
 # grouping per line.

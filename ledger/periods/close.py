@@ -22,7 +22,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ledger import locks
-from ledger.accounting import booking
+from ledger.accounting import booking, statement_lines
 from ledger.accounting.money import QUANTUM
 from ledger.periods import rules, sql
 
@@ -135,14 +135,16 @@ def _run(conn: psycopg.Connection, deal: Deal, period: rules.Period, period_id: 
     events, quantity, revenue, pool = figures(conn, deal, period)
     conn.execute(sql.CREATE_RUN_GROUPS)
     conn.execute(sql.EMPTY_RUN_GROUPS)
+    # reserved first, so that the run's rows name their entry as they are inserted
+    reserved = booking.next_entry_id(conn)
     conn.execute(sql.ALLOCATE_POOLED if deal.pooled else sql.ALLOCATE_PRICED, {
         "period": period_id, "run": run, "license": deal.id, "starts": period.starts_at,
         "ends": period.ends_at, "units": int(pool / QUANTUM), "fee": deal.platform_fee,
-        "currency": deal.currency})
+        "currency": deal.currency, "entry": reserved})
     allocated_events, allocated = conn.execute(sql.GROUP_TOTALS).fetchone()
     unallocated = pool - allocated
     entry_id = _book(conn, deal, period, period_id, run, before, unallocated,
-                     bool(allocated_events))
+                     bool(allocated_events), reserved)
     conn.execute(sql.RECORD_RUN, {
         "period": period_id, "state": "closed" if run == 1 else "adjusted", "run": run,
         "events": events, "quantity": quantity, "revenue": revenue, "pool": pool,
@@ -154,15 +156,14 @@ def _run(conn: psycopg.Connection, deal: Deal, period: rules.Period, period_id: 
 
 
 def _book(conn: psycopg.Connection, deal: Deal, period: rules.Period, period_id: int,
-          run: int, before: dict | None, unallocated: Decimal, allocated_rows: bool
-          ) -> int | None:
+          run: int, before: dict | None, unallocated: Decimal, allocated_rows: bool,
+          entry_id: int) -> int | None:
     """The run's entry: its rows booked, the previous run's reversed, and the change in
     what no event took; no entry when there is nothing to book."""
     old_unallocated = before["unallocated"] if before else Decimal(0)
     old_rows = before is not None and before["allocated"] > 0
     if not (allocated_rows or old_rows or unallocated or old_unallocated):
         return None
-    entry_id = booking.next_entry_id(conn)
     kind, what = ("allocation", "closed") if before is None else ("reallocation", "adjusted")
     booking.open_entry(conn, entry_id, kind, f"license {deal.key} period {period.label} {what}")
     if allocated_rows:
@@ -170,6 +171,9 @@ def _book(conn: psycopg.Connection, deal: Deal, period: rules.Period, period_id:
     if old_rows:
         booking.post(conn, entry_id, sql.RUN_ROWS, -1,
                      params={"period": period_id, "run": run - 1})
+    if before is not None:  # its statement lines at once (a close's: by the fold)
+        statement_lines.add_movements(conn, entry_id, sql.ADD_REALLOCATED_LINES,
+                                      {"period": period_id, "run": run})
     change = unallocated - old_unallocated
     if change:
         booking.post_amounts(conn, entry_id, [

@@ -67,6 +67,8 @@ PeriodAllocation = Table(
     Column("gross", Numeric(38, 9), nullable=False),
     Column("fee", Numeric(38, 9), nullable=False),
     Column("net", Numeric(38, 9), nullable=False),
+    # the entry that booked the run: the statement-line fold reads a run by it
+    Column("entry_id", BigInteger),
     Index("period_allocation_run", "license_period_id", "run", postgresql_using="brin"),
 )
 

@@ -5,6 +5,8 @@ compares with."""
 
 from __future__ import annotations
 
+from ledger.accounting.sql import ALLOCATED, ALLOCATED_REVERSED, add_lines
+
 # Licenses settled by period: pool and revenue-share rates, and any rate with a minimum.
 DEALS = """
 SELECT l.id, l.key, l.licensee_id, le.key AS licensee, l.rate_type, l.rate, l.currency,
@@ -73,9 +75,10 @@ CROSS JOIN LATERAL (SELECT CAST(round_half_even(a.gross * %(fee)s, 9) AS numeric
 _ALLOCATE = """
 WITH inserted AS (
     INSERT INTO period_allocation (license_period_id, run, event_id, licensee_id, work_id,
-                                   split_version_id, currency, quantity, gross, fee, net)
+                                   split_version_id, currency, quantity, gross, fee, net,
+                                   entry_id)
     SELECT %(period)s, %(run)s, x.event_id, x.licensee_id, x.work_id, x.split_version_id,
-           %(currency)s, x.quantity, x.gross, x.fee, x.net
+           %(currency)s, x.quantity, x.gross, x.fee, x.net, %(entry)s
     FROM ({select}) AS x
     RETURNING licensee_id, currency, split_version_id, gross, fee, net
 )
@@ -103,6 +106,16 @@ GROUP_TOTALS = f"SELECT coalesce(sum(events), 0), coalesce(sum(gross), 0) FROM {
 # A run's rows as the booking reads them (``ledger.accounting.booking.post``).
 RUN_ROWS = ("(SELECT licensee_id, currency, split_version_id, gross, fee, net "
             "FROM period_allocation WHERE license_period_id = %(period)s AND run = %(run)s)")
+
+# A re-allocation's statement-line movements: the new run's amounts in, the old run's out.
+REALLOCATED_MOVEMENTS = f"""
+SELECT {ALLOCATED} FROM period_allocation a JOIN usage_event e ON e.id = a.event_id
+WHERE a.license_period_id = %(period)s AND a.run = %(run)s
+UNION ALL
+SELECT {ALLOCATED_REVERSED} FROM period_allocation a JOIN usage_event e ON e.id = a.event_id
+WHERE a.license_period_id = %(period)s AND a.run = %(run)s - 1
+"""
+ADD_REALLOCATED_LINES = add_lines(REALLOCATED_MOVEMENTS)
 
 # What a run has seen: the newest event, re-evaluation and revenue report.
 MARKS = """

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from ledger.accounting.sql import PENDING_ENTRIES, STANDING, lines_of, split_parts_of
+from ledger.accounting.sql import (
+    ALLOCATED, PENDING_ENTRIES, STANDING, lines_of, split_parts_of,
+)
 from ledger.matching.rules import MATCH_PRIORITY
 
 ACCRUAL_KINDS = ("accrual", "reevaluation", "allocation", "reallocation")
@@ -287,6 +289,12 @@ NOT_FOLDED = lines_of(f"""
       AND e.currency = %(currency)s
       AND e.work_id IN (SELECT v.work_id FROM split_version v
                         JOIN split_share s ON s.split_version_id = v.id
+                        WHERE s.creator_id = %(creator)s)
+    UNION ALL
+    SELECT {ALLOCATED} FROM period_allocation a JOIN usage_event e ON e.id = a.event_id
+    WHERE a.entry_id = ANY(%(entries)s) AND a.currency = %(currency)s
+      AND a.work_id IN (SELECT v.work_id FROM split_version v
+                        JOIN split_share s ON s.split_version_id = v.id
                         WHERE s.creator_id = %(creator)s)""",
                       creator_filter="WHERE p.creator_id = %(creator)s")
 PENDING = PENDING_ENTRIES
@@ -305,7 +313,7 @@ WHERE e.outcome = 'accrued' AND e.gross IS NULL
 """
 # What closed periods allocated to a licensee's (model's) uses, by currency: each event's
 # gross in its period's latest run.
-ALLOCATED = """
+ALLOCATED_BY_CURRENCY = """
 SELECT a.currency, sum(a.gross) AS gross, sum(a.net) AS net, count(*) AS events
 FROM license_period lp
 JOIN period_allocation a ON a.license_period_id = lp.id AND a.run = lp.run

@@ -31,7 +31,7 @@ def allocated(conn: psycopg.Connection, licensee_id: int | None = None,
     """What closed periods allocated, by currency: gross and the creators' net."""
     return {currency: {"events": int(events), "gross": gross, "net": net}
             for currency, gross, net, events in conn.execute(
-                sql.ALLOCATED, {"licensee": licensee_id, "model": model})}
+                sql.ALLOCATED_BY_CURRENCY, {"licensee": licensee_id, "model": model})}
 
 
 def refused_by_user(conn: psycopg.Connection, licensee: str | None = None) -> dict[str, int]:

@@ -80,6 +80,7 @@ def upgrade() -> None:
         sa.Column("gross", sa.Numeric(38, 9), nullable=False),
         sa.Column("fee", sa.Numeric(38, 9), nullable=False),
         sa.Column("net", sa.Numeric(38, 9), nullable=False),
+        sa.Column("entry_id", sa.BigInteger()),
     )
     op.create_index("period_allocation_run", "period_allocation", ["license_period_id", "run"],
                     postgresql_using="brin")

@@ -154,3 +154,30 @@ def test_a_late_event_re_allocates_the_closed_period_with_an_adjustment(pooled,
         conn.execute("UPDATE period_allocation SET gross = 0")
     with ledger.connect() as conn:
         assert conn.execute("SELECT count(*) FROM posting").fetchone()[0] == before
+
+
+def _statement(cli, who: str) -> dict:
+    result = cli("report", "statement", "--creator", who, "--format", "json")
+    assert result.code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_statements_explain_allocations_and_adjustments_line_by_line(pooled, ledger) -> None:
+    from ledger.accounting import statement_lines
+
+    assert pooled("periods", "close", "--period", "2026-Q1").code == 0
+    ingest(ledger, [use("a0", "w2", "2026-02-10T00:00:00Z", "4")])  # late: an adjustment
+    for fold in (False, True):
+        with ledger.connect() as conn:
+            if fold:
+                statement_lines.fold(conn)
+            else:
+                service.reallocate_stale(conn)
+        for who in ("alice", "bob"):
+            statement = _statement(pooled, who)
+            assert statement["lines"], statement
+            assert all(line["purpose"] == "ai-train" for line in statement["lines"])
+            assert sum(D(line["amount"]) for line in statement["lines"]) == \
+                D(statement["accrued"]) == balances(pooled)[(who, "USD")]
+    works = {line["work"]: line for line in _statement(pooled, "bob")["lines"]}
+    assert set(works) == {"w2", "w3"} and works["w3"]["events"] == 1
