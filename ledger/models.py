@@ -12,7 +12,9 @@ from ledger.catalog.models import (  # noqa: F401
 from ledger.ingest.models import DeadLetter, IngestBatch, UsageEvent  # noqa: F401
 from ledger.matching.models import UsageTally, UsageWorkTally  # noqa: F401
 from ledger.payouts.models import Payout, PayoutRun, SandboxTransfer, WebhookEvent  # noqa: F401
-from ledger.periods.models import LicensePeriod, PeriodAllocation, RevenueReport  # noqa: F401,E501
+from ledger.periods.models import (  # noqa: F401
+    LicensePeriod, PeriodAllocation, RevenueReport,
+)
 from ledger.licensing.models import License, LicenseScopeCreator, LicenseScopeWork  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -6,9 +6,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
 from rich import print as rprint
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from ledger import jsonl
 from ledger.cli.context import err_console, get_ledger

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import psycopg
 
+from ledger import locks
 from ledger.periods import rules, sql
 
 REVENUE_TYPE = "io.royaltyledger.revenue.v1"
@@ -193,6 +194,9 @@ def store(conn: psycopg.Connection, reports: list[tuple[int, Report]], result: S
     """Insert the new reports; one stored already is a duplicate, or a conflicting one."""
     if not reports:
         return result
+    # as an ingest batch does: a period's close (which takes it exclusively) sees every
+    # report committed before it, and every later one is newer than what it saw
+    locks.hold(conn, locks.CATALOG_LOCK, shared=True)
     rows = [r for _, r in reports]
     inserted = {(s, i) for s, i in conn.execute(sql.INSERT_REVENUE, {
         "sources": [r.source for r in rows], "ids": [r.id for r in rows],

@@ -70,7 +70,9 @@ def reallocate_stale(conn: psycopg.Connection) -> list[Run]:
     by_id = {deal.id: deal for deal in closing.deals(conn)}
     done = []
     for _, license_id, starts_at, _ends_at in stale:
-        deal = by_id[license_id]
+        deal = by_id.get(license_id)
+        if deal is None:  # re-imported since as a plain per-unit license: nothing to settle
+            continue
         run = closing.reallocate(conn, deal, rules.period_of(deal.kind, starts_at))
         if run is not None:
             done.append(run)

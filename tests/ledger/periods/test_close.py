@@ -181,3 +181,26 @@ def test_statements_explain_allocations_and_adjustments_line_by_line(pooled, led
                 D(statement["accrued"]) == balances(pooled)[(who, "USD")]
     works = {line["work"]: line for line in _statement(pooled, "bob")["lines"]}
     assert set(works) == {"w2", "w3"} and works["w3"]["events"] == 1
+
+
+def test_reports_show_pooled_uses_awaiting_allocation_then_their_amounts(pooled,
+                                                                        tmp_path) -> None:
+    def transparency() -> dict:
+        return json.loads(pooled("report", "transparency", "--licensee", "acme-ai",
+                                 "--format", "json").stdout)
+
+    status = json.loads(pooled("status", "--format", "json").stdout)
+    assert status["outcomes"]["accrued"] == 5
+    assert status["awaiting_allocation"] == {"events": 5, "quantity": "12.5"}
+    assert transparency()["awaiting_allocation"]["events"] == 5
+    assert transparency()["allocated"] == {}
+    assert pooled("periods", "close", "--period", "2026-Q1").code == 0
+    data = transparency()
+    assert data["awaiting_allocation"]["events"] == 1  # Q2's use: not closed yet
+    assert data["allocated"]["USD"]["events"] == 4
+    assert D(data["allocated"]["USD"]["gross"]) == D(1000)
+    assert D(data["allocated"]["USD"]["net"]) == D(850)
+    page = tmp_path / "t.html"
+    assert pooled("report", "transparency", "--licensee", "acme-ai", "--format", "html",
+                  "--output", str(page)).code == 0
+    assert "1 accrued uses await allocation" in page.read_text()
