@@ -253,9 +253,38 @@ FROM lines g JOIN work w ON w.id = g.work_id JOIN licensee l ON l.id = g.license
 ORDER BY g.month, w.key COLLATE "C", l.key COLLATE "C", g.model COLLATE "C", g.purpose,
          g.unit, g.sign DESC
 """
-STATEMENT_LINES_ALL_TIME = _LINES.format(works=_WORKS, movements=_CURRENT)
-STATEMENT_LINES_OF_PERIOD = _LINES.format(works=_WORKS,
-                                          movements=f"{_CURRENT_IN_PERIOD} UNION ALL {_REPLACED}")
+# A period's allocations (contract §9): each use's amount in the run an entry booked in the
+# period; over all time, the latest run of each period (what stands).
+_ALLOCATED_IN_PERIOD = f"""
+    SELECT {_EVENT}, a.split_version_id, a.net, 1 AS sign
+    FROM period_allocation a JOIN journal_entry j ON j.id = a.entry_id
+    JOIN usage_event e ON e.id = a.event_id
+    WHERE a.work_id IN (SELECT work_id FROM works) AND a.currency = %(currency)s
+      AND {_IN_PERIOD.format(at="j.created_at")}
+"""
+_ALLOCATED_STANDING = f"""
+    SELECT {_EVENT}, a.split_version_id, a.net, 1 AS sign
+    FROM license_period lp
+    JOIN period_allocation a ON a.license_period_id = lp.id AND a.run = lp.run
+    JOIN journal_entry j ON j.id = a.entry_id
+    JOIN usage_event e ON e.id = a.event_id
+    WHERE a.work_id IN (SELECT work_id FROM works) AND a.currency = %(currency)s
+"""
+# ...and the runs a re-allocation booked in the period replaced (the run before it), out.
+_REALLOCATED_OUT = f"""
+    SELECT {_EVENT}, o.split_version_id, o.net, -1 AS sign
+    FROM (SELECT DISTINCT a.license_period_id, a.run FROM period_allocation a
+          JOIN journal_entry j ON j.id = a.entry_id
+          WHERE a.run > 1 AND {_IN_PERIOD.format(at="j.created_at")}) AS r
+    JOIN period_allocation o ON o.license_period_id = r.license_period_id AND o.run = r.run - 1
+    JOIN usage_event e ON e.id = o.event_id
+    WHERE o.work_id IN (SELECT work_id FROM works) AND o.currency = %(currency)s
+"""
+STATEMENT_LINES_ALL_TIME = _LINES.format(
+    works=_WORKS, movements=f"{_CURRENT} UNION ALL {_ALLOCATED_STANDING}")
+STATEMENT_LINES_OF_PERIOD = _LINES.format(
+    works=_WORKS, movements=f"{_CURRENT_IN_PERIOD} UNION ALL {_REPLACED} "
+                            f"UNION ALL {_ALLOCATED_IN_PERIOD} UNION ALL {_REALLOCATED_OUT}")
 
 # --- Statements (folded lines) ----------------------------------------------------------
 

@@ -181,6 +181,18 @@ def test_statements_explain_allocations_and_adjustments_line_by_line(pooled, led
                 D(statement["accrued"]) == balances(pooled)[(who, "USD")]
     works = {line["work"]: line for line in _statement(pooled, "bob")["lines"]}
     assert set(works) == {"w2", "w3"} and works["w3"]["events"] == 1
+    # The month the ledger booked them: the allocation in, the re-allocation's new amounts
+    # in and its old ones out, line by line.
+    from datetime import UTC, datetime
+
+    month = f"{datetime.now(UTC):%Y-%m}"
+    for who in ("alice", "bob"):
+        result = pooled("report", "statement", "--creator", who, "--period", month,
+                        "--format", "json")
+        statement = json.loads(result.stdout)
+        assert {line["purpose"] for line in statement["lines"]} == {"ai-train"}, statement
+        assert sum(D(line["amount"]) for line in statement["lines"]) == D(statement["accrued"])
+        assert any(line["events"] < 0 for line in statement["lines"])  # the old run, out
 
 
 def test_reports_show_pooled_uses_awaiting_allocation_then_their_amounts(pooled,
