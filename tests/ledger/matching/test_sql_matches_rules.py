@@ -53,6 +53,17 @@ def scenarios(draw: st.DrawFn) -> dict:
             valid_from=start, valid_until=end, unit=draw(st.sampled_from(["uses", "tokens"])),
             price=draw(st.sampled_from(["0.0023", "0.5", "0.0000004", "0"])),
             fee=draw(st.sampled_from(["0", "0.15", "0.333"]))))
+        # contract §9: a pooled use is accrued with no amount (its period's close prices it)
+        deal_rate = draw(st.sampled_from([None, "pool", "revenue_share", "minimum"]))
+        rate = licenses[-1]["rate"]
+        if deal_rate == "pool":
+            licenses[-1]["rate"] = {"type": "pool", "amount": "100", "period": "month",
+                                    "unit": rate["unit"]}
+        elif deal_rate == "revenue_share":
+            licenses[-1]["rate"] = {"type": "revenue_share", "share": "0.5",
+                                    "period": "quarter", "unit": rate["unit"]}
+        elif deal_rate == "minimum":
+            licenses[-1]["rate"] = {**rate, "minimum": {"amount": "5", "period": "year"}}
     kept = []
     for row in licenses:  # the import refuses overlaps; keep a valid set
         terms = terms_of(LicenseRow.model_validate(row))
