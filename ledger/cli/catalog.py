@@ -70,14 +70,23 @@ def creators_list(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     if fmt is Format.table:
         rows = [{"creator": r["creator"], "name": r["name"], "currency": r["currency"],
                  "payout account": r["stripe_account"] or "",
-                 "payouts": "enabled" if r["payouts_enabled"] else (
-                     "due: " + ", ".join(r["requirements_due"]) if r["requirements_due"]
-                     else "not enabled"),
+                 "payouts": _payouts_state(r),
                  "last checked": (f"{r['account_checked_at']:%Y-%m-%d %H:%M} UTC"
                                   if r["account_checked_at"] else
                                   "never" if r["stripe_account"] else ""),
                  "opt out": r["opt_out"], "works": r["works"]} for r in rows]
     emit(rows, fmt, title="Creators", output=output)
+
+
+def _payouts_state(row: dict) -> str:
+    if not row["stripe_account"]:
+        return "no account"
+    if row["account_checked_at"] is None:
+        return "not checked yet"  # an imported account: fetched before the next run
+    if row["payouts_enabled"]:
+        return "enabled"
+    return ("due: " + ", ".join(row["requirements_due"]) if row["requirements_due"]
+            else "not enabled")
 
 
 @works_app.command("list")
