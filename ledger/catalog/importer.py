@@ -17,6 +17,14 @@ def _sorted(tokens: Sequence[str]) -> list[str]:
     return sorted(set(tokens))
 
 
+def _given(row, name: str, old: dict | None):  # noqa: ANN001, ANN202 - a Row, its value
+    """A column a row may leave out: absent, it is left as it is (None for a new row);
+    given, even as null, it is set."""
+    if name in row.model_fields_set:
+        return getattr(row, name)
+    return None if old is None else old[name]
+
+
 _UNCHECKED = {"payouts_enabled": False, "requirements_due": [], "account_updated_at": None}
 
 
@@ -54,13 +62,14 @@ def plan_licensees(conn: Connection, rows: list[tuple[int, LicenseeRow]], plan: 
         # every row names the same columns; no ``producers``: the binding is left as it is
         values = {"key": row.licensee, "name": row.name, "email": row.email,
                   "producers": sorted(set(row.producers)) if row.producers is not None
-                  else list(old["producers"]) if old is not None else []}
+                  else list(old["producers"]) if old is not None else [],
+                  "max_quantity": _given(row, "max_quantity", old)}
         if old is None:
             new.append(values)
         elif any(old[k] != v for k, v in values.items()):
             changed.append({"id": old["id"], **values})
             if any(old[k] != values[k] for k in ("key", "name", "email")):
-                plan.changed_licensee_ids.add(old["id"])  # producers change no outcome
+                plan.changed_licensee_ids.add(old["id"])  # producers, ceilings: no outcome
         else:
             plan.unchanged += 1
     plan.created, plan.updated = len(new), len(changed)

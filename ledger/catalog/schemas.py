@@ -76,6 +76,8 @@ class LicenseeRow(Row):
     email: str | None = None
     # broker users allowed to report for it (contract §11); absent: left as it is
     producers: tuple[Producer, ...] | None = None
+    # the largest quantity one event may report (absent: left as it is; null: no ceiling)
+    max_quantity: Annotated[ExactDecimal, Field(gt=0)] | None = None
 
 
 class ShareRow(Row):

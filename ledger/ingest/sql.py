@@ -83,6 +83,7 @@ WHERE {_STORED.format(row='s')} IS DISTINCT FROM s.content_hash
 # --- Dead letters and the batch log -----------------------------------------------------
 
 LICENSEE_IDS = "SELECT key, id FROM licensee"
+LICENSEE_CEILINGS = "SELECT key, max_quantity FROM licensee WHERE max_quantity IS NOT NULL"
 LICENSEE_PRODUCERS = "SELECT key, producers FROM licensee WHERE producers <> '{}'"
 INSERT_DEAD_LETTERS = """
 INSERT INTO dead_letter (reason, field, detail, source, event_id, content_type,
