@@ -182,11 +182,15 @@ def _wait_idle(data: dict, timeout: float, spinner) -> dict | None:  # noqa: ANN
 def _print_status(data: dict, fmt: Format) -> None:
     if fmt is Format.json:
         sys.stdout.write(dumps({"events": data["events"], "outcomes": data["outcomes"],
+                                "corrections": data["corrections"],
                                 "producers": data["producers"]}))
         return
     rows = [{"": "events", **data["events"]}]
     emit(rows, Format.table, title="Usage events")
     emit([data["outcomes"]], Format.table, title="Outcomes")
+    corrections = data["corrections"]
+    rprint(f"voided events: {corrections['voided']:,}; discarded dead letters (kept, never "
+           f"replayed): {corrections['discarded_dead_letters']:,}")
     rprint(f"producer binding: {data['producers']['binding']}")
     refused = data["producers"]["refused_by_user"]
     if refused:
