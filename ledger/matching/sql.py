@@ -48,6 +48,7 @@ LEFT JOIN LATERAL (
     WHERE m.work_id IS NOT NULL
       AND l.licensee_id = src.licensee_id
       AND l.valid_from <= src.time AND (l.valid_until IS NULL OR src.time < l.valid_until)
+      AND (l.retired_at IS NULL OR src.time < l.retired_at)
       AND covers(l.purposes, src.purpose)
       AND CASE l.scope_kind
             WHEN 'works' THEN EXISTS (
@@ -83,8 +84,11 @@ def evaluation(source: str, kinds: frozenset[str] | None = None) -> str:
     # One index probe per kind, in priority order, stopping at the first match (COALESCE
     # evaluates lazily). As joins, a planner that thinks the batch is small may scan the
     # whole identifier table once per event instead.
+    # A retired work matches no use from its retirement on (``retired_at``, the work's,
+    # is on the identifier row the probe reads anyway): the next kind is tried instead.
     probes = [f"(SELECT i.work_id FROM work_identifier i "
-              f"WHERE i.kind = '{kind}' AND i.value = src.{kind})" for kind in used]
+              f"WHERE i.kind = '{kind}' AND i.value = src.{kind} "
+              f"AND (i.retired_at IS NULL OR src.time < i.retired_at))" for kind in used]
     work_id = (f"COALESCE({', '.join(probes)})" if len(probes) > 1
                else probes[0] if probes else "CAST(NULL AS integer)")
     return _TEMPLATE.format(source=source, work_id=work_id)
