@@ -1,5 +1,6 @@
 """The set-based SQL evaluation gives every event the outcome and amounts that the pure
-rules (``ledger.matching.rules.evaluate``) give it, on random catalogs and licenses."""
+rules (``ledger.matching.rules.evaluate``) give it, on random catalogs and licenses (works
+and licenses retired at random moments among them)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def scenarios(draw: st.DrawFn) -> dict:
         owners = draw(st.lists(st.sampled_from(CREATORS), min_size=1, max_size=3, unique=True))
         shares = {"1": ["1"], "2": ["0.6", "0.4"], "3": ["0.3334", "0.3333", "0.3333"]}
         works[key] = {"shares": dict(zip(owners, shares[str(len(owners))], strict=True)),
-                      "opt_out": draw(tokens)}
+                      "opt_out": draw(tokens),
+                      "retired": draw(st.sampled_from([None, None, *TIMES[1:]]))}
     licenses = []
     for i in range(draw(st.integers(0, 6))):
         kind = draw(st.sampled_from(["catalog", "works", "creators"]))
@@ -55,7 +57,8 @@ def scenarios(draw: st.DrawFn) -> dict:
                                    unique=True)),
             valid_from=start, valid_until=end, unit=draw(st.sampled_from(["uses", "tokens"])),
             price=draw(st.sampled_from(["0.0023", "0.5", "0.0000004", "0"])),
-            fee=draw(st.sampled_from(["0", "0.15", "0.333"]))))
+            fee=draw(st.sampled_from(["0", "0.15", "0.333"])),
+            retired=draw(st.sampled_from([None, None, *[t for t in TIMES if t > start]]))))
     kept = []
     for row in licenses:  # the import refuses overlaps; keep a valid set
         terms = terms_of(LicenseRow.model_validate(row))
@@ -104,7 +107,8 @@ def test_sql_evaluation_equals_the_rules(ledger, cli, database_url, scenario) ->
     assert cli("import", "licensees", "-", input=jsonl([licensee("acme"),
                                                         licensee("lumen")])).code == 0
     assert cli("import", "works", "-", input=jsonl(
-        [work(k, w["shares"], opt_out=w["opt_out"]) for k, w in scenario["works"].items()])
+        [work(k, w["shares"], opt_out=w["opt_out"], retired=w["retired"])
+         for k, w in scenario["works"].items()])
     ).code == 0
     if scenario["licenses"]:
         result = cli("import", "licenses", "-", input=jsonl(scenario["licenses"]))
@@ -124,7 +128,8 @@ def test_sql_evaluation_equals_the_rules(ledger, cli, database_url, scenario) ->
     index = {("sha256", sha(k)): k for k in WORKS}
     index.update({("url", canonical_url(f"https://example.org/{k}.jpg")): k for k in WORKS})
     works = {k: rules.Work(k, (SplitVersion(None, {c: Decimal(s) for c, s in
-                                                   w["shares"].items()}),), tuple(w["opt_out"]))
+                                                   w["shares"].items()}),), tuple(w["opt_out"]),
+                           retired=at(w["retired"]) if w["retired"] else None)
              for k, w in scenario["works"].items()}
     terms = [terms_of(LicenseRow.model_validate(row)) for row in scenario["licenses"]]
     for i, e in enumerate(scenario["events"]):
