@@ -286,7 +286,8 @@ SELECT e.id, e.licensee_id, {", ".join(f"e.{c}" for c in STATE)}, {", ".join(f"n
        e.entry_id
 FROM usage_event e
 JOIN ({evaluation(_SOURCE)}) AS n ON n.id = e.id
-WHERE e.outcome IS DISTINCT FROM 'voided' AND ({", ".join(f"e.{c}" for c in STATE)}) IS DISTINCT FROM ({", ".join(f"n.{c}" for c in STATE)})
+WHERE e.outcome IS DISTINCT FROM 'voided'
+  AND ({", ".join(f"e.{c}" for c in STATE)}) IS DISTINCT FROM ({", ".join(f"n.{c}" for c in STATE)})
 """
 OLD_ACCRUED = ("(SELECT licensee_id, old_currency AS currency, old_split_version_id AS "
                "split_version_id, old_gross AS gross, old_fee AS fee, old_net AS net "

@@ -102,7 +102,10 @@ def test_a_void_reverses_the_booking_with_a_new_entry(booked) -> None:
     assert status["outcomes"]["accrued"] == 1 and status["outcomes"]["unmatched"] == 0
     assert status["corrections"]["voided"] == 2
     transparency = _json("report", "transparency", "--licensee", "acme-ai")
-    assert transparency["events"] == 1
+    assert transparency["events"] == 1 and transparency["works"] == 1
+    assert royalty("db", "retally").returncode == 0  # rebuilt from the events: the same
+    assert _json("status")["outcomes"] == status["outcomes"]
+    assert _json("report", "transparency", "--licensee", "acme-ai") == transparency
     assert json.loads(royalty("report", "suspense", "--format", "json").stdout) == []
 
     # the statement of the void's month: the reversal, a negative line; all time: e-1 only
