@@ -7,7 +7,6 @@ from __future__ import annotations
 import psycopg
 from psycopg.rows import dict_row
 
-from ledger.catalog.identifiers import IDENTIFIER_KINDS
 from ledger.errors import NotFound
 from ledger.reports import sql
 
@@ -26,7 +25,7 @@ def event(conn: psycopg.Connection, source: str, event_id: str) -> dict:
         "purpose": row["purpose"], "activity": row["activity"], "model": row["model"],
         "run": row["run"], "dataset": row["dataset"], "quantity": row["quantity"],
         "unit": row["unit"],
-        "item": {k: row[k] for k in IDENTIFIER_KINDS if row[k] is not None},
+        "item": {k: row[k] for k in sql.IDENTIFIER_KINDS if row[k] is not None},
         "extensions": row["extensions"],
         "outcome": row["outcome"],
         "match": {"work": row["work"], "title": row["title"], "license": row["license"],

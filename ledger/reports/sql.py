@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 
 from ledger.accounting.sql import PENDING_ENTRIES, STANDING, lines_of, split_parts_of
-from ledger.catalog.identifiers import IDENTIFIER_KINDS
+from ledger.ingest.sql import IDENTIFIER_KINDS  # the identifier columns of usage_event
 from ledger.matching.rules import MATCH_PRIORITY
 
 # Entries that book (or reverse) royalties; every other kind moves payouts.
