@@ -91,6 +91,13 @@ def test_a_retired_license_covers_no_use_after_it(catalog) -> None:
     assert result.returncode == 0, result.stderr
     _reevaluate(catalog)
     assert _outcome("w-1-oct") == "accrued" and _outcome("w-1-nov") == "unlicensed"
+    shown = json.loads(royalty("events", "show", SOURCE, "w-1-nov", "--format", "json").stdout)
+    [change] = shown["reevaluations"]
+    assert (change["old_outcome"], change["new_outcome"], change["old_license"],
+            change["new_license"]) == ("accrued", "unlicensed", "acme-all", None)
+    assert Decimal(change["old_net"]) == expected_net("1", "0.0023", "0.15")
+    table = royalty("events", "show", SOURCE, "w-1-nov", COLUMNS="200")
+    assert "Re-evaluations" in table.stdout and "unlicensed" in table.stdout
     listing = royalty("licenses", "list", COLUMNS="200")
     assert "2026-11-01 00:00 UTC" in listing.stdout
     # a replacement from the moment of retirement does not overlap it
