@@ -9,14 +9,17 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import orjson
 import psycopg
 import pytest
 
+from ledger.ingest import store
+from ledger.ingest.events import BATCH
 from ledger.matching import reevaluation
 from tests.builders import creator, expected_net, expected_parts, jsonl, license, licensee, sha
 from tests.builders import work as work_row
-from tests.ingest_helpers import running_consumer, scalar, usage, wait_for
-from tests.ledger.cli.test_exit_codes import empty_queue, royalty  # noqa: F401 - a fixture
+from tests.ingest_helpers import usage
+from tests.ledger.cli.test_exit_codes import royalty
 from tests.ledger.reports.scenario import travel_back
 
 SOURCE = "urn:acme-ai:pipeline:test"
@@ -24,46 +27,52 @@ SHARES = {"alice": "0.7", "bob": "0.3"}
 THIS_MONTH = datetime.now(UTC).strftime("%Y-%m")
 
 
-def _import(kind: str, rows: list[dict]) -> None:
-    result = royalty("import", kind, "-", input=jsonl(rows))
-    assert result.returncode == 0, result.stderr
+# Set-up and the many look-ups run the command in-process (`cli`, the same code); the
+# commands under test run through the installed console script (`royalty`).
+def _import(cli, kind: str, rows: list[dict]) -> None:  # noqa: ANN001
+    result = cli("import", kind, "-", input=jsonl(rows))
+    assert result.code == 0, result.stderr
 
 
-def _json(*args: str):  # noqa: ANN202
-    result = royalty(*args, "--format", "json")
-    assert result.returncode == 0, result.stderr
+def _json(cli, *args: str):  # noqa: ANN001, ANN202
+    result = cli(*args, "--format", "json")
+    assert result.code == 0, result.stderr
     return json.loads(result.stdout)
 
 
-def _emit(ledger, events: list[dict], received: int) -> None:  # noqa: ANN001
-    with running_consumer(ledger):
-        assert royalty("emit", "-", input=jsonl(events)).returncode == 0
-        wait_for(lambda: scalar(ledger, "SELECT coalesce(sum(received), 0) FROM ingest_batch")
-                 == received, timeout=60)
+def _ingest(ledger, events: list[dict]) -> store.BatchResult:  # noqa: ANN001
+    """Store a batch as the worker does (the same ``store.ingest``)."""
+    with ledger.connect() as conn:
+        result = store.ingest(conn, [store.Message(orjson.dumps(events), BATCH, "usage.acme-ai")],
+                              licensees=store.licensee_ids(conn), max_message_bytes=10**7)
+        conn.commit()
+    return result
 
 
 @pytest.fixture
-def booked(ledger, empty_queue):  # noqa: ANN001, ANN201
-    _import("creators", [creator("alice"), creator("bob")])
-    _import("licensees", [licensee("acme-ai")])
-    _import("works", [work_row("w-1", SHARES)])
-    _import("licenses", [license("acme-train")])
+def booked(ledger, cli):  # noqa: ANN001, ANN201
+    _import(cli, "creators", [creator("alice"), creator("bob")])
+    _import(cli, "licensees", [licensee("acme-ai")])
+    _import(cli, "works", [work_row("w-1", SHARES)])
+    _import(cli, "licenses", [license("acme-train")])
     item = {"sha256": sha("w-1")}
-    _emit(ledger, [usage("e-1", item=item, quantity="10"),
-                   usage("e-2099", item=item, quantity="1000000"),
-                   usage("e-unmatched", item={"sha256": sha("nothing")})], received=3)
+    _ingest(ledger, [usage("e-1", item=item, quantity="10"),
+                     usage("e-2099", item=item, quantity="1000000"),
+                     usage("e-unmatched", item={"sha256": sha("nothing")})])
     return ledger
 
 
-def _balances() -> dict[str, Decimal]:
-    return {b["creator"]: Decimal(b["balance"]) for b in _json("report", "balances")}
+def _balances(cli) -> dict[str, Decimal]:  # noqa: ANN001
+    return {b["creator"]: Decimal(b["balance"]) for b in _json(cli, "report", "balances")}
 
 
-def test_a_void_reverses_the_booking_with_a_new_entry(booked) -> None:
+def test_a_void_reverses_the_booking_with_a_new_entry(booked, cli) -> None:
     big = expected_parts(expected_net("1000000", "0.0023", "0.15"), SHARES)
     small = expected_parts(expected_net("10", "0.0023", "0.15"), SHARES)
-    assert _balances() == {c: small[c] + big[c] for c in SHARES}
-    shown = _json("events", "show", SOURCE, "e-2099")
+    assert _balances(cli) == {c: small[c] + big[c] for c in SHARES}
+    before = royalty("events", "show", SOURCE, "e-2099", "--format", "json")
+    assert before.returncode == 0, before.stderr
+    shown = json.loads(before.stdout)
     assert shown["outcome"] == "accrued" and shown["match"]["work"] == "w-1"
     assert Decimal(shown["amounts"]["net"]) == expected_net("1000000", "0.0023", "0.15")
     assert {p["creator"]: Decimal(p["amount"]) for p in shown["amounts"]["creators"]} == big
@@ -77,11 +86,11 @@ def test_a_void_reverses_the_booking_with_a_new_entry(booked) -> None:
     assert result.returncode == 0, result.stderr
     assert "voided 2 events" in result.stdout and "1 bookings reversed" in result.stdout
 
-    assert _balances() == small
-    shown = _json("events", "show", SOURCE, "e-2099")
+    assert _balances(cli) == small
+    shown = _json(cli, "events", "show", SOURCE, "e-2099")
     assert shown["outcome"] == "voided"
     assert shown["void"]["reason"] == "dated 2099, a test run's quantity"
-    table = royalty("events", "show", SOURCE, "e-2099")
+    table = royalty("events", "show", SOURCE, "e-2099", COLUMNS="200")
     assert table.returncode == 0 and "voided" in table.stdout and "dated 2099" in table.stdout
     with psycopg.connect(booked.database_url) as conn:
         # the accrual entry is as it was; the reversal is a new entry of its own, balanced
@@ -98,66 +107,65 @@ def test_a_void_reverses_the_booking_with_a_new_entry(booked) -> None:
             conn.execute("UPDATE usage_event SET outcome = 'accrued' "
                          "WHERE event_id = 'e-2099'")
 
-    status = _json("status")
+    status = _json(cli, "status")
     assert status["outcomes"]["accrued"] == 1 and status["outcomes"]["unmatched"] == 0
     assert status["corrections"]["voided"] == 2
-    transparency = _json("report", "transparency", "--licensee", "acme-ai")
+    transparency = _json(cli, "report", "transparency", "--licensee", "acme-ai")
     assert transparency["events"] == 1 and transparency["works"] == 1
-    assert royalty("db", "retally").returncode == 0  # rebuilt from the events: the same
-    assert _json("status")["outcomes"] == status["outcomes"]
-    assert _json("report", "transparency", "--licensee", "acme-ai") == transparency
-    assert json.loads(royalty("report", "suspense", "--format", "json").stdout) == []
+    assert cli("db", "retally").code == 0  # rebuilt from the events: the same
+    assert _json(cli, "status")["outcomes"] == status["outcomes"]
+    assert _json(cli, "report", "transparency", "--licensee", "acme-ai") == transparency
+    assert _json(cli, "report", "suspense") == []
 
     # the statement of the void's month: the reversal, a negative line; all time: e-1 only
-    period = _json("report", "statement", "--creator", "alice", "--period", THIS_MONTH)
+    period = _json(cli, "report", "statement", "--creator", "alice", "--period", THIS_MONTH)
     assert Decimal(period["accrued"]) == -big["alice"]
     assert [(line["work"], line["events"], Decimal(line["quantity"]), Decimal(line["amount"]))
             for line in period["lines"]] == [("w-1", -1, Decimal(-1000000), -big["alice"])]
     for fold in (False, True):
         if fold:
-            assert royalty("db", "fold").returncode == 0
-        all_time = _json("report", "statement", "--creator", "alice")
+            assert cli("db", "fold").code == 0
+        all_time = _json(cli, "report", "statement", "--creator", "alice")
         assert Decimal(all_time["accrued"]) == small["alice"]
         assert [(line["events"], Decimal(line["amount"])) for line in all_time["lines"]] == [
             (1, small["alice"])]
 
 
-def test_a_resend_never_revives_a_voided_event(booked) -> None:
+def test_a_resend_never_revives_a_voided_event(booked, cli) -> None:
     assert royalty("events", "void", SOURCE, "e-2099", "--reason", "outlier").returncode == 0
-    before = _balances()
-    _emit(booked, [usage("e-2099", item={"sha256": sha("w-1")}, quantity="1000000")],
-          received=4)
-    assert _json("events", "show", SOURCE, "e-2099")["outcome"] == "voided"
-    assert _balances() == before
-    assert _json("status")["events"]["duplicates"] == 1
+    before = _balances(cli)
+    resent = _ingest(booked, [usage("e-2099", item={"sha256": sha("w-1")}, quantity="1000000")])
+    assert (resent.accepted, resent.duplicates) == (0, 1)
+    assert _json(cli, "events", "show", SOURCE, "e-2099")["outcome"] == "voided"
+    assert _balances(cli) == before
 
 
-def test_reevaluation_passes_a_voided_event_by(booked) -> None:
+def test_reevaluation_passes_a_voided_event_by(booked, cli) -> None:
     assert royalty("events", "void", SOURCE, "e-2099", "--reason", "outlier").returncode == 0
-    _import("licenses", [license("acme-train", price="0.0050")])  # a new price: back-pay
+    _import(cli, "licenses", [license("acme-train", price="0.0050")])  # a new price: back-pay
     with booked.connect() as conn:
         reevaluation.drain(conn)
-    assert _json("events", "show", SOURCE, "e-2099")["outcome"] == "voided"
-    assert _balances() == expected_parts(expected_net("10", "0.0050", "0.15"), SHARES)
+    assert _json(cli, "events", "show", SOURCE, "e-2099")["outcome"] == "voided"
+    assert _balances(cli) == expected_parts(expected_net("10", "0.0050", "0.15"), SHARES)
 
 
-def test_bad_voids_write_nothing_and_say_why(booked) -> None:
+def test_bad_voids_write_nothing_and_say_why(booked, cli) -> None:
     assert royalty("events", "void", SOURCE, "e-2099", "--reason", "outlier").returncode == 0
-    before = _balances()
+    before = _balances(cli)
     result = royalty("events", "void", SOURCE, "e-1", "e-2099", "no-such-id", "--reason", "x")
     assert result.returncode == 2
     assert f"event {SOURCE} e-2099: already voided on" in result.stderr
     assert "(outlier)" in result.stderr
     assert f"event {SOURCE} no-such-id: no such event" in result.stderr
-    assert _json("events", "show", SOURCE, "e-1")["outcome"] == "accrued"  # all or none
-    assert _balances() == before
+    assert _json(cli, "events", "show", SOURCE, "e-1")["outcome"] == "accrued"  # all or none
+    assert _balances(cli) == before
     missing_reason = royalty("events", "void", SOURCE, "e-1")
     assert missing_reason.returncode == 2 and "--reason is required" in missing_reason.stderr
     unknown = royalty("events", "show", SOURCE, "nope")
     assert unknown.returncode == 2 and "no event" in unknown.stderr
 
 
-def test_many_voids_from_a_file(booked, tmp_path) -> None:
+def test_many_voids_from_a_file(booked, cli, tmp_path) -> None:
     rows = [{"source": SOURCE, "id": "e-1", "reason": "duplicate run"},
             {"source": SOURCE, "id": "e-2099"}]
     bad = royalty("events", "void", "--file", "-", input=jsonl(rows + [{"id": 3}]))
@@ -165,11 +173,11 @@ def test_many_voids_from_a_file(booked, tmp_path) -> None:
     assert "line 2: reason must be a string" in bad.stderr
     assert "line 3: source must be a non-empty string" in bad.stderr
     assert "nothing was written" in bad.stderr
-    assert _balances() != {"alice": 0, "bob": 0}
+    assert _balances(cli) != {"alice": 0, "bob": 0}
     path = tmp_path / "voids.jsonl"
     path.write_text(jsonl(rows))
     result = royalty("events", "void", "--file", str(path), "--reason", "test traffic")
     assert result.returncode == 0, result.stderr
     assert "voided 2 events" in result.stdout
-    assert _balances() == {"alice": 0, "bob": 0}
-    assert _json("events", "show", SOURCE, "e-2099")["void"]["reason"] == "test traffic"
+    assert _balances(cli) == {"alice": 0, "bob": 0}
+    assert _json(cli, "events", "show", SOURCE, "e-2099")["void"]["reason"] == "test traffic"
