@@ -12,8 +12,8 @@ import pytest
 
 from ledger.ingest import store
 from ledger.ingest.events import SINGLE
-from tests.builders import jsonl, licensee
-from tests.ingest_helpers import usage
+from tests.builders import licensee
+from tests.ingest_helpers import imported, usage
 from tests.ledger.cli.test_exit_codes import royalty
 
 TEXT = b'{"specversion": "1.0", "id": "cut-short"'
@@ -27,18 +27,17 @@ def _json(*args: str):  # noqa: ANN202
 
 
 @pytest.fixture
-def letters(ledger) -> dict[str, int]:  # noqa: ANN001
+def letters(ledger, cli) -> dict[str, int]:  # noqa: ANN001
     """Four dead letters: a cut-short body, bytes that are not text, an event dated 2099
     and one for a licensee not registered yet; their ids by name."""
-    acme = royalty("import", "licensees", "-", input=jsonl([licensee("acme-ai")]))
-    assert acme.returncode == 0
+    imported(cli, "licensees", [licensee("acme-ai")])
     bodies = [TEXT, BINARY, orjson.dumps(usage("from-2099", time_="2099-01-01T00:00:00Z")),
               orjson.dumps(usage("later-licensee", licensee="beta-ai"))]
     with ledger.connect() as conn:
         store.ingest(conn, [store.Message(b, SINGLE, "usage.acme-ai") for b in bodies],
                      licensees=store.licensee_ids(conn), max_message_bytes=10**6)
         conn.commit()
-    ids = [d["id"] for d in _json("report", "dead-letters")]
+    ids = [d["id"] for d in json.loads(cli("report", "dead-letters", "--format", "json").stdout)]
     return dict(zip(("text", "binary", "future", "licensee"), ids, strict=True))
 
 
@@ -66,12 +65,15 @@ def test_show_decodes_the_body_when_it_can(letters) -> None:
     assert missing.returncode == 2 and "dead letter 999999: no such dead letter" in missing.stderr
 
 
-def test_discarded_letters_are_kept_never_replayed_and_counted_apart(letters) -> None:
-    assert _json("status")["events"]["dead_letters"] == 4
+def test_discarded_letters_are_kept_never_replayed_and_counted_apart(letters, cli) -> None:
+    def status() -> dict:
+        return json.loads(cli("status", "--format", "json").stdout)
+
+    assert status()["events"]["dead_letters"] == 4
     bad = royalty("dead-letters", "discard", str(letters["text"]), "999999",
                   "--reason", "a test producer")
     assert bad.returncode == 2 and "dead letter 999999: no such dead letter" in bad.stderr
-    assert _json("status")["corrections"]["discarded_dead_letters"] == 0  # all or none
+    assert status()["corrections"]["discarded_dead_letters"] == 0  # all or none
     no_reason = royalty("dead-letters", "discard", str(letters["text"]))
     assert no_reason.returncode == 2 and "--reason" in no_reason.stderr
 
@@ -79,21 +81,19 @@ def test_discarded_letters_are_kept_never_replayed_and_counted_apart(letters) ->
                      "--reason", "a test producer's garbage")
     assert result.returncode == 0, result.stderr
     assert "discarded 2 dead letters" in result.stdout
-    status = _json("status")
-    assert status["events"]["dead_letters"] == 2
-    assert status["corrections"]["discarded_dead_letters"] == 2
-    table = royalty("status")
-    assert "discarded dead letters (kept, never replayed): 2" in table.stdout
+    counts = status()
+    assert counts["events"]["dead_letters"] == 2
+    assert counts["corrections"]["discarded_dead_letters"] == 2
+    assert "discarded dead letters (kept, never replayed): 2" in cli("status").stdout
 
     again = royalty("dead-letters", "replay", str(letters["text"]))
     assert again.returncode == 2 and "already discarded, not open" in again.stderr
-    beta = royalty("import", "licensees", "-", input=jsonl([licensee("beta-ai")]))
-    assert beta.returncode == 0
+    imported(cli, "licensees", [licensee("beta-ai")])
     replay = royalty("dead-letters", "replay")  # every open one: not the discarded
     assert replay.returncode == 0 and "replayed 2 dead letters" in replay.stdout
 
-    states = {d["id"]: (d["state"], d["note"])
-              for d in _json("report", "dead-letters", "--all")}
+    states = {d["id"]: (d["state"], d["note"]) for d in json.loads(
+        cli("report", "dead-letters", "--all", "--format", "json").stdout)}
     assert states == {letters["text"]: ("discarded", "a test producer's garbage"),
                       letters["binary"]: ("discarded", "a test producer's garbage"),
                       letters["future"]: ("open", None),

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from tests.builders import creator, expected_net, jsonl, license, licensee, sha, work
-from tests.ingest_helpers import running_consumer, scalar, usage, wait_for
+from tests.ingest_helpers import imported, ingested, running_consumer, scalar, usage, wait_for
 from tests.ledger.cli.test_exit_codes import empty_queue, royalty  # noqa: F401 - a fixture
 
 NOW = datetime.now(UTC)
@@ -20,18 +20,15 @@ def _at(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _catalog(max_quantity: str | None = "1000") -> None:
+def _catalog(cli, max_quantity: str | None = "1000") -> None:  # noqa: ANN001
     extra = {} if max_quantity is None else {"max_quantity": max_quantity}
-    for kind, rows in (("creators", [creator("alice")]),
-                       ("licensees", [licensee("acme-ai", **extra), licensee("beta-ai")]),
-                       ("works", [work("w-1")]),
-                       ("licenses", [license("acme-all", valid_from="2020-01-01T00:00:00Z",
-                                             valid_until=None),
-                                     license("beta-all", "beta-ai",
-                                             valid_from="2020-01-01T00:00:00Z",
-                                             valid_until=None)])):
-        result = royalty("import", kind, "-", input=jsonl(rows))
-        assert result.returncode == 0, result.stderr
+    imported(cli, "creators", [creator("alice")])
+    imported(cli, "licensees", [licensee("acme-ai", **extra), licensee("beta-ai")])
+    imported(cli, "works", [work("w-1")])
+    imported(cli, "licenses", [license("acme-all", valid_from="2020-01-01T00:00:00Z",
+                                       valid_until=None),
+                               license("beta-all", "beta-ai", valid_from="2020-01-01T00:00:00Z",
+                                       valid_until=None)])
 
 
 def _emit_and_store(ledger, events: list[dict]) -> None:  # noqa: ANN001
@@ -48,8 +45,9 @@ def _dead_letters() -> dict[str, dict]:
     return {d["event_id"]: d for d in json.loads(result.stdout)}
 
 
-def test_future_events_and_outsized_quantities_are_dead_letters(ledger, empty_queue) -> None:
-    _catalog()
+def test_future_events_and_outsized_quantities_are_dead_letters(ledger, cli, empty_queue
+                                                                 ) -> None:
+    _catalog(cli)
     item = {"sha256": sha("w-1")}
     events = [
         usage("ok-now", item=item, time_=_at(NOW - timedelta(hours=1))),
@@ -72,41 +70,38 @@ def test_future_events_and_outsized_quantities_are_dead_letters(ledger, empty_qu
         "quantity_out_of_range", "data.quantity")
     assert "exceeds the max_quantity 1000 of licensee 'acme-ai'" in dead["too-many"]["detail"]
 
-    status = json.loads(royalty("status", "--format", "json").stdout)
+    status = json.loads(cli("status", "--format", "json").stdout)
     assert status["events"]["dead_letters"] == 3
     assert status["outcomes"]["accrued"] == 4
     # only the accepted events are owed: 1 + 1 + 1000 uses by acme-ai, 1,000,000 by beta-ai
     owed = sum(expected_net(q, "0.0023", "0.15") for q in ("1", "1", "1000", "1000000"))
-    balances = json.loads(royalty("report", "balances", "--format", "json").stdout)
+    balances = json.loads(cli("report", "balances", "--format", "json").stdout)
     assert [(b["creator"], Decimal(b["balance"])) for b in balances] == [("alice", owed)]
 
 
-def test_the_tolerance_is_a_setting(ledger, empty_queue, monkeypatch) -> None:
+def test_the_tolerance_is_a_setting(ledger, cli, monkeypatch) -> None:
     from ledger.config import get_settings
 
     monkeypatch.setenv("ROYALTY_FUTURE_TOLERANCE", "P3D")
     get_settings.cache_clear()
     try:
-        _catalog(max_quantity=None)
+        _catalog(cli, max_quantity=None)
         item = {"sha256": sha("w-1")}
-        _emit_and_store(ledger, [usage("in-two-days", item=item,
-                                       time_=_at(NOW + timedelta(days=2))),
-                                 usage("in-four-days", item=item,
-                                       time_=_at(NOW + timedelta(days=4)))])
+        ingested(ledger, [usage("in-two-days", item=item, time_=_at(NOW + timedelta(days=2))),
+                          usage("in-four-days", item=item, time_=_at(NOW + timedelta(days=4)))])
     finally:
         get_settings.cache_clear()
     assert set(_dead_letters()) == {"in-four-days"}
     assert scalar(ledger, "SELECT count(*) FROM usage_event WHERE event_id = 'in-two-days'") == 1
 
 
-def test_max_quantity_is_imported_kept_and_cleared(ledger) -> None:
-    _catalog()
+def test_max_quantity_is_imported_kept_and_cleared(ledger, cli) -> None:
+    _catalog(cli)
     row = licensee("acme-ai")  # no max_quantity: left as it is
-    assert royalty("import", "licensees", "-", input=jsonl([row])).returncode == 0
+    imported(cli, "licensees", [row])
     assert scalar(ledger, "SELECT max_quantity FROM licensee WHERE key = 'acme-ai'") == 1000
-    assert royalty("import", "licensees", "-",
-                   input=jsonl([{**row, "max_quantity": None}])).returncode == 0
+    imported(cli, "licensees", [{**row, "max_quantity": None}])
     assert scalar(ledger, "SELECT max_quantity FROM licensee WHERE key = 'acme-ai'") is None
     bad = royalty("import", "licensees", "-", input=jsonl([{**row, "max_quantity": "-5"}]))
     assert bad.returncode == 2
-    assert "line 1" in bad.stderr and "max_quantity" in bad.stderr
+    assert "line 1: max_quantity: must be more than 0 (got -5)" in bad.stderr

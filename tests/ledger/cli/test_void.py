@@ -9,16 +9,13 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import orjson
 import psycopg
 import pytest
 
-from ledger.ingest import store
-from ledger.ingest.events import BATCH
 from ledger.matching import reevaluation
 from tests.builders import creator, expected_net, expected_parts, jsonl, license, licensee, sha
 from tests.builders import work as work_row
-from tests.ingest_helpers import usage
+from tests.ingest_helpers import imported, ingested, usage
 from tests.ledger.cli.test_exit_codes import royalty
 from tests.ledger.reports.scenario import travel_back
 
@@ -29,34 +26,20 @@ THIS_MONTH = datetime.now(UTC).strftime("%Y-%m")
 
 # Set-up and the many look-ups run the command in-process (`cli`, the same code); the
 # commands under test run through the installed console script (`royalty`).
-def _import(cli, kind: str, rows: list[dict]) -> None:  # noqa: ANN001
-    result = cli("import", kind, "-", input=jsonl(rows))
-    assert result.code == 0, result.stderr
-
-
 def _json(cli, *args: str):  # noqa: ANN001, ANN202
     result = cli(*args, "--format", "json")
     assert result.code == 0, result.stderr
     return json.loads(result.stdout)
 
 
-def _ingest(ledger, events: list[dict]) -> store.BatchResult:  # noqa: ANN001
-    """Store a batch as the worker does (the same ``store.ingest``)."""
-    with ledger.connect() as conn:
-        result = store.ingest(conn, [store.Message(orjson.dumps(events), BATCH, "usage.acme-ai")],
-                              licensees=store.licensee_ids(conn), max_message_bytes=10**7)
-        conn.commit()
-    return result
-
-
 @pytest.fixture
 def booked(ledger, cli):  # noqa: ANN001, ANN201
-    _import(cli, "creators", [creator("alice"), creator("bob")])
-    _import(cli, "licensees", [licensee("acme-ai")])
-    _import(cli, "works", [work_row("w-1", SHARES)])
-    _import(cli, "licenses", [license("acme-train")])
+    imported(cli, "creators", [creator("alice"), creator("bob")])
+    imported(cli, "licensees", [licensee("acme-ai")])
+    imported(cli, "works", [work_row("w-1", SHARES)])
+    imported(cli, "licenses", [license("acme-train")])
     item = {"sha256": sha("w-1")}
-    _ingest(ledger, [usage("e-1", item=item, quantity="10"),
+    ingested(ledger, [usage("e-1", item=item, quantity="10"),
                      usage("e-2099", item=item, quantity="1000000"),
                      usage("e-unmatched", item={"sha256": sha("nothing")})])
     return ledger
@@ -134,7 +117,7 @@ def test_a_void_reverses_the_booking_with_a_new_entry(booked, cli) -> None:
 def test_a_resend_never_revives_a_voided_event(booked, cli) -> None:
     assert royalty("events", "void", SOURCE, "e-2099", "--reason", "outlier").returncode == 0
     before = _balances(cli)
-    resent = _ingest(booked, [usage("e-2099", item={"sha256": sha("w-1")}, quantity="1000000")])
+    resent = ingested(booked, [usage("e-2099", item={"sha256": sha("w-1")}, quantity="1000000")])
     assert (resent.accepted, resent.duplicates) == (0, 1)
     assert _json(cli, "events", "show", SOURCE, "e-2099")["outcome"] == "voided"
     assert _balances(cli) == before
@@ -142,7 +125,7 @@ def test_a_resend_never_revives_a_voided_event(booked, cli) -> None:
 
 def test_reevaluation_passes_a_voided_event_by(booked, cli) -> None:
     assert royalty("events", "void", SOURCE, "e-2099", "--reason", "outlier").returncode == 0
-    _import(cli, "licenses", [license("acme-train", price="0.0050")])  # a new price: back-pay
+    imported(cli, "licenses", [license("acme-train", price="0.0050")])  # a new price: back-pay
     with booked.connect() as conn:
         reevaluation.drain(conn)
     assert _json(cli, "events", "show", SOURCE, "e-2099")["outcome"] == "voided"
