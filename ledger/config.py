@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +43,8 @@ class Settings(BaseSettings):
     # contract §11: every licensee takes events only from its producers
     require_producer: bool = False
     broker_admin_url: str | None = None  # RabbitMQ's management API, for grant-producer
+    # An event dated later than now plus this is dead-lettered (seconds, or ISO 8601: P1D).
+    future_tolerance: timedelta = timedelta(days=1)
 
 
 @lru_cache(maxsize=1)

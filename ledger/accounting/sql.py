@@ -104,10 +104,10 @@ def movements(*, work: str, split: str, net: str, currency: str, sign: int) -> s
 
 STANDING = movements(work="e.work_id", split="e.split_version_id", net="e.net",
                      currency="e.currency", sign=1)
-# Booking entries (accrual, re-evaluation) whose events are not in statement_line yet.
+# Booking entries (accrual, re-evaluation, void) whose events are not in statement_line yet.
 PENDING_ENTRIES = """
 SELECT j.id FROM journal_entry j
-WHERE j.kind IN ('accrual', 'reevaluation')
+WHERE j.kind IN ('accrual', 'reevaluation', 'void')
   AND NOT EXISTS (SELECT 1 FROM statement_folded f WHERE f.entry_id = j.id)
 """
 NEXT_PENDING_ENTRIES = f"{PENDING_ENTRIES} ORDER BY j.id LIMIT %s"

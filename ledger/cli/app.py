@@ -8,7 +8,9 @@ from importlib import metadata
 import typer
 from rich.markup import escape
 
-from ledger.cli import catalog, db, demo, failures, ingest, payouts, producers, report
+from ledger.cli import (
+    catalog, db, demo, events, failures, ingest, payouts, producers, report,
+)
 from ledger.cli.context import err_console
 from ledger.cli.inputs import argument_problems
 from ledger.errors import InvalidInput, LedgerError, RowError
@@ -45,6 +47,7 @@ app.command("emit")(ingest.emit_command)
 app.command("worker")(ingest.worker_command)
 app.command("status")(ingest.status_command)
 app.add_typer(ingest.dead_letters_app, name="dead-letters")
+app.add_typer(events.app, name="events")
 app.add_typer(report.app, name="report")
 app.add_typer(payouts.app, name="payouts")
 app.add_typer(payouts.webhooks_app, name="webhooks")

@@ -40,7 +40,8 @@ def load_terms(conn: Connection, licensee_keys: Iterable[str] | None = None
                         frozenset(creators[r["id"]])),
             purposes=frozenset(r["purposes"]), valid_from=r["valid_from"],
             valid_until=r["valid_until"], currency=r["currency"], rate_unit=r["rate_unit"],
-            price=r["price"], platform_fee=r["platform_fee"], rate_type=r["rate_type"]))
+            price=r["price"], platform_fee=r["platform_fee"], rate_type=r["rate_type"],
+            retired=r["retired_at"]))
         for r in rows
     }
 

@@ -14,7 +14,14 @@ def counts(conn: psycopg.Connection) -> dict:
     return {"events": {"received": int(received), "accepted": int(accepted),
                        "duplicates": int(duplicates), "dead_letters": int(dead_letters),
                        "pending": 0},
-            "outcomes": outcome_counts(conn)}
+            "outcomes": outcome_counts(conn), "corrections": corrections(conn)}
+
+
+def corrections(conn: psycopg.Connection) -> dict:
+    """What operators set aside: events voided, dead letters discarded (issue 19)."""
+    return {"voided": int(conn.execute(sql.VOIDED_EVENTS).fetchone()[0]),
+            "discarded_dead_letters": int(
+                conn.execute(sql.DISCARDED_DEAD_LETTER_COUNT).fetchone()[0])}
 
 
 def refused_by_user(conn: psycopg.Connection, licensee: str | None = None) -> dict[str, int]:
