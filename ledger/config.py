@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     @property
     def period_grace_delta(self) -> timedelta:
         return timedelta(days=float(self.period_grace))
+    # An event dated later than now plus this is dead-lettered (seconds, or ISO 8601: P1D).
+    future_tolerance: timedelta = timedelta(days=1)
 
 
 @lru_cache(maxsize=1)

@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from ledger.accounting.models import (  # noqa: F401
-    Account, CatalogChange, EventReevaluation, JournalEntry, Posting, StatementFolded,
+    Account, CatalogChange, EventReevaluation, EventVoid, JournalEntry, Posting, StatementFolded,
     StatementLine,
 )
 from ledger.catalog.models import (  # noqa: F401

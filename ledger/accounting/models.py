@@ -92,6 +92,19 @@ class EventReevaluation(SQLModel, table=True):
     new_net: Decimal | None = Field(default=None, sa_column=Column(Numeric(38, 9)))
 
 
+class EventVoid(SQLModel, table=True):
+    """Append-only: an event voided by an operator, why, and the entry that reversed it."""
+
+    __tablename__ = "event_void"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    event_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    entry_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    voided_at: datetime | None = Field(default=None, sa_column=Column(
+        DateTime(timezone=True), nullable=False, server_default=text("now()")))
+
+
 # Keys compare in code point order ("C"), so that the statement's order is the index's.
 KEY = Text(collation="C")
 

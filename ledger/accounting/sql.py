@@ -130,11 +130,11 @@ ALLOCATED = movements(work="a.work_id", split="a.split_version_id", net="a.net",
                       currency="a.currency", sign=1)
 ALLOCATED_REVERSED = movements(work="a.work_id", split="a.split_version_id", net="a.net",
                                currency="a.currency", sign=-1)
-# Booking entries (accrual, re-evaluation, a period's allocation) whose events are not in
-# statement_line yet. (A re-allocation adds its lines as it books.)
+# Booking entries (accrual, re-evaluation, void, a period's allocation) whose events are
+# not in statement_line yet. (A re-allocation adds its lines as it books.)
 PENDING_ENTRIES = """
 SELECT j.id FROM journal_entry j
-WHERE j.kind IN ('accrual', 'reevaluation', 'allocation')
+WHERE j.kind IN ('accrual', 'reevaluation', 'void', 'allocation')
   AND NOT EXISTS (SELECT 1 FROM statement_folded f WHERE f.entry_id = j.id)
 """
 NEXT_PENDING_ENTRIES = f"{PENDING_ENTRIES} ORDER BY j.id LIMIT %s"

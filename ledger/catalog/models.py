@@ -39,6 +39,8 @@ class Creator(SQLModel, table=True):
     requirements_due: list[str] = Field(default_factory=list, sa_column=_tokens_column())
     account_updated_at: datetime | None = Field(default=None,
                                                 sa_column=Column(DateTime(timezone=True)))
+    # from then on its works are retired (a work retires with any of its creators)
+    retired_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 class Licensee(SQLModel, table=True):
@@ -51,6 +53,8 @@ class Licensee(SQLModel, table=True):
     # broker users allowed to report its usage (contract §11); empty: any producer
     producers: list[str] = Field(default_factory=list, sa_column=_tokens_column())
     created_at: datetime | None = Field(default=None, sa_column=_created_column())
+    # the largest quantity one event may report; larger ones are dead-lettered
+    max_quantity: Decimal | None = Field(default=None, sa_column=Column(Numeric))
 
 
 class Work(SQLModel, table=True):
@@ -62,6 +66,8 @@ class Work(SQLModel, table=True):
     kind: str | None = Field(default=None, sa_column=Column(Text))
     opt_out: list[str] = Field(default_factory=list, sa_column=_tokens_column())
     created_at: datetime | None = Field(default=None, sa_column=_created_column())
+    # from this moment on it matches no event
+    retired_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 class WorkIdentifier(SQLModel, table=True):
@@ -74,6 +80,8 @@ class WorkIdentifier(SQLModel, table=True):
     kind: str = Field(sa_column=Column(Text(collation="C"), primary_key=True))
     value: str = Field(sa_column=Column(Text(collation="C"), primary_key=True))
     work_id: int = Field(sa_column=Column(Integer, ForeignKey("work.id"), nullable=False))
+    # the work's, kept by triggers: matching reads it from the row it looks up anyway
+    retired_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 class SplitVersion(SQLModel, table=True):

@@ -68,6 +68,8 @@ class CreatorRow(Row):
     stripe_account: str | None = None
     payout_threshold: NonNegative | None = None
     opt_out: tuple[Token, ...] = ()
+    # from then on its works match no use (absent: left as it is; null: not retired)
+    retired: Timestamp | None = None
 
 
 class LicenseeRow(Row):
@@ -76,6 +78,8 @@ class LicenseeRow(Row):
     email: str | None = None
     # broker users allowed to report for it (contract §11); absent: left as it is
     producers: tuple[Producer, ...] | None = None
+    # the largest quantity one event may report (absent: left as it is; null: no ceiling)
+    max_quantity: Annotated[ExactDecimal, Field(gt=0)] | None = None
 
 
 class ShareRow(Row):
@@ -97,6 +101,8 @@ class WorkRow(Row):
     splits: tuple[ShareRow, ...] = Field(min_length=1)
     opt_out: tuple[Token, ...] = ()
     effective_from: Timestamp | None = None
+    # from then on it matches no use (absent: left as it is; null: not retired)
+    retired: Timestamp | None = None
 
     @model_validator(mode="after")
     def _check(self) -> WorkRow:
@@ -209,6 +215,8 @@ class LicenseRow(Row):
     currency: Currency
     rate: RateRow
     platform_fee: Annotated[ExactDecimal, Field(ge=0, le=1)] = Decimal(0)
+    # from then on it covers no use (absent: left as it is; null: not retired)
+    retired: Timestamp | None = None
 
     @model_validator(mode="after")
     def _validity(self) -> LicenseRow:

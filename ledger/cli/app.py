@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from ledger.cli import (
-    catalog, db, demo, failures, ingest, payouts, periods, producers, report,
+    catalog, db, demo, events, failures, ingest, payouts, periods, producers, report,
 )
 from ledger.cli.context import err_console
 from ledger.cli.inputs import argument_problems
@@ -47,6 +47,7 @@ app.command("emit")(ingest.emit_command)
 app.command("worker")(ingest.worker_command)
 app.command("status")(ingest.status_command)
 app.add_typer(ingest.dead_letters_app, name="dead-letters")
+app.add_typer(events.app, name="events")
 app.add_typer(report.app, name="report")
 app.add_typer(payouts.app, name="payouts")
 app.add_typer(periods.app, name="periods")

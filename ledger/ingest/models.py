@@ -26,7 +26,7 @@ class UsageEvent(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("source", "event_id", name="usage_event_identity"),
         CheckConstraint("outcome IN ('accrued', 'unmatched', 'unlicensed', 'opted_out', "
-                        "'unpriced')", name="usage_event_outcome"),
+                        "'unpriced', 'voided')", name="usage_event_outcome"),
         # matched events only: nothing looks an unmatched event up by work
         Index("usage_event_work", "work_id", postgresql_where=text("work_id IS NOT NULL")),
         Index("usage_event_unmatched", "id", postgresql_where=text("outcome = 'unmatched'"),
@@ -117,6 +117,8 @@ class DeadLetter(SQLModel, table=True):
     content_encoding: str | None = Field(default=None, sa_column=Column(Text))
     # the AMQP user_id the message came with (a replay keeps it)
     user_id: str | None = Field(default=None, sa_column=Column(Text))
+    # why it was discarded (resolution ``discarded``)
+    note: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class IngestBatch(SQLModel, table=True):

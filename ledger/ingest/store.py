@@ -15,6 +15,8 @@ import logging
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 
 import psycopg
@@ -26,7 +28,8 @@ from ledger.ingest import sql
 from ledger.ingest.decode import Bad, read
 from ledger.ingest.encoding import compression, decompress
 from ledger.ingest.limits import MAX_TEXT
-from ledger.ingest.events import SINGLE, Reason, Rejected, event_bytes, parse_body
+from ledger.config import get_settings
+from ledger.ingest.events import ROW_COLUMNS, SINGLE, Reason, Rejected, event_bytes, parse_body
 from ledger.ingest.producer_rules import ProducerRules, detail as producer_detail
 from ledger.matching import accrual
 from ledger.periods import revenue
@@ -38,6 +41,7 @@ COLUMNS = sql.COLUMNS
 # Below this many staged events per sampled identity (small messages), the sample would
 # cost as much as the anti-join it might spare.
 _EVENTS_PER_SAMPLE = 16
+_TIME, _QUANTITY = ROW_COLUMNS.index("time"), ROW_COLUMNS.index("quantity")
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,29 @@ class BatchResult:
         return len(self.rejected) - self.repeated
 
 
-def licensee_ids(conn: psycopg.Connection) -> dict[str, int]:
-    return dict(conn.execute(sql.LICENSEE_IDS).fetchall())
+class Licensees(dict):
+    """Registered licensees' ids by key, with the guards a batch is held to: each
+    licensee's ``max_quantity`` (by key, only those that set one) and how far in the future
+    an event may be dated."""
+
+    def __init__(self, ids: dict[str, int], ceilings: dict[str, Decimal] | None = None,
+                 tolerance: timedelta | None = None) -> None:
+        super().__init__(ids)
+        self.ceilings = ceilings or {}
+        self.tolerance = tolerance
+
+    def latest(self) -> datetime | None:
+        """The latest event time accepted now (None: no limit)."""
+        return None if self.tolerance is None else datetime.now(UTC) + self.tolerance
+
+
+def licensee_ids(conn: psycopg.Connection, tolerance: timedelta | None = None) -> Licensees:
+    """The licensees and their guards, read once per batch (two small queries, no event's).
+    ``tolerance`` defaults to the setting ``ROYALTY_FUTURE_TOLERANCE``."""
+    if tolerance is None:
+        tolerance = get_settings().future_tolerance
+    return Licensees(dict(conn.execute(sql.LICENSEE_IDS).fetchall()),
+                     dict(conn.execute(sql.LICENSEE_CEILINGS).fetchall()), tolerance)
 
 
 def _source_and_id(event: object) -> tuple[str | None, str | None]:
@@ -237,6 +262,10 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
                 raw = message.body
         result.rejected.append((Rejected(reason, detail, field_, source, event_id, raw), message))
 
+    # The guards (issue 19): no event dated beyond now + the tolerance, none above its
+    # licensee's ceiling. Both are checked here, in the one pass: no query per event.
+    latest = licensees.latest() if isinstance(licensees, Licensees) else None
+    ceilings = licensees.ceilings if isinstance(licensees, Licensees) else {}
     messages = [plain(message, max_message_bytes) for message in messages]
     revenue_reports: list[tuple[Message, list]] = []
     for at, message in enumerate(messages):
@@ -274,10 +303,22 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
                 reject(Reason.INVALID_EVENT, row.error.detail, message, event=row.event,
                        field_=row.error.field)
                 continue
+            if latest is not None and row[_TIME] > latest:
+                reject(Reason.INVALID_EVENT, f"time {row[_TIME].isoformat()} is in the future "
+                       f"(later than now plus the tolerance, "
+                       f"{latest.isoformat(timespec='seconds')})",
+                       message, event=_parsed(message, index), field_="time")
+                continue
             licensee_id = licensees.get(keys[index])
             if licensee_id is None:
                 reject(Reason.UNKNOWN_LICENSEE, f"licensee {keys[index]!r} is not registered",
                        message, event=_parsed(message, index), field_="data.licensee")
+                continue
+            if ceilings and (ceiling := ceilings.get(keys[index])) is not None \
+                    and Decimal(row[_QUANTITY]) > ceiling:  # its decimal text
+                reject(Reason.QUANTITY_OUT_OF_RANGE, f"data.quantity {row[_QUANTITY]} exceeds the "
+                       f"max_quantity {ceiling} of licensee {keys[index]!r}", message,
+                       event=_parsed(message, index), field_="data.quantity")
                 continue
             if allowed is not None and not producers.may_report(allowed, keys[index]):
                 reject(Reason.UNAUTHORIZED_PRODUCER, producer_detail(message.user_id, keys[index]),

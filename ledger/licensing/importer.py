@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection
@@ -22,7 +24,8 @@ def terms_of(row: LicenseRow) -> Terms:
                     frozenset(row.scope.creators or ())),
         purposes=frozenset(row.purposes), valid_from=row.valid_from, valid_until=row.valid_until,
         currency=row.currency, rate_unit=row.rate.unit, price=price_of(row),
-        platform_fee=row.platform_fee, rate_type=row.rate.type, rate=rate_json(rate_of(row)))
+        platform_fee=row.platform_fee, rate_type=row.rate.type, rate=rate_json(rate_of(row)),
+        retired=row.retired)
 
 
 def price_of(row: LicenseRow) -> Decimal:
@@ -38,6 +41,13 @@ def rate_json(rate: dict) -> str:
     return json.dumps(rate, sort_keys=True, separators=(",", ":"))
 
 
+def _kept_retirement(terms: Terms, row: LicenseRow, stored: dict) -> Terms:
+    """A row without ``retired`` leaves the stored license's retirement as it is."""
+    if "retired" in row.model_fields_set or row.license not in stored:
+        return terms
+    return replace(terms, retired=stored[row.license][1].retired)
+
+
 def plan_licenses(conn: Connection, rows: list[tuple[int, LicenseRow]], plan: Plan) -> None:
     licensee_ids = catalog_repo.key_ids(conn, catalog_repo.licensee_t, (r.licensee for _, r in rows))
     work_ids = catalog_repo.key_ids(conn, catalog_repo.work_t,
@@ -45,7 +55,8 @@ def plan_licenses(conn: Connection, rows: list[tuple[int, LicenseRow]], plan: Pl
     creator_ids = catalog_repo.key_ids(conn, catalog_repo.creator_t,
                                        (c for _, r in rows for c in r.scope.creators or ()))
     stored = repo.load_terms(conn, (r.licensee for _, r in rows))
-    in_file = {row.license: (line, terms_of(row)) for line, row in rows}
+    in_file = {row.license: (line, _kept_retirement(terms_of(row), row, stored))
+               for line, row in rows}
     writes = []
     for line, row in rows:
         problems = []
@@ -81,7 +92,8 @@ def plan_licenses(conn: Connection, rows: list[tuple[int, LicenseRow]], plan: Pl
                   "valid_from": row.valid_from, "valid_until": row.valid_until,
                   "currency": row.currency, "rate_type": row.rate.type,
                   "rate_unit": row.rate.unit, "price": price_of(row),
-                  "platform_fee": row.platform_fee, "rate": rate_of(row)}
+                  "platform_fee": row.platform_fee, "rate": rate_of(row),
+                  "retired_at": terms.retired}
         license_id = existing[0] if existing else None
         writes.append((license_id, values, [work_ids[w] for w in row.scope.works or ()],
                        [creator_ids[c] for c in row.scope.creators or ()]))
@@ -96,3 +108,19 @@ def plan_licenses(conn: Connection, rows: list[tuple[int, LicenseRow]], plan: Pl
             repo.write_license(c, license_id, values, works, creators)
 
     plan.writes.append(write)
+
+
+def plan_license_retirement(key: str, at: datetime | None):  # noqa: ANN201 - a planner
+    """``royalty licenses retire``: the license covers no use from ``at`` on."""
+    def planner(conn: Connection, plan: Plan) -> None:
+        old = catalog_repo.rows_by_key(conn, repo.license_t, [key]).get(key)
+        if old is None:
+            plan.error(0, f"no license {key!r}")
+        elif old["retired_at"] == at:
+            plan.unchanged += 1
+        else:
+            plan.updated += 1
+            plan.changed_licensee_ids.add(old["licensee_id"])
+            plan.writes.append(lambda c: catalog_repo.update_rows(
+                c, repo.license_t, [{"id": old["id"], "retired_at": at}]))
+    return planner

@@ -48,6 +48,7 @@ LEFT JOIN LATERAL (
     WHERE m.work_id IS NOT NULL
       AND l.licensee_id = src.licensee_id
       AND l.valid_from <= src.time AND (l.valid_until IS NULL OR src.time < l.valid_until)
+      AND (l.retired_at IS NULL OR src.time < l.retired_at)
       AND covers(l.purposes, src.purpose)
       AND CASE l.scope_kind
             WHEN 'works' THEN EXISTS (
@@ -86,8 +87,11 @@ def evaluation(source: str, kinds: frozenset[str] | None = None) -> str:
     # One index probe per kind, in priority order, stopping at the first match (COALESCE
     # evaluates lazily). As joins, a planner that thinks the batch is small may scan the
     # whole identifier table once per event instead.
+    # A retired work matches no use from its retirement on (``retired_at``, the work's,
+    # is on the identifier row the probe reads anyway): the next kind is tried instead.
     probes = [f"(SELECT i.work_id FROM work_identifier i "
-              f"WHERE i.kind = '{kind}' AND i.value = src.{kind})" for kind in used]
+              f"WHERE i.kind = '{kind}' AND i.value = src.{kind} "
+              f"AND (i.retired_at IS NULL OR src.time < i.retired_at))" for kind in used]
     work_id = (f"COALESCE({', '.join(probes)})" if len(probes) > 1
                else probes[0] if probes else "CAST(NULL AS integer)")
     return _TEMPLATE.format(source=source, work_id=work_id)
@@ -186,7 +190,7 @@ ORDER BY {_KEY}
 RECOUNT = f"""
 SELECT {_EVENT_KEY.format(e="", outcome="outcome", currency="currency")},
        count(*) AS events, coalesce(sum(gross), 0) AS gross, coalesce(sum(net), 0) AS net
-FROM usage_event WHERE outcome IS NOT NULL
+FROM usage_event WHERE outcome IS NOT NULL AND outcome <> 'voided'
 GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
 
@@ -233,7 +237,7 @@ ORDER BY licensee_id, work_id, split_version_id, model
 """
 RECOUNT_WORKS = f"""
 SELECT {_WORK_KEY}, count(*) AS events, count(*) FILTER (WHERE outcome = 'accrued') AS accrued
-FROM usage_event WHERE work_id IS NOT NULL
+FROM usage_event WHERE work_id IS NOT NULL AND outcome IS DISTINCT FROM 'voided'
 GROUP BY 1, 2, 3, 4
 """
 
@@ -253,9 +257,10 @@ INPUTS = ("time", "licensee_id", "purpose", "quantity", "unit", "sha256", "url",
 STATE = ("outcome", "work_id", "split_version_id", "license_id", "currency", "gross", "fee",
          "net")
 
+# A voided event is never evaluated again (nor is it revived by a trigger-refused update).
 CANDIDATES = """
 SELECT e.id FROM usage_event e
-WHERE e.id > %(after)s AND (
+WHERE e.id > %(after)s AND e.outcome IS DISTINCT FROM 'voided' AND (
        e.work_id = ANY(%(works)s::integer[])
     -- a licensee's change: its matched events (an unmatched one stays unmatched) and
     -- any stored before events were evaluated
@@ -286,7 +291,8 @@ SELECT e.id, e.licensee_id, {", ".join(f"e.{c}" for c in STATE)}, {", ".join(f"n
        e.entry_id
 FROM usage_event e
 JOIN ({evaluation(_SOURCE)}) AS n ON n.id = e.id
-WHERE ({", ".join(f"e.{c}" for c in STATE)}) IS DISTINCT FROM ({", ".join(f"n.{c}" for c in STATE)})
+WHERE e.outcome IS DISTINCT FROM 'voided'
+  AND ({", ".join(f"e.{c}" for c in STATE)}) IS DISTINCT FROM ({", ".join(f"n.{c}" for c in STATE)})
 """
 OLD_ACCRUED = ("(SELECT licensee_id, old_currency AS currency, old_split_version_id AS "
                "split_version_id, old_gross AS gross, old_fee AS fee, old_net AS net "
@@ -335,3 +341,51 @@ SELECT {movements(work="r.new_work_id", split="r.new_split_version_id", net="r.n
 FROM {REEVALUATED_TABLE} r JOIN usage_event e ON e.id = r.id
 WHERE r.new_outcome = 'accrued' AND r.new_gross IS NOT NULL
 """)
+
+
+# --- Voids ------------------------------------------------------------------------------
+
+# The events named by (source, id), in the order given, with their state: no id for an
+# event that does not exist.
+EVENTS_NAMED = """
+SELECT f.n, e.id FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS f(source, event_id, n)
+LEFT JOIN usage_event e ON e.source = f.source COLLATE "C" AND e.event_id = f.event_id COLLATE "C"
+ORDER BY f.n
+"""
+# Read once the events are locked: whether each is voided already, and when and why.
+VOID_STATES = """
+SELECT e.id, e.outcome, v.voided_at, v.reason FROM usage_event e
+LEFT JOIN event_void v ON v.event_id = e.id WHERE e.id = ANY(%s)
+"""
+# A void as a re-evaluation whose new outcome is ``voided``: the old evaluation is
+# reversed (``OLD_ACCRUED``, ``ADD_REEVALUATED_LINES``), and the event keeps the match and
+# amounts it had, for the record; ``APPLY`` and ``RECORD`` then write it as for any change.
+FILL_VOIDED = f"""
+INSERT INTO {REEVALUATED_TABLE}
+SELECT e.id, e.licensee_id, {", ".join(f"e.{c}" for c in STATE)},
+       'voided', {", ".join(f"e.{c}" for c in STATE[1:])}, e.entry_id
+FROM usage_event e WHERE e.id = ANY(%(ids)s) AND e.outcome IS DISTINCT FROM 'voided'
+"""
+# A voided event leaves both tallies: its old evaluation out, nothing in.
+VOID_TALLY = f"""
+INSERT INTO usage_tally ({_KEY}, {_SUMS})
+SELECT {_EVENT_KEY.format(e="e.", outcome="r.old_outcome", currency="r.old_currency")},
+       -count(*), -coalesce(sum(r.old_gross), 0), -coalesce(sum(r.old_net), 0)
+FROM {REEVALUATED_TABLE} r JOIN usage_event e ON e.id = r.id
+WHERE r.old_outcome IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+"""
+VOID_WORK_TALLY = f"""
+INSERT INTO usage_work_tally ({_WORK_KEY}, {_WORK_SUMS})
+SELECT r.licensee_id, e.model, r.old_work_id, r.old_split_version_id, -count(*),
+       -count(*) FILTER (WHERE r.old_outcome = 'accrued')
+FROM {REEVALUATED_TABLE} r JOIN usage_event e ON e.id = r.id
+WHERE r.old_work_id IS NOT NULL
+GROUP BY 1, 2, 3, 4
+"""
+RECORD_VOIDS = f"""
+INSERT INTO event_void (event_id, entry_id, reason)
+SELECT v.id, CASE WHEN r.old_outcome = 'accrued' THEN %(entry)s END, v.reason
+FROM unnest(%(ids)s::bigint[], %(reasons)s::text[]) AS v(id, reason)
+JOIN {REEVALUATED_TABLE} r ON r.id = v.id
+"""

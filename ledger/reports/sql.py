@@ -8,9 +8,11 @@ from functools import cache
 from ledger.accounting.sql import (
     ALLOCATED, PENDING_ENTRIES, STANDING, lines_of, split_parts_of,
 )
+from ledger.ingest.sql import IDENTIFIER_KINDS  # the identifier columns of usage_event
 from ledger.matching.rules import MATCH_PRIORITY
 
-ACCRUAL_KINDS = ("accrual", "reevaluation", "allocation", "reallocation")
+# Entries that book (or reverse) royalties; every other kind moves payouts.
+ACCRUAL_KINDS = ("accrual", "reevaluation", "void", "allocation", "reallocation")
 
 # --- Lookups ----------------------------------------------------------------------------
 
@@ -37,6 +39,8 @@ SELECT coalesce(sum(received), 0), coalesce(sum(accepted), 0), coalesce(sum(dupl
 FROM ingest_batch
 """
 OPEN_DEAD_LETTER_COUNT = "SELECT count(*) FROM dead_letter WHERE resolved_at IS NULL"
+# Counted apart: discarded letters are kept, but neither open nor ever replayed.
+DISCARDED_DEAD_LETTER_COUNT = "SELECT count(*) FROM dead_letter WHERE resolution = 'discarded'"
 # Open dead letters refused for their producer (contract §11), by the user_id they came
 # with ('' for none); of one licensee when %(licensee)s is set (each holds one event).
 REFUSED_BY_USER = """
@@ -93,7 +97,7 @@ GROUP BY a.id) AS accounts
 ORDER BY currency, account, owner COLLATE "C"
 """
 CREATOR_TOTALS = """
-SELECT coalesce(-sum(p.amount) FILTER (WHERE j.kind IN ('accrual', 'reevaluation',
+SELECT coalesce(-sum(p.amount) FILTER (WHERE j.kind IN ('accrual', 'reevaluation', 'void',
                                                      'allocation', 'reallocation')), 0),
        coalesce(sum(p.amount) FILTER (WHERE j.kind LIKE 'payout%%'), 0)
 FROM posting p JOIN account a ON a.id = p.account_id
@@ -351,3 +355,36 @@ WHERE (CAST(%(licensee)s AS integer) IS NULL OR a.licensee_id = %(licensee)s)
   AND (CAST(%(model)s AS text) IS NULL OR e.model = %(model)s)
 GROUP BY a.currency ORDER BY a.currency
 """
+# --- One event (``royalty events show``) ------------------------------------------------
+
+EVENT = f"""
+SELECT e.id, e.source, e.event_id AS id_, e.time, e.received_at, l.key AS licensee,
+       e.purpose, e.activity, e.model, e.run, e.dataset, e.quantity, e.unit,
+       {", ".join(f"e.{k}" for k in IDENTIFIER_KINDS)}, e.extensions,
+       e.outcome, w.key AS work, w.title, sv.effective_from AS split_from,
+       sv.creator_ids IS NOT NULL AS has_split, e.split_version_id, lic.key AS license,
+       e.currency, e.gross, e.fee, e.net, e.entry_id
+FROM usage_event e
+JOIN licensee l ON l.id = e.licensee_id
+LEFT JOIN work w ON w.id = e.work_id
+LEFT JOIN split_version sv ON sv.id = e.split_version_id
+LEFT JOIN license lic ON lic.id = e.license_id
+WHERE e.source = %s AND e.event_id = %s
+"""
+# Each creator's part of an event's net (contract §5), by the database's split rule.
+EVENT_PARTS = """
+SELECT c.key AS creator, CAST(p.amount AS numeric(38, 9)) AS amount
+FROM split_parts(%s, %s) AS p JOIN creator c ON c.id = p.creator_id
+ORDER BY c.key COLLATE "C"
+"""
+EVENT_REEVALUATIONS = """
+SELECT r.at, r.old_outcome, r.new_outcome, ol.key AS old_license, nl.key AS new_license,
+       r.old_net, r.new_net, r.entry_id
+FROM event_reevaluation r
+LEFT JOIN license ol ON ol.id = r.old_license_id
+LEFT JOIN license nl ON nl.id = r.new_license_id
+WHERE r.event_id = %s AND r.new_outcome <> 'voided'
+ORDER BY r.id
+"""
+EVENT_VOID = "SELECT voided_at AS at, reason, entry_id FROM event_void WHERE event_id = %s"
+VOIDED_EVENTS = "SELECT count(*) FROM event_void"

@@ -220,3 +220,16 @@ def test_reports_show_pooled_uses_awaiting_allocation_then_their_amounts(pooled,
     assert pooled("report", "transparency", "--licensee", "acme-ai", "--format", "html",
                   "--output", str(page)).code == 0
     assert "1 accrued uses await allocation" in page.read_text()
+
+
+def test_a_voided_use_leaves_its_closed_period_by_a_re_allocation(pooled, ledger) -> None:
+    assert pooled("periods", "close", "--period", "2026-Q1").code == 0
+    voided = pooled("events", "void", SOURCE, "a4", "--reason", "reported twice")
+    assert voided.code == 0, voided.stdout + voided.stderr
+    with ledger.connect() as conn:
+        [run] = service.reallocate_stale(conn)
+    assert (run.label, run.run, run.events) == ("2026-Q1", 2, 3)
+    grosses = expected_allocation(D(1000), [(SOURCE, e, "1") for e in ("a1", "a2", "a3")])
+    shares_of = {"a1": {"alice": "1"}, "a2": W2, "a3": {"bob": "1"}}
+    assert balances(pooled) == _owed(grosses, shares_of, "0.15")
+    assert trial_balance_is_zero(pooled)
