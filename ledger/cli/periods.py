@@ -15,6 +15,7 @@ from ledger.cli.output import Format, emit, format_option
 from ledger.errors import InvalidInput, RowError
 from ledger.ingest import store
 from ledger.periods import revenue, rules, service
+from ledger.reports import display
 
 app = typer.Typer(help="Accounting periods of pools, revenue shares and minimums.",
                   no_args_is_help=True)
@@ -71,6 +72,12 @@ def list_command(license: str | None = typer.Option(None, "--license",
     ledger = get_ledger()
     with ledger.connect() as conn:
         rows = service.listing(conn, now=datetime.now(UTC), license_key=license)
+    if fmt is Format.table:  # to the cent for a person; JSON and CSV stay exact
+        rows = [{"license": r["license"], "period": r["period"], "state": r["state"],
+                 "events": display.count(r["events"]), "quantity": display.count(r["quantity"]),
+                 **{k: display.money(r[k], r["currency"]) for k in
+                    ("revenue", "pool", "allocated", "unallocated")},
+                 "currency": r["currency"]} for r in rows]
     emit(rows, fmt, title="Periods", output=output)
 
 

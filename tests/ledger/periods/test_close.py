@@ -233,3 +233,11 @@ def test_a_voided_use_leaves_its_closed_period_by_a_re_allocation(pooled, ledger
     shares_of = {"a1": {"alice": "1"}, "a2": W2, "a3": {"bob": "1"}}
     assert balances(pooled) == _owed(grosses, shares_of, "0.15")
     assert trial_balance_is_zero(pooled)
+
+
+def test_the_periods_table_reads_to_the_cent(pooled, monkeypatch) -> None:
+    assert pooled("periods", "close", "--period", "2026-Q1").code == 0
+    monkeypatch.setenv("COLUMNS", "160")  # a row a line
+    table = pooled("periods", "list").stdout
+    [q1] = [line for line in table.splitlines() if "2026-Q1" in line]
+    assert "1,000.00" in q1 and "closed" in q1 and "1,000.000000000" not in q1
