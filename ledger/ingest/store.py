@@ -285,6 +285,11 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
                 reject(parsed.reason, parsed.detail, message, raw=message.body)
             else:
                 result.received += len(parsed)
+                allowed = None if producers is None else producers.allowed_for(message.user_id)
+                if allowed is not None:  # contract §11 binds revenue reports too
+                    parsed = [event for event in parsed
+                              if not _refused_revenue(event, allowed, producers, message,
+                                                      reject)]
                 revenue_reports.append((message, parsed))
             continue
         events = read(message.body, message.content_type)
@@ -439,6 +444,19 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
                                     result.accepted, result.duplicates,
                                     result.dead_lettered if record_rejects else 0, replayed))
     return result
+
+
+def _refused_revenue(event: object, allowed: frozenset[str], producers: ProducerRules,
+                     message: Message, reject) -> bool:  # noqa: ANN001 - _prepare's reject
+    """Dead-letter a revenue report for a licensee the message's user may not report for;
+    a report without a readable licensee is left to validation, which names the field."""
+    data = event.get("data") if isinstance(event, dict) else None
+    licensee = data.get("licensee") if isinstance(data, dict) else None
+    if not isinstance(licensee, str) or producers.may_report(allowed, licensee):
+        return False
+    reject(Reason.UNAUTHORIZED_PRODUCER, producer_detail(message.user_id, licensee), message,
+           event=event, field_="user_id")
+    return True
 
 
 def is_revenue(message: Message) -> bool:

@@ -142,3 +142,21 @@ def test_a_dead_lettered_report_is_replayed_once_its_license_exists(shared, ledg
     assert replayed.code == 0, replayed.stderr
     assert json.loads(shared("report", "dead-letters", "--format", "json").stdout) == []
     assert scalar(ledger, "SELECT amount FROM revenue_report WHERE event_id = 'r9'") == D(400)
+
+
+def test_only_a_licensees_producers_report_its_revenue(shared, ledger) -> None:
+    from ledger.ingest import store
+    from ledger.ingest.producer_rules import ProducerRules
+
+    rules = ProducerRules({"acme-ai": frozenset({"acme-finance"})})
+    body = orjson.dumps([report("r1", "2026-01", "1000.00")])
+    with ledger.connect() as conn:
+        for user in ("mallory", "acme-finance"):
+            store.ingest(conn, [store.Message(body, BATCH, "revenue.acme-ai", user_id=user)],
+                         licensees=store.licensee_ids(conn), max_message_bytes=10**7,
+                         producers=rules)
+        conn.commit()
+    assert scalar(ledger, "SELECT count(*) FROM revenue_report") == 1
+    [letter] = json.loads(shared("report", "dead-letters", "--format", "json").stdout)
+    assert letter["reason"] == "unauthorized_producer"
+    assert "'mallory' is not a producer of licensee 'acme-ai'" in letter["detail"]
