@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -49,6 +50,14 @@ class Settings(BaseSettings):
     match_iscc: int = Field(8, ge=0, le=64)
     review_pdq: int = Field(63, ge=0, le=256)
     review_iscc: int = Field(15, ge=0, le=64)
+    # contract §9: a period closes by itself this many days after its end
+    period_grace: Decimal = Field(default=Decimal(5), ge=0)
+
+    @property
+    def period_grace_delta(self) -> timedelta:
+        return timedelta(days=float(self.period_grace))
+    # An event dated later than now plus this is dead-lettered (seconds, or ISO 8601: P1D).
+    future_tolerance: timedelta = timedelta(days=1)
 
 
 @lru_cache(maxsize=1)

@@ -116,6 +116,25 @@ def validate_rows(stream: IO[str], model: type[BaseModel], key_field: str
     return rows, errors
 
 
+def apply(engine: Engine, planner: Callable[[Connection, Plan], None], plan: Plan | None = None,
+          after_commit: Callable[[Plan], None] | None = None) -> Plan:
+    """Plan and write a catalog change as an import does (a file's rows, or a command such
+    as ``works retire``): under the catalog lock, all or nothing, with its outbox row."""
+    plan = plan or Plan()
+    with engine.begin() as conn:
+        conn.execute(HOLD_CATALOG, {"k": CATALOG_LOCK})  # exclusively: no batch evaluates meanwhile
+        planner(conn, plan)
+        if plan.errors:
+            plan.errors.sort(key=lambda e: e.line)
+            raise InvalidInput(plan.errors)
+        for write in plan.writes:
+            write(conn)
+        _record_change(conn, plan)
+    if after_commit is not None:
+        after_commit(plan)
+    return plan
+
+
 # The outbox row that makes workers re-evaluate what an import changed.
 RECORD_CHANGE = text("INSERT INTO catalog_change (work_ids, creator_ids, licensee_ids) "
                      "VALUES (:w, :c, :l)")
@@ -133,17 +152,7 @@ def _record_change(conn: Connection, plan: Plan) -> None:
 def run(engine: Engine, stream: IO[str], *, kind: str, model: type[BaseModel], key_field: str,
         planner: Planner, after_commit: Callable[[Plan], None] | None = None) -> ImportResult:
     rows, errors = validate_rows(stream, model, key_field)
-    plan = Plan(errors=errors)
-    with engine.begin() as conn:
-        conn.execute(HOLD_CATALOG, {"k": CATALOG_LOCK})  # exclusively: no batch evaluates meanwhile
-        planner(conn, rows, plan)
-        if plan.errors:
-            plan.errors.sort(key=lambda e: e.line)
-            raise InvalidInput(plan.errors)
-        for write in plan.writes:
-            write(conn)
-        _record_change(conn, plan)
-    if after_commit is not None:
-        after_commit(plan)
+    plan = apply(engine, lambda conn, plan: planner(conn, rows, plan), Plan(errors=errors),
+                 after_commit)
     return ImportResult(kind=kind, rows=len(rows), created=plan.created, updated=plan.updated,
                         unchanged=plan.unchanged)

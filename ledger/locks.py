@@ -10,6 +10,8 @@ it. Keys are taken so:
   turns with it, so each sees what the other did.
 - ``TALLY_COMPACT_LOCK``: tally compaction and rebuild, one at a time.
 - ``PAYOUT_RUN_LOCK``: one payout run at a time (tried, not waited for).
+- ``PERIOD_LOCK``: one period close or re-allocation at a time, so that a period closed
+  twice at once (two workers, two commands) books once. Taken before ``CATALOG_LOCK``.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ CATALOG_LOCK = 7262002
 REEVALUATION_LOCK = 7262003
 TALLY_COMPACT_LOCK = 7262004
 PAYOUT_RUN_LOCK = 7262005
+PERIOD_LOCK = 7262022
 
 ALL = {"CATALOG_LOCK": CATALOG_LOCK, "REEVALUATION_LOCK": REEVALUATION_LOCK,
-       "TALLY_COMPACT_LOCK": TALLY_COMPACT_LOCK, "PAYOUT_RUN_LOCK": PAYOUT_RUN_LOCK}
+       "TALLY_COMPACT_LOCK": TALLY_COMPACT_LOCK, "PAYOUT_RUN_LOCK": PAYOUT_RUN_LOCK,
+       "PERIOD_LOCK": PERIOD_LOCK}
 
 
 def hold(conn: psycopg.Connection, key: int, *, shared: bool = False) -> None:

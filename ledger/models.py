@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from ledger.accounting.models import (  # noqa: F401
-    Account, CatalogChange, EventReevaluation, JournalEntry, Posting, StatementFolded,
+    Account, CatalogChange, EventReevaluation, EventVoid, JournalEntry, Posting, StatementFolded,
     StatementLine,
 )
 from ledger.catalog.models import (  # noqa: F401
@@ -14,6 +14,9 @@ from ledger.matching.models import (  # noqa: F401
     MatchCandidate, MatchClaim, UsageTally, UsageWorkTally,
 )
 from ledger.payouts.models import Payout, PayoutRun, SandboxTransfer, WebhookEvent  # noqa: F401
+from ledger.periods.models import (  # noqa: F401
+    LicensePeriod, PeriodAllocation, RevenueReport,
+)
 from ledger.licensing.models import License, LicenseScopeCreator, LicenseScopeWork  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -42,6 +42,13 @@ def license(key: str, licensee: str = "acme-ai", *, scope: dict | None = None,
     return row
 
 
+def deal(key: str, rate: dict, licensee: str = "acme-ai", **extra: Any) -> dict:
+    """A license row with a §9 rate (pool, revenue_share, or any rate with a minimum)."""
+    row = license(key, licensee, **extra)
+    row["rate"] = rate
+    return row
+
+
 def jsonl(rows: list[Any]) -> str:
     return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,7 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import orjson
+
 from ledger.bootstrap import Ledger
+from ledger.ingest import store
+from ledger.ingest.events import BATCH
 from ledger.ingest.consumer import IngestConsumer
 from ledger.ingest.sql_queue import SqlQueueConsumer
 from tests.builders import sha
@@ -26,6 +31,21 @@ def usage(event_id: str, *, licensee: str = "acme-ai", item: dict | None = None,
             "data": {"licensee": licensee, "purpose": "ai-train", "model": "acme-video-2",
                      "run": "pretrain-07", "dataset": "webvid-subset-3",
                      "item": item or {"sha256": sha(event_id)}, **data}}
+
+
+def imported(cli, kind: str, rows: list[dict]) -> None:  # noqa: ANN001 - the cli fixture
+    """Import rows in-process (set-up; the command's own tests run the console script)."""
+    result = cli("import", kind, "-", input="".join(json.dumps(r) + "\n" for r in rows))
+    assert result.code == 0, result.stderr
+
+
+def ingested(ledger: Ledger, events: list[dict]) -> store.BatchResult:
+    """Store one batch message of ``events`` as the worker does (``store.ingest``)."""
+    with ledger.connect() as conn:
+        result = store.ingest(conn, [store.Message(orjson.dumps(events), BATCH, "usage.acme-ai")],
+                              licensees=store.licensee_ids(conn), max_message_bytes=10**7)
+        conn.commit()
+    return result
 
 
 def scalar(ledger: Ledger, sql: str, *params: object) -> object:

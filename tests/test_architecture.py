@@ -67,8 +67,16 @@ def _arrows(source: str, targets: tuple[str, ...]) -> list[str]:
 
 
 def test_accounting_imports_nothing_from_ingest_matching_or_reports() -> None:
-    assert _arrows("ledger.accounting",
-                   ("ledger.ingest", "ledger.matching", "ledger.reports")) == []
+    assert _arrows("ledger.accounting", ("ledger.ingest", "ledger.matching", "ledger.reports",
+                                         "ledger.periods")) == []
+
+
+def test_periods_book_through_accounting_and_import_no_ingest_or_reports() -> None:
+    """Periods (contract §9) sit beside matching: they read evaluated events and book
+    through accounting; ingest, reports and the CLI are above them."""
+    assert _arrows("ledger.periods", ("ledger.ingest", "ledger.reports", "ledger.cli",
+                                      "ledger.payouts")) == []
+    assert _arrows("ledger.matching", ("ledger.periods",)) == []
 
 
 def test_matching_does_not_import_ingest_or_reports() -> None:

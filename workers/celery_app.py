@@ -26,6 +26,8 @@ BEAT_SCHEDULE = {
     # Fold booked accruals into the all-time statement's lines (read until then from the
     # events themselves).
     "fold-statement-lines": {"task": "royalty.statement.fold", "schedule": 120.0},
+    # Re-allocate touched closed periods, close those past their grace (contract §9).
+    "close-periods": {"task": "royalty.periods.close", "schedule": 300.0},
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from celery import Task
 
@@ -11,6 +12,7 @@ from ledger.db import HOT_PATH_OPTIONS
 from ledger.matching import tally
 from ledger.payouts import service
 from ledger.accounting import statement_lines
+from ledger.periods import service as periods
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,23 @@ def fold_statement_lines(self: RoyaltyTask) -> None:
         folded = statement_lines.fold(conn)
     if folded:
         log.info("statement lines: %d booking entries folded", folded)
+
+
+@app.task(base=RoyaltyTask, bind=True, name="royalty.periods.close")
+def close_periods(self: RoyaltyTask) -> None:
+    """Re-allocate closed periods that late events, revenue or re-evaluations touched,
+    then close the periods whose end plus ROYALTY_PERIOD_GRACE has passed (Celery beat)."""
+    ledger = self.ledger
+    with ledger.connect() as conn:
+        adjusted = periods.reallocate_stale(conn)
+        closed = periods.close_due(conn, now=datetime.now(UTC),
+                                   grace=ledger.settings.period_grace_delta)
+    for run in adjusted:
+        log.info("period %s of %s re-allocated (run %d): pool %s over %d events",
+                 run.label, run.license, run.run, run.pool, run.events)
+    for run in closed:
+        log.info("period %s of %s closed: pool %s over %d events, %s unallocated",
+                 run.label, run.license, run.pool, run.events, run.unallocated)
 
 
 @app.task(base=RoyaltyTask, bind=True, name="royalty.payouts.run")

@@ -24,6 +24,23 @@ def open_entry(conn: psycopg.Connection, entry_id: int, kind: str, memo: str) ->
 
 
 def post(conn: psycopg.Connection, entry_id: int, rows: str, sign: int, *,
-         with_shares: bool = False) -> None:
-    """Add the aggregated postings of ``rows`` (a table or subquery) to an open entry."""
-    conn.execute(sql.postings(rows, with_shares=with_shares), {"entry": entry_id, "sign": sign})
+         with_shares: bool = False, params: dict | None = None) -> None:
+    """Add the aggregated postings of ``rows`` (a table or subquery, whose own named
+    parameters ``params`` gives) to an open entry."""
+    conn.execute(sql.postings(rows, with_shares=with_shares),
+                 {**(params or {}), "entry": entry_id, "sign": sign})
+
+
+def post_groups(conn: psycopg.Connection, entry_id: int, groups: str, sign: int) -> None:
+    """Add the postings of ``groups`` (``sql.grouped_postings``: events grouped by
+    licensee, currency, split version and net, with their count and gross and fee sums)."""
+    conn.execute(sql.grouped_postings(groups), {"entry": entry_id, "sign": sign})
+
+
+def post_amounts(conn: psycopg.Connection, entry_id: int,
+                 amounts: list[tuple[str, int, str, object]]) -> None:
+    """Add postings of given amounts, ``(account kind, owner id, currency, amount)``
+    (positive: debit), to an open entry; zero amounts are left out."""
+    kinds, owners, currencies, values = (list(column) for column in zip(*amounts, strict=True))
+    conn.execute(sql.POST_AMOUNTS, {"entry": entry_id, "kinds": kinds, "owners": owners,
+                                    "currencies": currencies, "amounts": values})

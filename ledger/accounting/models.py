@@ -12,8 +12,9 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+# license_unallocated: a period's pool no event took (contract §9), owner the license.
 ACCOUNT_KINDS = ("licensee_receivable", "creator_payable", "platform_revenue",
-                 "payout_clearing", "payout_cash")
+                 "payout_clearing", "payout_cash", "license_unallocated")
 
 
 class Account(SQLModel, table=True):
@@ -23,8 +24,8 @@ class Account(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("kind", "owner_id", "currency"),
         CheckConstraint("kind IN ('licensee_receivable', 'creator_payable', "
-                        "'platform_revenue', 'payout_clearing', 'payout_cash')",
-                        name="account_kind"),
+                        "'platform_revenue', 'payout_clearing', 'payout_cash', "
+                        "'license_unallocated')", name="account_kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -89,6 +90,19 @@ class EventReevaluation(SQLModel, table=True):
     new_license_id: int | None = Field(default=None, sa_column=Column(Integer))
     old_net: Decimal | None = Field(default=None, sa_column=Column(Numeric(38, 9)))
     new_net: Decimal | None = Field(default=None, sa_column=Column(Numeric(38, 9)))
+
+
+class EventVoid(SQLModel, table=True):
+    """Append-only: an event voided by an operator, why, and the entry that reversed it."""
+
+    __tablename__ = "event_void"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    event_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    entry_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    voided_at: datetime | None = Field(default=None, sa_column=Column(
+        DateTime(timezone=True), nullable=False, server_default=text("now()")))
 
 
 # Keys compare in code point order ("C"), so that the statement's order is the index's.

@@ -37,6 +37,15 @@ FROM (
 LEFT JOIN account a ON a.kind = t.kind AND a.owner_id = t.owner_id AND a.currency = t.currency
 """
 
+# Postings of given amounts (``booking.post_amounts``).
+POST_AMOUNTS = """
+INSERT INTO posting (entry_id, account_id, amount)
+SELECT %(entry)s, ledger_account(t.kind, t.owner_id, t.currency), t.amount
+FROM unnest(%(kinds)s::text[], %(owners)s::integer[], %(currencies)s::text[],
+            %(amounts)s::numeric[]) AS t(kind, owner_id, currency, amount)
+WHERE t.amount <> 0
+"""
+
 
 @cache
 def postings(rows: str, *, with_shares: bool = False) -> str:
@@ -46,6 +55,17 @@ def postings(rows: str, *, with_shares: bool = False) -> str:
     groups = (f"SELECT split_version_id, currency, net, count(*) AS events{shares} "
               f"FROM {rows} AS r GROUP BY split_version_id, currency, net")
     return _POSTINGS.format(rows=rows, parts=split_parts_of(groups, with_shares=with_shares))
+
+
+@cache
+def grouped_postings(groups: str) -> str:
+    """As ``postings``, of ``groups`` (a table or parenthesised query) of events already
+    grouped by licensee, currency, split version and net, with their ``events`` count and
+    ``gross`` and ``fee`` sums: each event's net is still split on its own (as a group of
+    ``events`` equal nets)."""
+    pairs = (f"SELECT split_version_id, currency, net, sum(events) AS events FROM {groups} "
+             f"AS r GROUP BY split_version_id, currency, net")
+    return _POSTINGS.format(rows=groups, parts=split_parts_of(pairs))
 
 
 # --- Creators' parts --------------------------------------------------------------------
@@ -104,16 +124,26 @@ def movements(*, work: str, split: str, net: str, currency: str, sign: int) -> s
 
 STANDING = movements(work="e.work_id", split="e.split_version_id", net="e.net",
                      currency="e.currency", sign=1)
-# Booking entries (accrual, re-evaluation) whose events are not in statement_line yet.
+# An allocated amount (``period_allocation`` ``a`` of event ``e``, contract §9), booked or
+# reversed.
+ALLOCATED = movements(work="a.work_id", split="a.split_version_id", net="a.net",
+                      currency="a.currency", sign=1)
+ALLOCATED_REVERSED = movements(work="a.work_id", split="a.split_version_id", net="a.net",
+                               currency="a.currency", sign=-1)
+# Booking entries (accrual, re-evaluation, void, a period's allocation) whose events are
+# not in statement_line yet. (A re-allocation adds its lines as it books.)
 PENDING_ENTRIES = """
 SELECT j.id FROM journal_entry j
-WHERE j.kind IN ('accrual', 'reevaluation')
+WHERE j.kind IN ('accrual', 'reevaluation', 'void', 'allocation')
   AND NOT EXISTS (SELECT 1 FROM statement_folded f WHERE f.entry_id = j.id)
 """
 NEXT_PENDING_ENTRIES = f"{PENDING_ENTRIES} ORDER BY j.id LIMIT %s"
 _OF_ENTRIES = f"""
 SELECT {STANDING} FROM usage_event e
 WHERE e.entry_id = ANY(%(entries)s) AND e.outcome = 'accrued'
+UNION ALL
+SELECT {ALLOCATED} FROM period_allocation a JOIN usage_event e ON e.id = a.event_id
+WHERE a.entry_id = ANY(%(entries)s)
 """
 # The movements once, their distinct (split version, net) pairs split once each, then one
 # grouping per line.

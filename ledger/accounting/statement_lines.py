@@ -39,9 +39,10 @@ def fold(conn: psycopg.Connection, *, entries_per_commit: int = 20) -> int:
         folded += len(entries)
 
 
-def add_movements(conn: psycopg.Connection, entry_id: int, add_lines: str) -> None:
+def add_movements(conn: psycopg.Connection, entry_id: int, add_lines: str,
+                  params: dict | None = None) -> None:
     """A booking entry's movements, added to the lines as it is booked (``add_lines``:
-    ``sql.add_lines`` of a query of the movements), in the caller's transaction; the entry
-    is recorded as folded."""
-    conn.execute(add_lines)
+    ``sql.add_lines`` of a query of the movements, whose named parameters ``params``
+    gives), in the caller's transaction; the entry is recorded as folded."""
+    conn.execute(add_lines, params)
     conn.execute(sql.RECORD_FOLDED_ENTRY, (entry_id,))

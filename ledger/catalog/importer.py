@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 
@@ -18,17 +19,28 @@ def _sorted(tokens: Sequence[str]) -> list[str]:
     return sorted(set(tokens))
 
 
+def _given(row, name: str, old: dict | None,  # noqa: ANN001, ANN202 - a Row, its value
+           column: str | None = None):
+    """A field a row may leave out: absent, its ``column`` (the same name by default) is
+    left as it is (None for a new row); given, even as null, it is set."""
+    if name in row.model_fields_set:
+        return getattr(row, name)
+    return None if old is None else old[column or name]
+
+
 _UNCHECKED = {"payouts_enabled": False, "requirements_due": [], "account_updated_at": None}
 
 
 def plan_creators(conn: Connection, rows: list[tuple[int, CreatorRow]], plan: Plan) -> None:
     existing = repo.rows_by_key(conn, repo.creator_t, (r.creator for _, r in rows))
     new, changed, new_account = [], [], []
+    retiring: list[tuple[int, object]] = []
     for _, row in rows:
+        old = existing.get(row.creator)
         values = {"key": row.creator, "name": row.name, "email": row.email,
                   "currency": row.currency, "stripe_account": row.stripe_account,
-                  "payout_threshold": row.payout_threshold, "opt_out": _sorted(row.opt_out)}
-        old = existing.get(row.creator)
+                  "payout_threshold": row.payout_threshold, "opt_out": _sorted(row.opt_out),
+                  "retired_at": _given(row, "retired", old, "retired_at")}
         if old is None:
             new.append(values)  # account state: not yet checked (the columns' defaults)
         elif any(old[k] != v for k, v in values.items()):
@@ -39,12 +51,23 @@ def plan_creators(conn: Connection, rows: list[tuple[int, CreatorRow]], plan: Pl
                 changed.append({"id": old["id"], **values})
             if _sorted(old["opt_out"]) != values["opt_out"]:
                 plan.changed_creator_ids.add(old["id"])
+            if values["retired_at"] is not None and old["retired_at"] != values["retired_at"]:
+                retiring.append((old["id"], values["retired_at"]))
         else:
             plan.unchanged += 1
     plan.created, plan.updated = len(new), len(changed) + len(new_account)
     plan.writes.append(lambda c: repo.insert_rows(c, repo.creator_t, new))
     plan.writes.append(lambda c: repo.update_rows(c, repo.creator_t, changed))
     plan.writes.append(lambda c: repo.update_rows(c, repo.creator_t, new_account))
+    plan.writes.append(lambda c: retire_creators_works(c, retiring, plan))
+
+
+def retire_creators_works(conn: Connection, retiring: list[tuple[int, object]],
+                          plan: Plan) -> None:
+    """A creator retired at a moment retires with it, at that moment, every work its split
+    in force then names (unless retired earlier): the works are re-evaluated."""
+    for creator_id, at in retiring:
+        plan.changed_work_ids.update(repo.retire_works_of_creator(conn, creator_id, at))
 
 
 def plan_licensees(conn: Connection, rows: list[tuple[int, LicenseeRow]], plan: Plan) -> None:
@@ -55,13 +78,14 @@ def plan_licensees(conn: Connection, rows: list[tuple[int, LicenseeRow]], plan: 
         # every row names the same columns; no ``producers``: the binding is left as it is
         values = {"key": row.licensee, "name": row.name, "email": row.email,
                   "producers": sorted(set(row.producers)) if row.producers is not None
-                  else list(old["producers"]) if old is not None else []}
+                  else list(old["producers"]) if old is not None else [],
+                  "max_quantity": _given(row, "max_quantity", old)}
         if old is None:
             new.append(values)
         elif any(old[k] != v for k, v in values.items()):
             changed.append({"id": old["id"], **values})
             if any(old[k] != values[k] for k in ("key", "name", "email")):
-                plan.changed_licensee_ids.add(old["id"])  # producers change no outcome
+                plan.changed_licensee_ids.add(old["id"])  # producers, ceilings: no outcome
         else:
             plan.unchanged += 1
     plan.created, plan.updated = len(new), len(changed)
@@ -108,8 +132,11 @@ def plan_works(conn: Connection, rows: list[tuple[int, WorkRow]], plan: Plan) ->
             new_works.append(row)
             continue
         changed = False
-        meta = {"title": row.title, "kind": row.kind, "opt_out": _sorted(row.opt_out)}
-        if meta != {"title": state.title, "kind": state.kind, "opt_out": _sorted(state.opt_out)}:
+        meta = {"title": row.title, "kind": row.kind, "opt_out": _sorted(row.opt_out),
+                "retired_at": row.retired if "retired" in row.model_fields_set
+                else state.retired_at}
+        if meta != {"title": state.title, "kind": state.kind, "opt_out": _sorted(state.opt_out),
+                    "retired_at": state.retired_at}:
             metadata_updates.append({"id": state.id, **meta})
             changed = True
         if row.identifiers != state.identifiers:
@@ -151,11 +178,42 @@ def _write_works(conn: Connection, *, new_works, metadata, identifiers, versions
     for work_id, ids in identifiers:
         repo.replace_identifiers(conn, work_id, ids)
     new_ids = repo.insert_rows(conn, repo.work_t, [
-        {"key": r.work, "title": r.title, "kind": r.kind, "opt_out": _sorted(r.opt_out)}
-        for r in new_works])
+        {"key": r.work, "title": r.title, "kind": r.kind, "opt_out": _sorted(r.opt_out),
+         "retired_at": r.retired} for r in new_works])
     repo.add_identifiers(conn, {new_ids[r.work]: r.identifiers for r in new_works})
     # A work's first split version applies to every use before any later version.
     first = [(new_ids[r.work], repo.BEGINNING, creator_ids, r.shares) for r in new_works]
     later = [(work_id, at, creator_ids, shares) for work_id, at, shares in versions]
     repo.add_split_versions(conn, first + later)
     plan.changed_work_ids.update(new_ids.values())
+
+
+def plan_work_retirement(key: str, at: datetime | None):  # noqa: ANN201 - a planner
+    """``royalty works retire``: the work matches no use from ``at`` on (None: not retired)."""
+    def planner(conn: Connection, plan: Plan) -> None:
+        old = repo.rows_by_key(conn, repo.work_t, [key]).get(key)
+        if old is None:
+            plan.error(0, f"no work {key!r}")
+        elif old["retired_at"] == at:
+            plan.unchanged += 1
+        else:
+            plan.updated += 1
+            plan.changed_work_ids.add(old["id"])
+            plan.writes.append(lambda c: repo.update_rows(
+                c, repo.work_t, [{"id": old["id"], "retired_at": at}]))
+    return planner
+
+
+def plan_creator_retirement(key: str, at: datetime):  # noqa: ANN201 - a planner
+    """``royalty creators retire``: the creator, and with it the works its split in force
+    then names, retired at ``at``."""
+    def planner(conn: Connection, plan: Plan) -> None:
+        old = repo.rows_by_key(conn, repo.creator_t, [key]).get(key)
+        if old is None:
+            plan.error(0, f"no creator {key!r}")
+            return
+        plan.updated += 1
+        plan.writes.append(lambda c: repo.update_rows(
+            c, repo.creator_t, [{"id": old["id"], "retired_at": at}]))
+        plan.writes.append(lambda c: retire_creators_works(c, [(old["id"], at)], plan))
+    return planner

@@ -41,6 +41,8 @@ class Creator(SQLModel, table=True):
     requirements_due: list[str] = Field(default_factory=list, sa_column=_tokens_column())
     account_updated_at: datetime | None = Field(default=None,
                                                 sa_column=Column(DateTime(timezone=True)))
+    # from then on its works are retired (a work retires with any of its creators)
+    retired_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 class Licensee(SQLModel, table=True):
@@ -53,6 +55,8 @@ class Licensee(SQLModel, table=True):
     # broker users allowed to report its usage (contract §11); empty: any producer
     producers: list[str] = Field(default_factory=list, sa_column=_tokens_column())
     created_at: datetime | None = Field(default=None, sa_column=_created_column())
+    # the largest quantity one event may report; larger ones are dead-lettered
+    max_quantity: Decimal | None = Field(default=None, sa_column=Column(Numeric))
 
 
 class Work(SQLModel, table=True):
@@ -64,6 +68,8 @@ class Work(SQLModel, table=True):
     kind: str | None = Field(default=None, sa_column=Column(Text))
     opt_out: list[str] = Field(default_factory=list, sa_column=_tokens_column())
     created_at: datetime | None = Field(default=None, sa_column=_created_column())
+    # from this moment on it matches no event
+    retired_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 _BITS = ("CASE WHEN kind = 'pdq' THEN CAST(pdq_bits(value) AS bit varying) "
@@ -102,6 +108,8 @@ class WorkIdentifier(SQLModel, table=True):
         ARRAY(Integer), Computed(_BANDS, persisted=True)))
     instance: str | None = Field(default=None, sa_column=Column(
         BIT(64), Computed(_INSTANCE, persisted=True)))
+    # the work's, kept by triggers: matching reads it from the row it looks up anyway
+    retired_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 class SplitVersion(SQLModel, table=True):

@@ -39,7 +39,8 @@ def show_work(conn: Connection, key: str) -> dict:
         versions.setdefault(effective_from, []).append({"creator": creator, "share": share})
     return {
         "work": work["key"], "title": work["title"], "kind": work["kind"],
-        "opt_out": list(work["opt_out"]), "identifiers": identifiers,
+        "opt_out": list(work["opt_out"]), "retired_at": work["retired_at"],
+        "identifiers": identifiers,
         "splits": [{"effective_from": None if at.year == 1 else at, "shares": shares}
                    for at, shares in versions.items()],
     }

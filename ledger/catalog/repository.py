@@ -71,6 +71,7 @@ class WorkState:
     title: str
     kind: str | None
     opt_out: list[str]
+    retired_at: datetime | None = None
     identifiers: dict[str, str] = field(default_factory=dict)
     versions: dict[datetime, dict[str, Decimal]] = field(default_factory=dict)
 
@@ -84,7 +85,7 @@ class WorkState:
 
 def load_works(conn: Connection, keys: Iterable[str]) -> dict[str, WorkState]:
     states = {key: WorkState(id=row["id"], key=key, title=row["title"], kind=row["kind"],
-                             opt_out=list(row["opt_out"]))
+                             opt_out=list(row["opt_out"]), retired_at=row["retired_at"])
               for key, row in rows_by_key(conn, work_t, keys).items()}
     by_id = {s.id: s for s in states.values()}
     if not by_id:
@@ -147,3 +148,10 @@ def creators_of_works(conn: Connection, work_ids: Iterable[int]) -> dict[int, se
     for work_id, key in rows:
         out[work_id].add(key)
     return out
+
+
+def retire_works_of_creator(conn: Connection, creator_id: int, at: datetime) -> list[int]:
+    """Retire at ``at`` the works whose split in force then names the creator (those
+    retired earlier stay so); their ids."""
+    return list(conn.execute(sql.RETIRE_WORKS_OF_CREATOR, {"creator": creator_id, "at": at})
+                .scalars())

@@ -68,6 +68,8 @@ class CreatorRow(Row):
     stripe_account: str | None = None
     payout_threshold: NonNegative | None = None
     opt_out: tuple[Token, ...] = ()
+    # from then on its works match no use (absent: left as it is; null: not retired)
+    retired: Timestamp | None = None
 
 
 class LicenseeRow(Row):
@@ -76,6 +78,8 @@ class LicenseeRow(Row):
     email: str | None = None
     # broker users allowed to report for it (contract §11); absent: left as it is
     producers: tuple[Producer, ...] | None = None
+    # the largest quantity one event may report (absent: left as it is; null: no ceiling)
+    max_quantity: Annotated[ExactDecimal, Field(gt=0)] | None = None
 
 
 class ShareRow(Row):
@@ -97,6 +101,8 @@ class WorkRow(Row):
     splits: tuple[ShareRow, ...] = Field(min_length=1)
     opt_out: tuple[Token, ...] = ()
     effective_from: Timestamp | None = None
+    # from then on it matches no use (absent: left as it is; null: not retired)
+    retired: Timestamp | None = None
 
     @model_validator(mode="after")
     def _check(self) -> WorkRow:
@@ -140,16 +146,63 @@ class ScopeRow(Row):
         return "works" if self.works is not None else "creators" if self.creators is not None else "catalog"
 
 
+PERIODS = ("month", "quarter", "year")
+RATE_TYPES = ("per_unit", "pool", "revenue_share")
+
+
+def _period(value: Any) -> str:
+    if value not in PERIODS:
+        raise ValueError(f"unknown period {value!r} (known: {', '.join(PERIODS)})")
+    return value
+
+
+Period = Annotated[str, BeforeValidator(_period)]
+
+
+class MinimumRow(Row):
+    """A minimum guarantee per period (contract §9); its currency, when given, must be the
+    license's."""
+
+    amount: NonNegative
+    period: Period
+    currency: Currency | None = None
+
+
 class RateRow(Row):
+    """``per_unit`` (price per unit), ``pool`` (an amount per period) or ``revenue_share``
+    (a share of the revenue reported for a period), any of them with a ``minimum``."""
+
     type: str
     unit: Text = "uses"
-    price: NonNegative
+    price: NonNegative | None = None
+    amount: NonNegative | None = None
+    share: Annotated[ExactDecimal, Field(ge=0, le=1)] | None = None
+    period: Period | None = None
+    minimum: MinimumRow | None = None
 
     @model_validator(mode="after")
-    def _supported(self) -> RateRow:
-        if self.type != "per_unit":
-            raise ValueError(f"rate type {self.type!r} is not supported yet (supported: per_unit)")
+    def _fields_of_type(self) -> RateRow:
+        if self.type not in RATE_TYPES:
+            raise ValueError(f"unknown rate type {self.type!r} (known: {', '.join(RATE_TYPES)})")
+        needed = {"per_unit": ("price",), "pool": ("amount", "period"),
+                  "revenue_share": ("share", "period")}[self.type]
+        problems = [f"a {self.type} rate needs {name!r}" for name in needed
+                    if getattr(self, name) is None]
+        problems += [f"a {self.type} rate takes no {name!r}"
+                     for name in ("price", "amount", "share", "period")
+                     if name not in needed and getattr(self, name) is not None]
+        if (self.minimum is not None and self.period is not None
+                and self.minimum.period != self.period):
+            problems.append(f"minimum period {self.minimum.period!r} does not fit the rate's "
+                            f"period {self.period!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+    @property
+    def settle_period(self) -> str | None:
+        """The period the license is settled by: its rate's, or its minimum's."""
+        return self.period or (self.minimum.period if self.minimum else None)
 
 
 class LicenseRow(Row):
@@ -162,9 +215,15 @@ class LicenseRow(Row):
     currency: Currency
     rate: RateRow
     platform_fee: Annotated[ExactDecimal, Field(ge=0, le=1)] = Decimal(0)
+    # from then on it covers no use (absent: left as it is; null: not retired)
+    retired: Timestamp | None = None
 
     @model_validator(mode="after")
     def _validity(self) -> LicenseRow:
         if self.valid_until is not None and self.valid_until <= self.valid_from:
             raise ValueError("valid_until must be after valid_from")
+        minimum = self.rate.minimum
+        if minimum is not None and minimum.currency not in (None, self.currency):
+            raise ValueError(f"rate.minimum: currency {minimum.currency} is not the "
+                             f"license's currency {self.currency}")
         return self

@@ -8,7 +8,7 @@ from sqlalchemy import text
 CREATORS = text("""
 SELECT c.key AS creator, c.name, c.email, c.currency, c.stripe_account,
        c.payout_threshold, c.opt_out, c.payouts_enabled, c.requirements_due,
-       c.account_updated_at AS account_checked_at,
+       c.account_updated_at AS account_checked_at, c.retired_at,
        (SELECT count(DISTINCT v.work_id) FROM split_share s
           JOIN split_version v ON v.id = s.split_version_id
          WHERE s.creator_id = c.id) AS works
@@ -27,13 +27,13 @@ LICENSEES_OF_PRODUCER = text("""
 SELECT key FROM licensee WHERE CAST(:user AS text) = ANY(producers) ORDER BY key
 """)
 WORKS = text("""
-SELECT w.key AS work, w.title, w.kind, w.opt_out,
+SELECT w.key AS work, w.title, w.kind, w.opt_out, w.retired_at,
        (SELECT count(*) FROM work_identifier i WHERE i.work_id = w.id) AS identifiers,
        (SELECT count(*) FROM split_version v WHERE v.work_id = w.id) AS split_versions
 FROM work w ORDER BY w.key LIMIT :limit
 """)
 WORK = text("""
-SELECT id, key, title, kind, opt_out FROM work WHERE key = :k
+SELECT id, key, title, kind, opt_out, retired_at FROM work WHERE key = :k
 """)
 WORK_IDENTIFIERS = text("""
 SELECT kind, value FROM work_identifier WHERE work_id = :id ORDER BY kind, value
@@ -46,7 +46,7 @@ WHERE v.work_id = :id ORDER BY v.effective_from, c.key
 LICENSES = text("""
 SELECT l.key AS license, le.key AS licensee, l.scope_kind AS scope, l.purposes,
        l.valid_from, l.valid_until, l.currency, l.rate_type, l.rate_unit, l.price,
-       l.platform_fee,
+       l.platform_fee, l.rate, l.retired_at,
        ARRAY(SELECT w.key FROM license_scope_work s JOIN work w ON w.id = s.work_id
              WHERE s.license_id = l.id ORDER BY w.key) AS works,
        ARRAY(SELECT c.key FROM license_scope_creator s JOIN creator c ON c.id = s.creator_id
@@ -72,4 +72,18 @@ CREATORS_OF_WORKS = text("""
 SELECT v.work_id, c.key FROM split_version v
 JOIN split_share s ON s.split_version_id = v.id JOIN creator c ON c.id = s.creator_id
 WHERE v.work_id = ANY(:ids)
+""")
+
+# The works whose split version in force at :at names the creator, retired at :at unless
+# retired earlier (the trigger carries it to their identifiers).
+RETIRE_WORKS_OF_CREATOR = text("""
+UPDATE work w SET retired_at = :at
+FROM (SELECT DISTINCT v.work_id FROM split_share s
+      JOIN split_version v ON v.id = s.split_version_id
+      WHERE s.creator_id = :creator
+        AND v.id = (SELECT x.id FROM split_version x
+                    WHERE x.work_id = v.work_id AND x.effective_from <= :at
+                    ORDER BY x.effective_from DESC LIMIT 1)) AS named
+WHERE w.id = named.work_id AND (w.retired_at IS NULL OR w.retired_at > :at)
+RETURNING w.id
 """)

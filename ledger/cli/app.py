@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape
 
 from ledger.cli import (
-    catalog, db, demo, failures, fingerprints, ingest, matches, payouts, producers, report,
+    catalog, db, demo, events, failures, fingerprints, ingest, matches, payouts, periods,
+    producers, report,
 )
 from ledger.cli.context import err_console
 from ledger.cli.inputs import argument_problems
@@ -47,8 +48,11 @@ app.command("emit")(ingest.emit_command)
 app.command("worker")(ingest.worker_command)
 app.command("status")(ingest.status_command)
 app.add_typer(ingest.dead_letters_app, name="dead-letters")
+app.add_typer(events.app, name="events")
 app.add_typer(report.app, name="report")
 app.add_typer(payouts.app, name="payouts")
+app.add_typer(periods.app, name="periods")
+app.add_typer(periods.revenue_app, name="revenue")
 app.add_typer(payouts.webhooks_app, name="webhooks")
 catalog.creators_app.command("onboard")(payouts.onboard_command)
 catalog.creators_app.command("refresh")(payouts.refresh_command)

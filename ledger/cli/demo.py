@@ -76,13 +76,24 @@ def demo(out: Path = typer.Option(Path("out/demo"), help="Where the demo writes 
         celery_app.send_task("royalty.reevaluate")
         flow.wait_until(lambda: flow.outbox_empty(ledger), "the re-evaluation", 120, process)
 
-    console.rule("4. payouts")
+    console.rule("4. deals: revenue reported, periods closed")
+    runs = flow.close_periods(ledger)
+    for run in runs:
+        console.print(f"closed {run.license} {run.label}: {run.events:,} uses, pool "
+                      f"{run.pool:,.2f}" + (f" ({run.revenue:,.2f} revenue reported)"
+                                            if run.revenue is not None else "")
+                      + (f", {run.unallocated:,.2f} unallocated" if run.unallocated else ""),
+                      highlight=False)
+    if not runs:
+        console.print("every period that has ended was closed by an earlier run")
+
+    console.rule("5. payouts")
     run = flow.pay(ledger)
     if run.sandbox:
         console.print(f"[bold yellow]{LABEL}[/bold yellow]")
     console.print(f"paid {len(run.paid)} creators; {len(run.skipped)} below their threshold")
 
-    console.rule("5. reports")
+    console.rule("6. reports")
     out.mkdir(parents=True, exist_ok=True)
     written = _write_reports(ledger, out)
     data = flow.summary(ledger)
@@ -113,6 +124,7 @@ def _next_steps(written: list[Path], embedded: bool) -> None:
              "a creator's statement in the terminal"),
             ("royalty report unlicensed", "uses no license covers"),
             ("royalty payouts list", "the sandbox payouts"),
+            ("royalty periods list", "the deals' periods: pools, revenue, allocations"),
             *((("royalty db stop", "stop the embedded PostgreSQL when done"),)
               if embedded else ())):
         command = command.replace("royalty", _program(), 1)
@@ -142,7 +154,7 @@ def _write_reports(ledger, out: Path) -> list[Path]:  # noqa: ANN001
 
     written = []
     with ledger.connect() as conn:
-        for licensee in ("acme-ai", "lumen-labs", "orbit-search"):
+        for licensee in ("acme-ai", "lumen-labs", "orbit-search", "kestrel-ai", "vista-chat"):
             data = usage_reports.transparency(conn, licensee)
             page = html.transparency_html(data, series.transparency_series(conn, licensee, None))
             written.append(_save(out / f"transparency-{licensee}.html", page))

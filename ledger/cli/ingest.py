@@ -10,11 +10,12 @@ from pathlib import Path
 
 import typer
 from rich import print as rprint
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ledger import jsonl
 from ledger.cli.context import err_console, get_ledger
-from ledger.cli.output import Format, dumps, emit, format_option
+from ledger.cli.output import Format, cell, dumps, emit, format_option
 from ledger.matching import reevaluation
 from ledger.errors import InvalidInput, RowError
 from ledger.ingest import deadletters, producer_rules, topology
@@ -182,11 +183,19 @@ def _wait_idle(data: dict, timeout: float, spinner) -> dict | None:  # noqa: ANN
 def _print_status(data: dict, fmt: Format) -> None:
     if fmt is Format.json:
         sys.stdout.write(dumps({"events": data["events"], "outcomes": data["outcomes"],
+                                "awaiting_allocation": data["awaiting_allocation"],
+                                "corrections": data["corrections"],
                                 "producers": data["producers"]}))
         return
     rows = [{"": "events", **data["events"]}]
     emit(rows, Format.table, title="Usage events")
     emit([data["outcomes"]], Format.table, title="Outcomes")
+    if data["awaiting_allocation"]["events"]:
+        rprint(f"accrued, awaiting allocation (pool and revenue-share periods not closed): "
+               f"{data['awaiting_allocation']['events']:,} events")
+    corrections = data["corrections"]
+    rprint(f"voided events: {corrections['voided']:,}; discarded dead letters (kept, never "
+           f"replayed): {corrections['discarded_dead_letters']:,}")
     rprint(f"producer binding: {data['producers']['binding']}")
     refused = data["producers"]["refused_by_user"]
     if refused:
@@ -212,17 +221,71 @@ def dead_letters_replay(ids: list[int] = typer.Argument(None, help="Dead letter 
            f"{result.duplicates} duplicates, {result.still_bad} still bad")
 
 
+@dead_letters_app.command("show")
+def dead_letters_show(
+    dead_letter_id: int = typer.Argument(..., metavar="ID", help="The dead letter's id."),
+    fmt: Format = format_option(Format.table, Format.json),
+) -> None:
+    """A dead letter: reason, field at fault, state, and its body decoded."""
+    ledger = get_ledger()
+    with ledger.connect() as conn:
+        letter = deadletters.dead_letter(conn, dead_letter_id,
+                                         max_message_bytes=ledger.settings.max_message_bytes)
+    if fmt is Format.json:
+        sys.stdout.write(dumps(letter))
+        return
+    body = letter["body"]
+    fields = {k: letter[k] for k in ("id", "state", "reason", "field", "detail", "source",
+                                     "event_id", "content_type", "content_encoding",
+                                     "routing_key", "user_id", "received_at", "attempts",
+                                     "resolved_at", "note")}
+    fields["body"] = f"{body['bytes']:,} bytes" + (
+        f", {body['decompressed_bytes']:,} decompressed" if "decompressed_bytes" in body else "")
+    emit([{"field": k.replace("_", " "), "value": cell(v)} for k, v in fields.items()
+          if v not in (None, "")], Format.table, title=f"Dead letter {letter['id']}")
+    if body.get("note"):
+        rprint(escape(body["note"]))
+    if body["form"] == "binary":
+        rprint(f"not text; the first {min(64, body['bytes'])} bytes:")
+        print(f"hex:    {body['hex']}\nbase64: {body['base64']}")
+    else:
+        print(_printable(body["text"]))
+    if body["truncated"]:
+        rprint(f"… ({body['bytes']:,} bytes in all)")
+
+
+def _printable(text: str) -> str:
+    """Control characters of a body (a terminal would act on them) shown as escapes."""
+    return "".join(c if c.isprintable() or c in "\n\t" else f"\\x{ord(c):02x}"
+                   if ord(c) < 256 else f"\\u{ord(c):04x}" for c in text)
+
+
+@dead_letters_app.command("discard")
+def dead_letters_discard(
+    ids: list[int] = typer.Argument(..., metavar="ID...", help="Dead letter ids."),
+    reason: str = typer.Option(..., "--reason", help="Why (kept with each letter)."),
+) -> None:
+    """Discard dead letters: kept and marked, never replayed, counted apart."""
+    with get_ledger().connect() as conn:
+        discarded = deadletters.discard(conn, ids, reason)
+        conn.commit()
+    rprint(f"discarded {discarded} dead letters (kept; `royalty report dead-letters --all` "
+           "lists them)")
+
+
 def dead_letters_report(
-    include_resolved: bool = typer.Option(False, "--all", help="Also replayed ones."),
+    include_resolved: bool = typer.Option(False, "--all", help="Also replayed and discarded "
+                                          "ones, each with its state."),
     fmt: Format = format_option(),
     output: Path | None = typer.Option(None, "--output", "-o"),
 ) -> None:
-    """Dead letters: reason, field at fault, source, id, received time."""
+    """Dead letters: state, reason, field at fault, source, id, received time."""
     with get_ledger().connect() as conn:
         rows = deadletters.list_dead_letters(conn, include_resolved=include_resolved)
     if fmt is Format.table:
-        rows = [{"id": r["id"], "reason": r["reason"], "field": r["field"],
-                 "source": r["source"], "event id": r["event_id"], "user": r["user_id"],
-                 "received": f"{r['received_at']:%Y-%m-%d %H:%M:%S}", "detail": r["detail"]}
+        rows = [{"id": r["id"], "state": r["state"], "reason": r["reason"],
+                 "field": r["field"], "source": r["source"], "event id": r["event_id"],
+                 "user": r["user_id"], "received": f"{r['received_at']:%Y-%m-%d %H:%M:%S}",
+                 "detail": r["detail"] + (f" [{r['state']}: {r['note']}]" if r["note"] else "")}
                 for r in rows]
     emit(rows, fmt, title="Dead letters", output=output)

@@ -62,6 +62,8 @@ def generate(n_creators: int = 200, n_works: int = 1000, seed: int = 7) -> Sampl
         {"licensee": "acme-ai", "name": "Acme AI Inc.", "email": "ap@acme.example"},
         {"licensee": "lumen-labs", "name": "Lumen Labs", "email": "finance@lumen.example"},
         {"licensee": "orbit-search", "name": "Orbit Search", "email": "billing@orbit.example"},
+        {"licensee": "kestrel-ai", "name": "Kestrel AI", "email": "ap@kestrel.example"},
+        {"licensee": "vista-chat", "name": "Vista Chat", "email": "finance@vista.example"},
     ]
     favoured = sorted(c["creator"] for c in creators[:20])
     licenses = [
@@ -82,5 +84,18 @@ def generate(n_creators: int = 200, n_works: int = 1000, seed: int = 7) -> Sampl
          "purposes": ["search", "ai-index"], "valid_from": "2026-01-01T00:00:00Z",
          "valid_until": "2026-07-01T00:00:00Z", "currency": "USD",
          "rate": {"type": "per_unit", "unit": "uses", "price": "0.009"}, "platform_fee": "0.15"},
+        # contract §9 deals: a lump sum per quarter shared by use, and a revenue share with a
+        # monthly minimum
+        {"license": "kestrel-pool-2026", "licensee": "kestrel-ai", "scope": {"catalog": True},
+         "purposes": ["ai-train"], "valid_from": "2026-01-01T00:00:00Z",
+         "valid_until": "2026-07-01T00:00:00Z", "currency": "USD",
+         "rate": {"type": "pool", "amount": "30000.00", "period": "quarter", "unit": "uses"},
+         "platform_fee": "0.15"},
+        {"license": "vista-share-q1", "licensee": "vista-chat", "scope": {"catalog": True},
+         "purposes": ["ai-input"], "valid_from": "2026-01-01T00:00:00Z",
+         "valid_until": "2026-04-01T00:00:00Z", "currency": "USD",
+         "rate": {"type": "revenue_share", "share": "0.2", "period": "month", "unit": "uses",
+                  "minimum": {"amount": "500.00", "period": "month"}},
+         "platform_fee": "0.1"},
     ]
     return SampleCatalog(creators, works, licensees, licenses)

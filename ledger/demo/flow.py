@@ -1,6 +1,7 @@
 """The whole flow, step by step, on whatever services are configured (embedded by default):
 catalog → licenses → usage through the real producer, broker and worker → late
-registrations (back-pay) → a sandbox payout run → reports."""
+registrations (back-pay) → revenue reports and periods closed (pool and revenue-share
+deals) → a sandbox payout run → reports."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,11 +22,15 @@ from ledger.matching import reevaluation
 from ledger.bootstrap import Ledger
 from ledger.catalog.service import ImportKind, import_file
 from ledger.demo.catalog import SampleCatalog, generate
+from ledger.demo.usage import deal_usage, revenue_reports
 from ledger.demo.usage import generate as generate_usage
 from ledger.errors import LedgerError
 from ledger.reports import ledger_reports, status
+from ledger.ingest import store
 from ledger.ingest.producer import UsageProducer
 from ledger.payouts import accounts, service
+from ledger.periods import revenue
+from ledger.periods import service as periods
 
 HELD_BACK = 40  # works registered only after their use: their royalties are back-paid
 
@@ -166,4 +172,15 @@ def default_catalog() -> SampleCatalog:
 
 
 def demo_usage(catalog: SampleCatalog, count: int) -> list[dict]:
-    return list(generate_usage(catalog, count))
+    return [*generate_usage(catalog, count), *deal_usage(catalog)]
+
+
+def close_periods(ledger: Ledger) -> list:
+    """Record the revenue-share licensee's revenue (a re-run finds it recorded), then close
+    every period that has ended: the deals' allocations are booked."""
+    with ledger.connect() as conn:
+        events = revenue_reports()
+        reports, result = revenue.check(conn, events, store.licensee_ids(conn))
+        revenue.store(conn, reports, result)
+        conn.commit()
+        return periods.close_due(conn, now=datetime.now(UTC), grace=timedelta(0))

@@ -69,3 +69,42 @@ def generate(catalog: SampleCatalog, count: int = 100_000, seed: int = 11,
             recent.pop(0)
         if rng.random() < 0.02:
             yield rng.choice(recent)  # a pipeline retry: the same event again
+
+
+# The deals' licensees (contract §9): pooled uses in the first half of 2026, and the
+# revenue the revenue-share licensee reports for each month of its license.
+DEAL_PIPELINES = [
+    ("kestrel-ai", "ai-train", "pretrain", "kestrel-3", "open-images-2", 181),
+    ("vista-chat", "ai-input", "rag", "vista-assist", "photo-desk", 90),
+]
+REVENUE = {"2026-01": "12000.00", "2026-02": "1800.00", "2026-03": "9000.00"}
+
+
+def deal_usage(catalog: SampleCatalog, count: int = 3000, seed: int = 23) -> Iterator[dict]:
+    """``count`` uses by the deals' licensees, within their licenses' periods."""
+    rng = random.Random(seed)
+    for n in range(count):
+        licensee, purpose, activity, model, dataset, days = DEAL_PIPELINES[n % 2]
+        work = rng.choice(catalog.works)
+        moment = START + timedelta(minutes=rng.randrange(0, 60 * 24 * (days - 5)))
+        yield {
+            "specversion": "1.0", "type": EVENT_TYPE, "source": f"urn:{licensee}:pipeline",
+            "id": str(uuid.uuid5(NAMESPACE, f"deal-{n}")),
+            "time": moment.isoformat().replace("+00:00", "Z"),
+            "datacontenttype": "application/json",
+            "data": {"licensee": licensee, "purpose": purpose, "activity": activity,
+                     "model": model, "dataset": dataset,
+                     "item": {"sha256": item_sha256(work["work"])},
+                     "quantity": str(rng.randint(1, 4)), "unit": "uses"},
+        }
+
+
+def revenue_reports() -> list[dict]:
+    """What vista-chat reports: February's share (0.2 × 1,800 = 360) is below its 500
+    minimum, so the minimum is allocated."""
+    return [{"specversion": "1.0", "type": "io.royaltyledger.revenue.v1",
+             "source": "urn:vista-chat:finance", "id": f"revenue-{period}",
+             "time": "2026-04-02T00:00:00Z",
+             "data": {"licensee": "vista-chat", "license": "vista-share-q1", "period": period,
+                      "amount": amount, "currency": "USD"}}
+            for period, amount in REVENUE.items()]

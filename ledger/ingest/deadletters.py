@@ -1,14 +1,19 @@
-"""Dead letters: list them, and replay them through the same ingest path."""
+"""Dead letters: list them, look one up with its body decoded, replay them through the
+same ingest path, or discard them (kept, marked, never replayed)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import base64
+import json
+
 import psycopg
 
-from ledger.errors import InvalidInput, RowError
+from ledger.errors import InvalidInput, NotFound, RowError
 from ledger.ingest import sql, store
+from ledger.ingest.encoding import compression, decompress
 from ledger.ingest.producer_rules import ProducerRules
 
 
@@ -16,6 +21,59 @@ def list_dead_letters(conn: psycopg.Connection, *, include_resolved: bool = Fals
                       limit: int | None = None) -> list[dict]:
     cur = conn.cursor(row_factory=psycopg.rows.dict_row)
     return cur.execute(sql.LIST_DEAD_LETTERS, {"all": include_resolved, "limit": limit}).fetchall()
+
+
+def dead_letter(conn: psycopg.Connection, dead_letter_id: int, *,
+                max_message_bytes: int, show: int = 20_000) -> dict:
+    """One dead letter with its body as a person can read it (``body``)."""
+    row = conn.cursor(row_factory=psycopg.rows.dict_row).execute(
+        sql.DEAD_LETTER, (dead_letter_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"dead letter {dead_letter_id}: no such dead letter")
+    raw = bytes(row.pop("raw"))
+    return {**row, "body": readable(raw, row["content_encoding"], max_message_bytes, show)}
+
+
+def readable(raw: bytes, content_encoding: str | None, max_message_bytes: int,
+             show: int = 20_000) -> dict:
+    """A body as it can best be read: decompressed when it was compressed and can be,
+    then JSON (indented), else UTF-8 text, else a hex and base64 summary of its bytes.
+    ``text`` holds at most ``show`` characters (``truncated`` says when it holds fewer)."""
+    body: dict = {"bytes": len(raw)}
+    plain = raw
+    if compression(content_encoding) is not None:
+        found = decompress(raw, content_encoding, max_message_bytes)
+        if isinstance(found, bytes):
+            plain = found
+            body["decompressed_bytes"] = len(found)
+        else:
+            body["note"] = f"kept as it came: {found.detail}"
+    try:
+        text = plain.decode("utf-8")
+    except UnicodeDecodeError:
+        head = plain[:64]
+        body.update(form="binary", hex=head.hex(" "), base64=base64.b64encode(head).decode(),
+                    truncated=len(plain) > len(head))
+        return body
+    try:
+        text, form = json.dumps(json.loads(text), indent=2, ensure_ascii=False), "json"
+    except (ValueError, RecursionError):
+        form = "text"
+    body.update(form=form, text=text[:show], truncated=len(text) > show)
+    return body
+
+
+def discard(conn: psycopg.Connection, ids: list[int], reason: str) -> int:
+    """Discard open dead letters: kept with the reason, never replayed. All or none: an id
+    that names no open dead letter, or no reason, is bad input and nothing is written."""
+    if not reason.strip():
+        raise InvalidInput([RowError(0, "--reason is required: say why the letters are "
+                                        "discarded")])
+    rows = conn.execute(sql.OPEN_DEAD_LETTERS, {"ids": ids}).fetchall()
+    _refuse_missing(conn, sorted(set(ids) - {row[0] for row in rows}))
+    with conn.cursor() as cur:
+        cur.executemany(sql.DISCARD, [(reason, row[0]) for row in rows])
+    return len(rows)
 
 
 def raw_of(conn: psycopg.Connection, dead_letter_id: int) -> bytes | None:

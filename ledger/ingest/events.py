@@ -47,6 +47,7 @@ class Reason:
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
     TOO_LARGE = "too_large"
     UNAUTHORIZED_PRODUCER = "unauthorized_producer"  # contract §11
+    QUANTITY_OUT_OF_RANGE = "quantity_out_of_range"  # above its licensee's max_quantity
     UNPROCESSABLE = "unprocessable"  # a fault of ours, not of the input: kept, never lost
 
 

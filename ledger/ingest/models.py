@@ -26,7 +26,7 @@ class UsageEvent(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("source", "event_id", name="usage_event_identity"),
         CheckConstraint("outcome IN ('accrued', 'unmatched', 'unlicensed', 'opted_out', "
-                        "'unpriced')", name="usage_event_outcome"),
+                        "'unpriced', 'voided')", name="usage_event_outcome"),
         # matched events only: nothing looks an unmatched event up by work
         Index("usage_event_work", "work_id", postgresql_where=text("work_id IS NOT NULL")),
         Index("usage_event_unmatched", "id", postgresql_where=text("outcome = 'unmatched'"),
@@ -41,6 +41,10 @@ class UsageEvent(SQLModel, table=True):
               postgresql_where=text("match_method <> 'exact'")),
         Index("usage_event_similar_licensee", "licensee_id", "model",
               postgresql_where=text("match_method <> 'exact'")),
+        # uses awaiting their period's allocation (pool, revenue share), by license and time:
+        # a period's close reads them; no per-unit event pays for this index
+        Index("usage_event_pooled", "license_id", "time",
+              postgresql_where=text("outcome = 'accrued' AND gross IS NULL")),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
@@ -124,6 +128,8 @@ class DeadLetter(SQLModel, table=True):
     content_encoding: str | None = Field(default=None, sa_column=Column(Text))
     # the AMQP user_id the message came with (a replay keeps it)
     user_id: str | None = Field(default=None, sa_column=Column(Text))
+    # why it was discarded (resolution ``discarded``)
+    note: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class IngestBatch(SQLModel, table=True):

@@ -83,6 +83,7 @@ WHERE {_STORED.format(row='s')} IS DISTINCT FROM s.content_hash
 # --- Dead letters and the batch log -----------------------------------------------------
 
 LICENSEE_IDS = "SELECT key, id FROM licensee"
+LICENSEE_CEILINGS = "SELECT key, max_quantity FROM licensee WHERE max_quantity IS NOT NULL"
 LICENSEE_PRODUCERS = "SELECT key, producers FROM licensee WHERE producers <> '{}'"
 INSERT_DEAD_LETTERS = """
 INSERT INTO dead_letter (reason, field, detail, source, event_id, content_type,
@@ -94,15 +95,27 @@ INSERT_BATCH = """
 INSERT INTO ingest_batch (messages, received, accepted, duplicates, dead_lettered, replayed)
 VALUES (%s, %s, %s, %s, %s, %s)
 """
-LIST_DEAD_LETTERS = """
-SELECT id, reason, field, detail, source, event_id, content_type, content_encoding,
-       routing_key, user_id, received_at, attempts, resolved_at, resolution,
-       length(raw) AS raw_bytes
+# A letter's state: open, or how it was resolved (replayed, discarded, duplicate).
+_STATE = "CASE WHEN resolved_at IS NULL THEN 'open' ELSE coalesce(resolution, 'resolved') END"
+LIST_DEAD_LETTERS = f"""
+SELECT id, {_STATE} AS state, reason, field, detail, source, event_id, content_type,
+       content_encoding, routing_key, user_id, received_at, attempts, resolved_at, resolution,
+       note, length(raw) AS raw_bytes
 FROM dead_letter
 WHERE %(all)s OR resolved_at IS NULL
 ORDER BY id LIMIT %(limit)s
 """
+DEAD_LETTER = f"""
+SELECT id, {_STATE} AS state, reason, field, detail, source, event_id, content_type,
+       content_encoding, routing_key, user_id, received_at, attempts, resolved_at, note, raw
+FROM dead_letter WHERE id = %s
+"""
 RAW_OF_DEAD_LETTER = "SELECT raw FROM dead_letter WHERE id = %s"
+# Kept, never replayed: resolved as ``discarded`` with the operator's reason.
+DISCARD = """
+UPDATE dead_letter SET resolved_at = now(), resolution = 'discarded', note = %s
+WHERE id = %s
+"""
 # Open dead letters to replay: all of them (``%(ids)s`` NULL) or those named.
 OPEN_DEAD_LETTERS = """
 SELECT id, raw, content_type, routing_key, content_encoding, user_id FROM dead_letter

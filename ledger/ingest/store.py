@@ -15,6 +15,8 @@ import logging
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 
 import psycopg
@@ -26,9 +28,11 @@ from ledger.ingest import sql
 from ledger.ingest.decode import Bad, read
 from ledger.ingest.encoding import compression, decompress
 from ledger.ingest.limits import MAX_TEXT
-from ledger.ingest.events import SINGLE, Reason, Rejected, event_bytes, parse_body
+from ledger.config import get_settings
+from ledger.ingest.events import ROW_COLUMNS, SINGLE, Reason, Rejected, event_bytes, parse_body
 from ledger.ingest.producer_rules import ProducerRules, detail as producer_detail
 from ledger.matching import accrual
+from ledger.periods import revenue
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,7 @@ COLUMNS = sql.COLUMNS
 # Below this many staged events per sampled identity (small messages), the sample would
 # cost as much as the anti-join it might spare.
 _EVENTS_PER_SAMPLE = 16
+_TIME, _QUANTITY = ROW_COLUMNS.index("time"), ROW_COLUMNS.index("quantity")
 
 
 @dataclass(frozen=True)
@@ -85,8 +90,29 @@ class BatchResult:
         return len(self.rejected) - self.repeated
 
 
-def licensee_ids(conn: psycopg.Connection) -> dict[str, int]:
-    return dict(conn.execute(sql.LICENSEE_IDS).fetchall())
+class Licensees(dict):
+    """Registered licensees' ids by key, with the guards a batch is held to: each
+    licensee's ``max_quantity`` (by key, only those that set one) and how far in the future
+    an event may be dated."""
+
+    def __init__(self, ids: dict[str, int], ceilings: dict[str, Decimal] | None = None,
+                 tolerance: timedelta | None = None) -> None:
+        super().__init__(ids)
+        self.ceilings = ceilings or {}
+        self.tolerance = tolerance
+
+    def latest(self) -> datetime | None:
+        """The latest event time accepted now (None: no limit)."""
+        return None if self.tolerance is None else datetime.now(UTC) + self.tolerance
+
+
+def licensee_ids(conn: psycopg.Connection, tolerance: timedelta | None = None) -> Licensees:
+    """The licensees and their guards, read once per batch (two small queries, no event's).
+    ``tolerance`` defaults to the setting ``ROYALTY_FUTURE_TOLERANCE``."""
+    if tolerance is None:
+        tolerance = get_settings().future_tolerance
+    return Licensees(dict(conn.execute(sql.LICENSEE_IDS).fetchall()),
+                     dict(conn.execute(sql.LICENSEE_CEILINGS).fetchall()), tolerance)
 
 
 def _source_and_id(event: object) -> tuple[str | None, str | None]:
@@ -123,6 +149,8 @@ class Prepared:
     # (source, id) of each message's first staged event: stored already, the batch is a
     # redelivery or a resend (none: the batch is deduplicated event by event)
     firsts: tuple[list[str], list[str]] = field(default_factory=lambda: ([], []))
+    # revenue reports (routing key ``revenue.<licensee>``) and their message, parsed
+    revenue: list[tuple[Message, list]] = field(default_factory=list)
 
     def event_at(self, seq: int) -> tuple[object, Message]:
         """The event staged as ``seq`` and its message, parsed again (a rare need)."""
@@ -234,7 +262,12 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
                 raw = message.body
         result.rejected.append((Rejected(reason, detail, field_, source, event_id, raw), message))
 
+    # The guards (issue 19): no event dated beyond now + the tolerance, none above its
+    # licensee's ceiling. Both are checked here, in the one pass: no query per event.
+    latest = licensees.latest() if isinstance(licensees, Licensees) else None
+    ceilings = licensees.ceilings if isinstance(licensees, Licensees) else {}
     messages = [plain(message, max_message_bytes) for message in messages]
+    revenue_reports: list[tuple[Message, list]] = []
     for at, message in enumerate(messages):
         if message.refused is not None:  # it did not decompress
             result.received += 1
@@ -244,6 +277,20 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
             result.received += 1
             reject(Reason.TOO_LARGE, f"message of {len(message.body)} bytes exceeds the "
                                      f"{max_message_bytes}-byte limit", message, raw=message.body)
+            continue
+        if is_revenue(message):  # contract §9: stored by ``write`` (it needs the database)
+            parsed = parse_body(message.body, message.content_type)
+            if isinstance(parsed, Rejected):
+                result.received += 1
+                reject(parsed.reason, parsed.detail, message, raw=message.body)
+            else:
+                result.received += len(parsed)
+                allowed = None if producers is None else producers.allowed_for(message.user_id)
+                if allowed is not None:  # contract §11 binds revenue reports too
+                    parsed = [event for event in parsed
+                              if not _refused_revenue(event, allowed, producers, message,
+                                                      reject)]
+                revenue_reports.append((message, parsed))
             continue
         events = read(message.body, message.content_type)
         if isinstance(events, Rejected):
@@ -261,10 +308,22 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
                 reject(Reason.INVALID_EVENT, row.error.detail, message, event=row.event,
                        field_=row.error.field)
                 continue
+            if latest is not None and row[_TIME] > latest:
+                reject(Reason.INVALID_EVENT, f"time {row[_TIME].isoformat()} is in the future "
+                       f"(later than now plus the tolerance, "
+                       f"{latest.isoformat(timespec='seconds')})",
+                       message, event=_parsed(message, index), field_="time")
+                continue
             licensee_id = licensees.get(keys[index])
             if licensee_id is None:
                 reject(Reason.UNKNOWN_LICENSEE, f"licensee {keys[index]!r} is not registered",
                        message, event=_parsed(message, index), field_="data.licensee")
+                continue
+            if ceilings and (ceiling := ceilings.get(keys[index])) is not None \
+                    and Decimal(row[_QUANTITY]) > ceiling:  # its decimal text
+                reject(Reason.QUANTITY_OUT_OF_RANGE, f"data.quantity {row[_QUANTITY]} exceeds the "
+                       f"max_quantity {ceiling} of licensee {keys[index]!r}", message,
+                       event=_parsed(message, index), field_="data.quantity")
                 continue
             if allowed is not None and not producers.may_report(allowed, keys[index]):
                 reject(Reason.UNAUTHORIZED_PRODUCER, producer_detail(message.user_id, keys[index]),
@@ -289,14 +348,15 @@ def _prepare(conn: psycopg.Connection, messages: list[Message], licensees: dict[
             seq += 1
             origin.append(at * _EVENTS_PER_MESSAGE + index)
 
-    return Prepared(stage.data(), seq, origin, result, frozenset(kinds), messages, firsts)
+    return Prepared(stage.data(), seq, origin, result, frozenset(kinds), messages, firsts,
+                    revenue_reports)
 
 
 def _reject_later(result: BatchResult, reason: str, detail: str, event: object,
-                  message: Message) -> None:
+                  message: Message, field_: str | None = None) -> None:
     source, event_id = _source_and_id(event)
     raw = event_bytes(event)
-    result.rejected.append((Rejected(reason, detail, None, source, event_id, raw),
+    result.rejected.append((Rejected(reason, detail, field_, source, event_id, raw),
                             Message(raw, SINGLE, message.routing_key, user_id=message.user_id)))
 
 
@@ -370,6 +430,9 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
                               "an earlier event with other content; the first one stands",
                               event, message)
 
+    if prepared.revenue:
+        _store_revenue(conn, prepared.revenue, result)
+
     if result.rejected and record_rejects:
         with conn.cursor() as cur:
             cur.executemany(sql.INSERT_DEAD_LETTERS, [
@@ -381,6 +444,38 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
                                     result.accepted, result.duplicates,
                                     result.dead_lettered if record_rejects else 0, replayed))
     return result
+
+
+def _refused_revenue(event: object, allowed: frozenset[str], producers: ProducerRules,
+                     message: Message, reject) -> bool:  # noqa: ANN001 - _prepare's reject
+    """Dead-letter a revenue report for a licensee the message's user may not report for;
+    a report without a readable licensee is left to validation, which names the field."""
+    data = event.get("data") if isinstance(event, dict) else None
+    licensee = data.get("licensee") if isinstance(data, dict) else None
+    if not isinstance(licensee, str) or producers.may_report(allowed, licensee):
+        return False
+    reject(Reason.UNAUTHORIZED_PRODUCER, producer_detail(message.user_id, licensee), message,
+           event=event, field_="user_id")
+    return True
+
+
+def is_revenue(message: Message) -> bool:
+    return (message.routing_key or "").startswith(revenue.ROUTING_PREFIX)
+
+
+def _store_revenue(conn: psycopg.Connection, messages: list[tuple[Message, list]],
+                   result: BatchResult) -> None:
+    """Validate and store the revenue reports of a batch (``ledger.periods.revenue``); each
+    bad one is dead-lettered with its reason, like a usage event."""
+    events = [(event, message) for message, parsed in messages for event in parsed]
+    reports, stored = revenue.check(conn, [e for e, _ in events], licensee_ids(conn))
+    revenue.store(conn, reports, stored)
+    result.accepted += stored.accepted
+    result.duplicates += stored.duplicates
+    for index, problem in stored.problems:
+        event, message = events[index]
+        _reject_later(result, problem.reason, problem.detail, event, message,
+                      field_=problem.field)
 
 
 def set_aside(conn: psycopg.Connection, message: Message, detail: str) -> None:

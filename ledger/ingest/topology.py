@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Exchange, Queue, binding
 
 EXCHANGE_NAME = "royalty.usage"
 QUEUE_NAME = "royalty.usage.ingest"
+ROUTING_KEYS = ("usage.#", "revenue.#")
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,9 @@ class Topology:
 
     @cached_property
     def queue(self) -> Queue:
-        return Queue(self.queue_name, exchange=self.exchange, routing_key="usage.#",
-                     durable=True)
+        # usage events and, through the same worker, revenue reports (contract §9)
+        return Queue(self.queue_name, durable=True, bindings=[
+            binding(self.exchange, routing_key=key) for key in ROUTING_KEYS])
 
     def declare(self, conn: Connection) -> None:
         channel = conn.default_channel

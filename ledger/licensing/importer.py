@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+
 from sqlalchemy import Connection
 
 from ledger.catalog import repository as catalog_repo
@@ -18,8 +23,29 @@ def terms_of(row: LicenseRow) -> Terms:
         scope=Scope(repo.SPECIFICITY[row.scope.kind], frozenset(row.scope.works or ()),
                     frozenset(row.scope.creators or ())),
         purposes=frozenset(row.purposes), valid_from=row.valid_from, valid_until=row.valid_until,
-        currency=row.currency, rate_unit=row.rate.unit, price=row.rate.price,
-        platform_fee=row.platform_fee, rate_type=row.rate.type)
+        currency=row.currency, rate_unit=row.rate.unit, price=price_of(row),
+        platform_fee=row.platform_fee, rate_type=row.rate.type, rate=rate_json(rate_of(row)),
+        retired=row.retired)
+
+
+def price_of(row: LicenseRow) -> Decimal:
+    """The per-unit price; a pool or revenue-share use is priced at its period's close."""
+    return row.rate.price if row.rate.price is not None else Decimal(0)
+
+
+def rate_of(row: LicenseRow) -> dict:
+    return row.rate.model_dump(mode="json", exclude_none=True)
+
+
+def rate_json(rate: dict) -> str:
+    return json.dumps(rate, sort_keys=True, separators=(",", ":"))
+
+
+def _kept_retirement(terms: Terms, row: LicenseRow, stored: dict) -> Terms:
+    """A row without ``retired`` leaves the stored license's retirement as it is."""
+    if "retired" in row.model_fields_set or row.license not in stored:
+        return terms
+    return replace(terms, retired=stored[row.license][1].retired)
 
 
 def plan_licenses(conn: Connection, rows: list[tuple[int, LicenseRow]], plan: Plan) -> None:
@@ -29,7 +55,8 @@ def plan_licenses(conn: Connection, rows: list[tuple[int, LicenseRow]], plan: Pl
     creator_ids = catalog_repo.key_ids(conn, catalog_repo.creator_t,
                                        (c for _, r in rows for c in r.scope.creators or ()))
     stored = repo.load_terms(conn, (r.licensee for _, r in rows))
-    in_file = {row.license: (line, terms_of(row)) for line, row in rows}
+    in_file = {row.license: (line, _kept_retirement(terms_of(row), row, stored))
+               for line, row in rows}
     writes = []
     for line, row in rows:
         problems = []
@@ -64,8 +91,9 @@ def plan_licenses(conn: Connection, rows: list[tuple[int, LicenseRow]], plan: Pl
                   "scope_kind": row.scope.kind, "purposes": sorted(row.purposes),
                   "valid_from": row.valid_from, "valid_until": row.valid_until,
                   "currency": row.currency, "rate_type": row.rate.type,
-                  "rate_unit": row.rate.unit, "price": row.rate.price,
-                  "platform_fee": row.platform_fee, "rate": row.rate.model_dump(mode="json")}
+                  "rate_unit": row.rate.unit, "price": price_of(row),
+                  "platform_fee": row.platform_fee, "rate": rate_of(row),
+                  "retired_at": terms.retired}
         license_id = existing[0] if existing else None
         writes.append((license_id, values, [work_ids[w] for w in row.scope.works or ()],
                        [creator_ids[c] for c in row.scope.creators or ()]))
@@ -80,3 +108,19 @@ def plan_licenses(conn: Connection, rows: list[tuple[int, LicenseRow]], plan: Pl
             repo.write_license(c, license_id, values, works, creators)
 
     plan.writes.append(write)
+
+
+def plan_license_retirement(key: str, at: datetime | None):  # noqa: ANN201 - a planner
+    """``royalty licenses retire``: the license covers no use from ``at`` on."""
+    def planner(conn: Connection, plan: Plan) -> None:
+        old = catalog_repo.rows_by_key(conn, repo.license_t, [key]).get(key)
+        if old is None:
+            plan.error(0, f"no license {key!r}")
+        elif old["retired_at"] == at:
+            plan.unchanged += 1
+        else:
+            plan.updated += 1
+            plan.changed_licensee_ids.add(old["licensee_id"])
+            plan.writes.append(lambda c: catalog_repo.update_rows(
+                c, repo.license_t, [{"id": old["id"], "retired_at": at}]))
+    return planner

@@ -36,6 +36,8 @@ class License(SQLModel, table=True):
     price: Decimal = Field(sa_column=Column(Numeric, nullable=False))
     platform_fee: Decimal = Field(sa_column=Column(Numeric, nullable=False))
     rate: dict = Field(sa_column=Column(JSONB, nullable=False))
+    # from this moment on it covers no use
+    retired_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     created_at: datetime | None = Field(
         default=None,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=text("now()")))

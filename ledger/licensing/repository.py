@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -40,7 +41,9 @@ def load_terms(conn: Connection, licensee_keys: Iterable[str] | None = None
                         frozenset(creators[r["id"]])),
             purposes=frozenset(r["purposes"]), valid_from=r["valid_from"],
             valid_until=r["valid_until"], currency=r["currency"], rate_unit=r["rate_unit"],
-            price=r["price"], platform_fee=r["platform_fee"], rate_type=r["rate_type"]))
+            price=r["price"], platform_fee=r["platform_fee"], rate_type=r["rate_type"],
+            rate=json.dumps(r["rate"], sort_keys=True, separators=(",", ":")),
+            retired=r["retired_at"]))
         for r in rows
     }
 

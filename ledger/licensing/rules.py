@@ -57,13 +57,31 @@ class License:
     price: Decimal
     platform_fee: Decimal = Decimal(0)
     rate_type: str = "per_unit"
+    # The whole rate as canonical JSON (contract §9's pool, share, period, minimum), so a
+    # re-import that changes any of it is a change.
+    rate: str = ""
+    retired: datetime | None = None  # covers no use from then on
+
+    @property
+    def priced_per_unit(self) -> bool:
+        """Whether an accrued use is priced as it arrives; pool and revenue-share uses
+        await their period's allocation."""
+        return self.rate_type == "per_unit"
+
+    @property
+    def ends(self) -> datetime | None:
+        """When it stops covering uses (exclusive): its end or its retirement, the earlier."""
+        ends = [t for t in (self.valid_until, self.retired) if t is not None]
+        return min(ends) if ends else None
 
     def in_force(self, at: datetime) -> bool:
-        return self.valid_from <= at and (self.valid_until is None or at < self.valid_until)
+        ends = self.ends
+        return self.valid_from <= at and (ends is None or at < ends)
 
     def overlaps_in_time(self, other: License) -> bool:
-        starts_before_other_ends = other.valid_until is None or self.valid_from < other.valid_until
-        ends_after_other_starts = self.valid_until is None or other.valid_from < self.valid_until
+        mine, theirs = self.ends, other.ends
+        starts_before_other_ends = theirs is None or self.valid_from < theirs
+        ends_after_other_starts = mine is None or other.valid_from < mine
         return starts_before_other_ends and ends_after_other_starts
 
 

@@ -9,7 +9,8 @@ from sqlalchemy import text
 # Every license of the licensees ``:keys`` (all when NULL), with its terms.
 LICENSES = text("""
 SELECT l.id, l.key, le.key AS licensee, l.scope_kind, l.purposes, l.valid_from,
-       l.valid_until, l.currency, l.rate_type, l.rate_unit, l.price, l.platform_fee
+       l.valid_until, l.currency, l.rate_type, l.rate_unit, l.price, l.platform_fee,
+       l.rate, l.retired_at
 FROM license l JOIN licensee le ON le.id = l.licensee_id
 WHERE CAST(:keys AS text[]) IS NULL OR le.key = ANY(CAST(:keys AS text[]))
 """)

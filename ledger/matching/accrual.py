@@ -54,7 +54,9 @@ def accrue(conn: psycopg.Connection, columns: tuple[str, ...], source: str,
     conn.execute("RELEASE SAVEPOINT accrue")
     inserted = sum(events for _, events in tallied)
     accrued = sum(events for outcome, events in tallied if outcome == "accrued")
-    if accrued:
+    # pooled uses (pool, revenue share) are accrued with nothing to book until their period
+    # closes: a batch of only those books no entry
+    if accrued and conn.execute(sql.ACCRUED_LEFT_OVER).fetchone()[0]:
         booking.open_entry(conn, entry_id, "accrual", f"{accrued} usage events")
         booking.post(conn, entry_id, sql.ACCRUED_TABLE, 1)
     return Accrued(inserted, accrued)

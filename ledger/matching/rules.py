@@ -24,6 +24,10 @@ class Work:
     key: str
     versions: tuple[SplitVersion, ...]
     opt_out: tuple[str, ...] = ()
+    retired: datetime | None = None  # matches no use from then on
+
+    def matches_at(self, at: datetime) -> bool:
+        return self.retired is None or at < self.retired
 
 
 @dataclass(frozen=True)
@@ -35,12 +39,16 @@ class Evaluation:
     priced: Priced | None = None
 
 
-def match(identifiers: Mapping[str, str], index: Mapping[tuple[str, str], str]) -> str | None:
-    """The work an item's identifiers name, by identifier priority."""
+def match(identifiers: Mapping[str, str], index: Mapping[tuple[str, str], str],
+          works: Mapping[str, Work] | None = None, at: datetime | None = None) -> str | None:
+    """The work an item's identifiers name, by identifier priority; with ``works`` and
+    ``at``, a work retired by then is passed over (the next identifier is tried)."""
     for kind in MATCH_PRIORITY:
         value = identifiers.get(kind)
         if value is not None and (kind, value) in index:
-            return index[(kind, value)]
+            key = index[(kind, value)]
+            if works is None or at is None or works[key].matches_at(at):
+                return key
     return None
 
 
@@ -48,7 +56,7 @@ def evaluate(*, identifiers: Mapping[str, str], licensee: str, purpose: str, at:
              quantity: Decimal, unit: str, index: Mapping[tuple[str, str], str],
              works: Mapping[str, Work], creator_opt_outs: Mapping[str, Iterable[str]],
              licenses: Iterable[License]) -> Evaluation:
-    work_key = match(identifiers, index)
+    work_key = match(identifiers, index, works, at)
     if work_key is None:
         return Evaluation(UNMATCHED)
     work = works[work_key]
@@ -63,6 +71,8 @@ def evaluate(*, identifiers: Mapping[str, str], licensee: str, purpose: str, at:
         return Evaluation(OPTED_OUT if opted_out else UNLICENSED, work_key, split)
     if found.rate_unit != unit:
         return Evaluation(UNPRICED, work_key, split, found)
+    if not found.priced_per_unit:
+        return Evaluation(ACCRUED, work_key, split, found)  # awaits its period's allocation
     return Evaluation(ACCRUED, work_key, split, found,
                       price_event(quantity, found.price, found.platform_fee))
 

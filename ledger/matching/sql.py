@@ -44,11 +44,12 @@ LEFT JOIN LATERAL (
     WHERE v.work_id = m.work_id AND v.effective_from <= src.time
     ORDER BY v.effective_from DESC LIMIT 1) AS sv ON true
 LEFT JOIN LATERAL (
-    SELECT l.id, l.rate_unit, l.price, l.platform_fee, l.currency
+    SELECT l.id, l.rate_unit, l.rate_type, l.price, l.platform_fee, l.currency
     FROM license l
     WHERE m.work_id IS NOT NULL
       AND l.licensee_id = src.licensee_id
       AND l.valid_from <= src.time AND (l.valid_until IS NULL OR src.time < l.valid_until)
+      AND (l.retired_at IS NULL OR src.time < l.retired_at)
       AND covers(l.purposes, src.purpose)
       AND CASE l.scope_kind
             WHEN 'works' THEN EXISTS (
@@ -71,7 +72,10 @@ LEFT JOIN LATERAL (
     FROM (SELECT CAST(round_half_even(p.x, 9) AS numeric(38, 9)) AS gross
           FROM (SELECT src.quantity * lic.price AS x OFFSET 0) AS p OFFSET 0) AS g
     CROSS JOIN LATERAL (SELECT g.gross * lic.platform_fee AS x OFFSET 0) AS f
-    WHERE lic.id IS NOT NULL AND lic.rate_unit = src.unit OFFSET 0) AS priced ON true
+    -- a pool or revenue-share use is accrued unpriced: its amount comes at its period's
+    -- close (ledger.periods)
+    WHERE lic.id IS NOT NULL AND lic.rate_unit = src.unit AND lic.rate_type = 'per_unit'
+    OFFSET 0) AS priced ON true
 """
 
 
@@ -79,7 +83,8 @@ LEFT JOIN LATERAL (
 # that identifier came to it.
 _EXACT = """(SELECT i.work_id, coalesce(i.via, 'exact') AS match_method,
         CAST(NULL AS integer) AS match_distance
- FROM work_identifier i WHERE i.kind = '{kind}' AND i.value = src.{kind})"""
+ FROM work_identifier i WHERE i.kind = '{kind}' AND i.value = src.{kind}
+   AND (i.retired_at IS NULL OR src.time < i.retired_at))"""
 # An ISCC's Instance-Code is exact (contract §8): the same bytes.
 # The work key that breaks ties is read per candidate (a scalar subquery): as a join, a
 # planner that expects many candidates merges with the whole work table instead.
@@ -87,6 +92,7 @@ _KEY_OF = '(SELECT w.key FROM work w WHERE w.id = {work}) COLLATE "C"'
 _INSTANCE = """(SELECT i.work_id, coalesce(i.via, 'exact'), CAST(NULL AS integer)
  FROM work_identifier i
  WHERE src.iscc IS NOT NULL AND i.instance = iscc_instance(src.iscc) AND i.kind = 'iscc'
+   AND (i.retired_at IS NULL OR src.time < i.retired_at)
  ORDER BY """ + _KEY_OF.format(work="i.work_id") + """ LIMIT 1)"""
 # The nearest registered fingerprint within its kind's auto-match threshold: candidates are
 # those sharing a band with the item's (fingerprint_band: 16 index ranges, the bits read
@@ -112,6 +118,8 @@ _SIMILAR = """(SELECT s.work_id, s.match_method, s.match_distance FROM (
     WHERE CASE WHEN length(b.bits) = 64 AND q.bits IS NOT NULL
                THEN bit_count(b.bits # q.bits) <= %(match_iscc)s END
 ) AS s
+-- a retired work matches no use from its retirement on (a key look-up per candidate)
+WHERE NOT EXISTS (SELECT 1 FROM work w WHERE w.id = s.work_id AND w.retired_at <= src.time)
 ORDER BY s.match_distance, s.rank, """ + _KEY_OF.format(work="s.work_id") + """ LIMIT 1)"""
 _NONE = "(SELECT CAST(NULL AS integer), CAST(NULL AS text), CAST(NULL AS integer))"
 
@@ -173,14 +181,16 @@ def insert_evaluated(columns: tuple[str, ...], source: str,
 WITH inserted AS (
     INSERT INTO usage_event ({column_list}, {", ".join(EVALUATED)}, entry_id)
     SELECT {column_list}, {", ".join(EVALUATED)},
-           CASE WHEN outcome = 'accrued' THEN CAST(%(entry)s AS bigint) END
+           CASE WHEN outcome = 'accrued' AND gross IS NOT NULL
+                THEN CAST(%(entry)s AS bigint) END
     FROM ({evaluation(source, kinds)}) AS batch
     RETURNING {", ".join(RETURNED)}
 ), tallied AS ({ADD_INSERTED}
 ), works AS ({ADD_INSERTED_WORKS}
 ), accrued AS (
     INSERT INTO {ACCRUED_TABLE} ({", ".join(ACCRUED_COLUMNS)})
-    SELECT {", ".join(ACCRUED_COLUMNS)} FROM inserted WHERE outcome = 'accrued'
+    SELECT {", ".join(ACCRUED_COLUMNS)} FROM inserted
+    WHERE outcome = 'accrued' AND gross IS NOT NULL
 )
 SELECT outcome, events FROM tallied
 """
@@ -230,7 +240,7 @@ ORDER BY {_KEY}
 RECOUNT = f"""
 SELECT {_EVENT_KEY.format(e="", outcome="outcome", currency="currency")},
        count(*) AS events, coalesce(sum(gross), 0) AS gross, coalesce(sum(net), 0) AS net
-FROM usage_event WHERE outcome IS NOT NULL
+FROM usage_event WHERE outcome IS NOT NULL AND outcome <> 'voided'
 GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
 
@@ -277,7 +287,7 @@ ORDER BY licensee_id, work_id, split_version_id, model
 """
 RECOUNT_WORKS = f"""
 SELECT {_WORK_KEY}, count(*) AS events, count(*) FILTER (WHERE outcome = 'accrued') AS accrued
-FROM usage_event WHERE work_id IS NOT NULL
+FROM usage_event WHERE work_id IS NOT NULL AND outcome IS DISTINCT FROM 'voided'
 GROUP BY 1, 2, 3, 4
 """
 
@@ -299,9 +309,10 @@ STATE = ("outcome", "work_id", "split_version_id", "license_id", "currency", "gr
 _STATE_TYPES = ("text", "integer", "integer", "integer", "text", "numeric(38,9)", "numeric(38,9)",
                 "numeric(38,9)", "text", "integer")
 
+# A voided event is never evaluated again (nor is it revived by a trigger-refused update).
 CANDIDATES = """
 SELECT e.id FROM usage_event e
-WHERE e.id > %(after)s AND (
+WHERE e.id > %(after)s AND e.outcome IS DISTINCT FROM 'voided' AND (
        e.work_id = ANY(%(works)s::integer[])
     -- a licensee's change: its matched events (an unmatched one stays unmatched) and
     -- any stored before events were evaluated
@@ -330,30 +341,37 @@ SELECT e.id, e.licensee_id, {", ".join(f"e.{c}" for c in STATE)}, {", ".join(f"n
        e.entry_id
 FROM usage_event e
 JOIN ({evaluation(_SOURCE)}) AS n ON n.id = e.id
-WHERE ({", ".join(f"e.{c}" for c in STATE)}) IS DISTINCT FROM ({", ".join(f"n.{c}" for c in STATE)})
+WHERE e.outcome IS DISTINCT FROM 'voided'
+  AND ({", ".join(f"e.{c}" for c in STATE)}) IS DISTINCT FROM ({", ".join(f"n.{c}" for c in STATE)})
 """
 OLD_ACCRUED = ("(SELECT licensee_id, old_currency AS currency, old_split_version_id AS "
                "split_version_id, old_gross AS gross, old_fee AS fee, old_net AS net "
-               "FROM " + REEVALUATED_TABLE + " WHERE old_outcome = 'accrued')")
+               "FROM " + REEVALUATED_TABLE + " WHERE old_outcome = 'accrued' "
+               "AND old_gross IS NOT NULL)")
 NEW_ACCRUED = ("(SELECT licensee_id, new_currency AS currency, new_split_version_id AS "
                "split_version_id, new_gross AS gross, new_fee AS fee, new_net AS net "
-               "FROM " + REEVALUATED_TABLE + " WHERE new_outcome = 'accrued')")
+               "FROM " + REEVALUATED_TABLE + " WHERE new_outcome = 'accrued' "
+               "AND new_gross IS NOT NULL)")
 APPLY = f"""
 UPDATE usage_event e SET {", ".join(f"{c} = r.new_{c}" for c in STATE)},
-       entry_id = CASE WHEN r.new_outcome = 'accrued' THEN %(entry)s END,
+       entry_id = CASE WHEN r.new_outcome = 'accrued' AND r.new_gross IS NOT NULL
+                       THEN %(entry)s END,
        reevaluated_at = now()
 FROM {REEVALUATED_TABLE} r WHERE r.id = e.id
 """
 RECORD = f"""
 INSERT INTO event_reevaluation (event_id, entry_id, old_outcome, new_outcome, old_license_id,
                                 new_license_id, old_net, new_net)
-SELECT id, CASE WHEN old_outcome = 'accrued' OR new_outcome = 'accrued' THEN %(entry)s END,
+SELECT id, CASE WHEN (old_outcome = 'accrued' AND old_gross IS NOT NULL)
+                 OR (new_outcome = 'accrued' AND new_gross IS NOT NULL) THEN %(entry)s END,
        old_outcome, new_outcome, old_license_id, new_license_id, old_net, new_net
 FROM {REEVALUATED_TABLE}
 """
 LOCK_CHUNK = "SELECT id FROM usage_event WHERE id = ANY(%s) FOR UPDATE"
-COUNT_REEVALUATED = (f"SELECT count(*) FILTER (WHERE old_outcome = 'accrued'), "
-                     f"count(*) FILTER (WHERE new_outcome = 'accrued') FROM {REEVALUATED_TABLE}")
+COUNT_REEVALUATED = (
+    f"SELECT count(*) FILTER (WHERE old_outcome = 'accrued' AND old_gross IS NOT NULL), "
+    f"count(*) FILTER (WHERE new_outcome = 'accrued' AND new_gross IS NOT NULL) "
+    f"FROM {REEVALUATED_TABLE}")
 EMPTY_REEVALUATED_TABLE = f"TRUNCATE {REEVALUATED_TABLE}"
 OPEN_CHANGES = ("SELECT id, work_ids, creator_ids, licensee_ids FROM catalog_change "
                 "WHERE processed_at IS NULL ORDER BY id")
@@ -365,14 +383,62 @@ ADD_REEVALUATED_LINES = add_lines(f"""
 SELECT {movements(work="r.old_work_id", split="r.old_split_version_id", net="r.old_net",
                   currency="r.old_currency", sign=-1)}
 FROM {REEVALUATED_TABLE} r JOIN usage_event e ON e.id = r.id
-WHERE r.old_outcome = 'accrued'
+WHERE r.old_outcome = 'accrued' AND r.old_gross IS NOT NULL
   AND EXISTS (SELECT 1 FROM statement_folded f WHERE f.entry_id = r.old_entry_id)
 UNION ALL
 SELECT {movements(work="r.new_work_id", split="r.new_split_version_id", net="r.new_net",
                   currency="r.new_currency", sign=1)}
 FROM {REEVALUATED_TABLE} r JOIN usage_event e ON e.id = r.id
-WHERE r.new_outcome = 'accrued'
+WHERE r.new_outcome = 'accrued' AND r.new_gross IS NOT NULL
 """)
+
+
+# --- Voids ------------------------------------------------------------------------------
+
+# The events named by (source, id), in the order given, with their state: no id for an
+# event that does not exist.
+EVENTS_NAMED = """
+SELECT f.n, e.id FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS f(source, event_id, n)
+LEFT JOIN usage_event e ON e.source = f.source COLLATE "C" AND e.event_id = f.event_id COLLATE "C"
+ORDER BY f.n
+"""
+# Read once the events are locked: whether each is voided already, and when and why.
+VOID_STATES = """
+SELECT e.id, e.outcome, v.voided_at, v.reason FROM usage_event e
+LEFT JOIN event_void v ON v.event_id = e.id WHERE e.id = ANY(%s)
+"""
+# A void as a re-evaluation whose new outcome is ``voided``: the old evaluation is
+# reversed (``OLD_ACCRUED``, ``ADD_REEVALUATED_LINES``), and the event keeps the match and
+# amounts it had, for the record; ``APPLY`` and ``RECORD`` then write it as for any change.
+FILL_VOIDED = f"""
+INSERT INTO {REEVALUATED_TABLE}
+SELECT e.id, e.licensee_id, {", ".join(f"e.{c}" for c in STATE)},
+       'voided', {", ".join(f"e.{c}" for c in STATE[1:])}, e.entry_id
+FROM usage_event e WHERE e.id = ANY(%(ids)s) AND e.outcome IS DISTINCT FROM 'voided'
+"""
+# A voided event leaves both tallies: its old evaluation out, nothing in.
+VOID_TALLY = f"""
+INSERT INTO usage_tally ({_KEY}, {_SUMS})
+SELECT {_EVENT_KEY.format(e="e.", outcome="r.old_outcome", currency="r.old_currency")},
+       -count(*), -coalesce(sum(r.old_gross), 0), -coalesce(sum(r.old_net), 0)
+FROM {REEVALUATED_TABLE} r JOIN usage_event e ON e.id = r.id
+WHERE r.old_outcome IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+"""
+VOID_WORK_TALLY = f"""
+INSERT INTO usage_work_tally ({_WORK_KEY}, {_WORK_SUMS})
+SELECT r.licensee_id, e.model, r.old_work_id, r.old_split_version_id, -count(*),
+       -count(*) FILTER (WHERE r.old_outcome = 'accrued')
+FROM {REEVALUATED_TABLE} r JOIN usage_event e ON e.id = r.id
+WHERE r.old_work_id IS NOT NULL
+GROUP BY 1, 2, 3, 4
+"""
+RECORD_VOIDS = f"""
+INSERT INTO event_void (event_id, entry_id, reason)
+SELECT v.id, CASE WHEN r.old_outcome = 'accrued' THEN %(entry)s END, v.reason
+FROM unnest(%(ids)s::bigint[], %(reasons)s::text[]) AS v(id, reason)
+JOIN {REEVALUATED_TABLE} r ON r.id = v.id
+"""
 
 
 # --- Review and claims (contract §8) ----------------------------------------------------

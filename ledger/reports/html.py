@@ -321,5 +321,25 @@ def transparency_html(data: dict, series: dict | None = None) -> str:
                  [{**r, "gross": money(r["gross"], r["currency"]),
                    "net": money(r["net"], r["currency"])} for r in owed],
                  numeric=("events", "gross", "net"))
+        + _deals(data)
         + f'<p class="note">{escape(SUB_CENT_NOTE)}</p>')
     return _page(f"Transparency {data['licensee']} {scope}", body)
+
+
+def _deals(data: dict) -> str:
+    """Pool and revenue-share uses (contract §9): those awaiting their period's close, and
+    what closed periods allocated."""
+    awaiting = data.get("awaiting_allocation") or {"events": 0}
+    allocated = data.get("allocated") or {}
+    if not awaiting["events"] and not allocated:
+        return ""
+    return (
+        "<h2>Pools and revenue shares</h2>"
+        f'<p class="note">{awaiting["events"]:,} accrued uses await allocation: their '
+        "period (of a pool or revenue-share license) has not closed yet; their amounts come "
+        "when it closes.</p>"
+        + _table([("currency", "Currency"), ("events", "Uses allocated"), ("gross", "Gross"),
+                  ("net", "To creators")],
+                 [{"currency": c, "events": v["events"], "gross": money(v["gross"], c),
+                   "net": money(v["net"], c)} for c, v in sorted(allocated.items())],
+                 numeric=("events", "gross", "net")))

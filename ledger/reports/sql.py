@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from functools import cache
 
-from ledger.accounting.sql import PENDING_ENTRIES, STANDING, lines_of, split_parts_of
+from ledger.accounting.sql import (
+    ALLOCATED, PENDING_ENTRIES, STANDING, lines_of, split_parts_of,
+)
+from ledger.ingest.sql import IDENTIFIER_KINDS  # the identifier columns of usage_event
 from ledger.matching.rules import MATCH_PRIORITY
 
-ACCRUAL_KINDS = ("accrual", "reevaluation")
+# Entries that book (or reverse) royalties; every other kind moves payouts.
+ACCRUAL_KINDS = ("accrual", "reevaluation", "void", "allocation", "reallocation")
 
 # --- Lookups ----------------------------------------------------------------------------
 
@@ -35,6 +39,8 @@ SELECT coalesce(sum(received), 0), coalesce(sum(accepted), 0), coalesce(sum(dupl
 FROM ingest_batch
 """
 OPEN_DEAD_LETTER_COUNT = "SELECT count(*) FROM dead_letter WHERE resolved_at IS NULL"
+# Counted apart: discarded letters are kept, but neither open nor ever replayed.
+DISCARDED_DEAD_LETTER_COUNT = "SELECT count(*) FROM dead_letter WHERE resolution = 'discarded'"
 # Open dead letters refused for their producer (contract §11), by the user_id they came
 # with ('' for none); of one licensee when %(licensee)s is set (each holds one event).
 REFUSED_BY_USER = """
@@ -80,6 +86,7 @@ SELECT * FROM (
 SELECT a.kind AS account, CASE a.kind
            WHEN 'creator_payable' THEN (SELECT key FROM creator WHERE id = a.owner_id)
            WHEN 'licensee_receivable' THEN (SELECT key FROM licensee WHERE id = a.owner_id)
+           WHEN 'license_unallocated' THEN (SELECT key FROM license WHERE id = a.owner_id)
            ELSE 'platform' END AS owner,
        a.currency,
        coalesce(sum(p.amount) FILTER (WHERE p.amount > 0), 0) AS debit,
@@ -90,7 +97,8 @@ GROUP BY a.id) AS accounts
 ORDER BY currency, account, owner COLLATE "C"
 """
 CREATOR_TOTALS = """
-SELECT coalesce(-sum(p.amount) FILTER (WHERE j.kind IN ('accrual', 'reevaluation')), 0),
+SELECT coalesce(-sum(p.amount) FILTER (WHERE j.kind IN ('accrual', 'reevaluation', 'void',
+                                                     'allocation', 'reallocation')), 0),
        coalesce(sum(p.amount) FILTER (WHERE j.kind LIKE 'payout%%'), 0)
 FROM posting p JOIN account a ON a.id = p.account_id
 JOIN journal_entry j ON j.id = p.entry_id WHERE a.kind = 'creator_payable'
@@ -253,9 +261,38 @@ FROM lines g JOIN work w ON w.id = g.work_id JOIN licensee l ON l.id = g.license
 ORDER BY g.month, w.key COLLATE "C", l.key COLLATE "C", g.model COLLATE "C", g.purpose,
          g.unit, g.sign DESC
 """
-STATEMENT_LINES_ALL_TIME = _LINES.format(works=_WORKS, movements=_CURRENT)
-STATEMENT_LINES_OF_PERIOD = _LINES.format(works=_WORKS,
-                                          movements=f"{_CURRENT_IN_PERIOD} UNION ALL {_REPLACED}")
+# A period's allocations (contract §9): each use's amount in the run an entry booked in the
+# period; over all time, the latest run of each period (what stands).
+_ALLOCATED_IN_PERIOD = f"""
+    SELECT {_EVENT}, a.split_version_id, a.net, 1 AS sign
+    FROM period_allocation a JOIN journal_entry j ON j.id = a.entry_id
+    JOIN usage_event e ON e.id = a.event_id
+    WHERE a.work_id IN (SELECT work_id FROM works) AND a.currency = %(currency)s
+      AND {_IN_PERIOD.format(at="j.created_at")}
+"""
+_ALLOCATED_STANDING = f"""
+    SELECT {_EVENT}, a.split_version_id, a.net, 1 AS sign
+    FROM license_period lp
+    JOIN period_allocation a ON a.license_period_id = lp.id AND a.run = lp.run
+    JOIN journal_entry j ON j.id = a.entry_id
+    JOIN usage_event e ON e.id = a.event_id
+    WHERE a.work_id IN (SELECT work_id FROM works) AND a.currency = %(currency)s
+"""
+# ...and the runs a re-allocation booked in the period replaced (the run before it), out.
+_REALLOCATED_OUT = f"""
+    SELECT {_EVENT}, o.split_version_id, o.net, -1 AS sign
+    FROM (SELECT DISTINCT a.license_period_id, a.run FROM period_allocation a
+          JOIN journal_entry j ON j.id = a.entry_id
+          WHERE a.run > 1 AND {_IN_PERIOD.format(at="j.created_at")}) AS r
+    JOIN period_allocation o ON o.license_period_id = r.license_period_id AND o.run = r.run - 1
+    JOIN usage_event e ON e.id = o.event_id
+    WHERE o.work_id IN (SELECT work_id FROM works) AND o.currency = %(currency)s
+"""
+STATEMENT_LINES_ALL_TIME = _LINES.format(
+    works=_WORKS, movements=f"{_CURRENT} UNION ALL {_ALLOCATED_STANDING}")
+STATEMENT_LINES_OF_PERIOD = _LINES.format(
+    works=_WORKS, movements=f"{_CURRENT_IN_PERIOD} UNION ALL {_REPLACED} "
+                            f"UNION ALL {_ALLOCATED_IN_PERIOD} UNION ALL {_REALLOCATED_OUT}")
 
 # --- Statements (folded lines) ----------------------------------------------------------
 
@@ -288,6 +325,12 @@ NOT_FOLDED = lines_of(f"""
     WHERE e.entry_id = ANY(%(entries)s) AND e.outcome = 'accrued'
       AND e.currency = %(currency)s
       AND e.work_id IN (SELECT v.work_id FROM split_version v
+                        JOIN split_share s ON s.split_version_id = v.id
+                        WHERE s.creator_id = %(creator)s)
+    UNION ALL
+    SELECT {ALLOCATED} FROM period_allocation a JOIN usage_event e ON e.id = a.event_id
+    WHERE a.entry_id = ANY(%(entries)s) AND a.currency = %(currency)s
+      AND a.work_id IN (SELECT v.work_id FROM split_version v
                         JOIN split_share s ON s.split_version_id = v.id
                         WHERE s.creator_id = %(creator)s)""",
                       creator_filter="WHERE p.creator_id = %(creator)s")
@@ -366,3 +409,59 @@ WHERE e.match_method <> 'exact' AND e.licensee_id = %(licensee)s
   AND (%(model)s::text IS NULL OR e.model = %(model)s)
 GROUP BY 1 ORDER BY 1
 """
+# Pooled uses (pool, revenue share: accrued, no amount yet) of license-periods not closed
+# yet, by licensee (and model): what reports show as awaiting allocation (contract §9).
+# The partial index usage_event_pooled holds every pooled use; closed periods are few.
+AWAITING_ALLOCATION = """
+SELECT count(*), coalesce(sum(e.quantity), 0) FROM usage_event e
+WHERE e.outcome = 'accrued' AND e.gross IS NULL
+  AND (CAST(%(licensee)s AS integer) IS NULL OR e.licensee_id = %(licensee)s)
+  AND (CAST(%(model)s AS text) IS NULL OR e.model = %(model)s)
+  AND NOT EXISTS (SELECT 1 FROM license_period lp
+                  WHERE lp.license_id = e.license_id
+                    AND e.time >= lp.starts_at AND e.time < lp.ends_at)
+"""
+# What closed periods allocated to a licensee's (model's) uses, by currency: each event's
+# gross in its period's latest run.
+ALLOCATED_BY_CURRENCY = """
+SELECT a.currency, sum(a.gross) AS gross, sum(a.net) AS net, count(*) AS events
+FROM license_period lp
+JOIN period_allocation a ON a.license_period_id = lp.id AND a.run = lp.run
+JOIN usage_event e ON e.id = a.event_id
+WHERE (CAST(%(licensee)s AS integer) IS NULL OR a.licensee_id = %(licensee)s)
+  AND (CAST(%(model)s AS text) IS NULL OR e.model = %(model)s)
+GROUP BY a.currency ORDER BY a.currency
+"""
+# --- One event (``royalty events show``) ------------------------------------------------
+
+EVENT = f"""
+SELECT e.id, e.source, e.event_id AS id_, e.time, e.received_at, l.key AS licensee,
+       e.purpose, e.activity, e.model, e.run, e.dataset, e.quantity, e.unit,
+       {", ".join(f"e.{k}" for k in IDENTIFIER_KINDS)}, e.extensions,
+       e.outcome, w.key AS work, w.title, sv.effective_from AS split_from,
+       sv.creator_ids IS NOT NULL AS has_split, e.split_version_id, lic.key AS license,
+       e.currency, e.gross, e.fee, e.net, e.entry_id
+FROM usage_event e
+JOIN licensee l ON l.id = e.licensee_id
+LEFT JOIN work w ON w.id = e.work_id
+LEFT JOIN split_version sv ON sv.id = e.split_version_id
+LEFT JOIN license lic ON lic.id = e.license_id
+WHERE e.source = %s AND e.event_id = %s
+"""
+# Each creator's part of an event's net (contract §5), by the database's split rule.
+EVENT_PARTS = """
+SELECT c.key AS creator, CAST(p.amount AS numeric(38, 9)) AS amount
+FROM split_parts(%s, %s) AS p JOIN creator c ON c.id = p.creator_id
+ORDER BY c.key COLLATE "C"
+"""
+EVENT_REEVALUATIONS = """
+SELECT r.at, r.old_outcome, r.new_outcome, ol.key AS old_license, nl.key AS new_license,
+       r.old_net, r.new_net, r.entry_id
+FROM event_reevaluation r
+LEFT JOIN license ol ON ol.id = r.old_license_id
+LEFT JOIN license nl ON nl.id = r.new_license_id
+WHERE r.event_id = %s AND r.new_outcome <> 'voided'
+ORDER BY r.id
+"""
+EVENT_VOID = "SELECT voided_at AS at, reason, entry_id FROM event_void WHERE event_id = %s"
+VOIDED_EVENTS = "SELECT count(*) FROM event_void"

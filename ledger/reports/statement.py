@@ -3,8 +3,8 @@
 - ``period`` ``YYYY-MM`` is the calendar month (UTC) in which the ledger *booked* the
   amounts (``journal_entry.created_at``); ``None`` is all time (opening balance 0).
 - ``opening_balance`` / ``accrued`` / ``paid`` / ``closing_balance`` come straight from
-  the creator's ``creator_payable`` account: ``accrued`` is the credits of ``accrual`` and
-  ``reevaluation`` entries booked in the period, ``paid`` the net debits of every other
+  the creator's ``creator_payable`` account: ``accrued`` is the credits of ``accrual``,
+  ``reevaluation`` and ``void`` entries booked in the period, ``paid`` the net debits of every other
   entry kind (``payout_*``), as in the balances report; closing = opening + accrued − paid.
 - ``lines`` explain ``accrued`` event by event, grouped by work, licensee, model, purpose,
   usage month (the events' ``time``), unit and direction. Each accrued evaluation of an

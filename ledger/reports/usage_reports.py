@@ -45,7 +45,11 @@ def transparency(conn: psycopg.Connection, licensee: str, model: str | None = No
             "by_method": by_method,
             "max_distance": {method: d for method, _, d in similar if d is not None},
             # events reported in its name by someone not its producer (contract §11)
-            "refused_by_user": status.refused_by_user(conn, licensee)}
+            "refused_by_user": status.refused_by_user(conn, licensee),
+            # pooled uses (contract §9): awaiting their period's close, and what closed
+            # periods allocated to them
+            "awaiting_allocation": status.awaiting_allocation(conn, params["licensee"], model),
+            "allocated": status.allocated(conn, params["licensee"], model)}
 
 
 @contextmanager

@@ -128,13 +128,17 @@ def test_refresh_names_every_unknown_creator(imported, stripe_cli) -> None:
     assert result.code == 2 and "'zed'" in result.stderr and "'yan'" in result.stderr
 
 
-def test_a_new_account_on_import_is_not_yet_checked(imported, stripe_cli, stripe_fake) -> None:
+def test_a_new_account_on_import_is_not_yet_checked(imported, stripe_cli, stripe_fake,
+                                                    monkeypatch) -> None:
     stripe_cli("payouts", "run")
     other = open_account(stripe_fake, "alice", enabled=False)
     assert stripe_cli("import", "creators", "-", input=jsonl(
         [creator("alice", stripe_account=other)])).code == 0
     alice = listed(stripe_cli)["alice"]
     assert alice["payouts_enabled"] is False and alice["account_checked_at"] is None
+    monkeypatch.setenv("COLUMNS", "160")  # one line per creator
+    table = stripe_cli("creators", "list").stdout
+    assert "not checked" in table and "never" in table
 
 
 def test_a_sandbox_account_is_never_paid_by_stripe(stripe_cli, stripe_ledger,
