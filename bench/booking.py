@@ -130,7 +130,23 @@ def copy_catalog(url: str, works: int, creators: int) -> dict:
     return {"seconds": time.perf_counter() - t, "shares": shares}
 
 
-def fresh_database(server_url: str, works: int, creators: int) -> tuple[str, dict]:
+# ``--deals``: the rate types of contract §9 present in the catalog beside the per-unit
+# license that prices the events (another purpose of the same licensee, another licensee).
+DEAL_LICENSES = [
+    {"license": "bench-pool-2026", "licensee": LICENSEE, "scope": {"catalog": True},
+     "purposes": ["ai-input"], "valid_from": "2026-01-01T00:00:00Z",
+     "valid_until": "2027-01-01T00:00:00Z", "currency": "USD",
+     "rate": {"type": "pool", "amount": "250000.00", "period": "quarter", "unit": "uses"}},
+    {"license": "bench-share-2026", "licensee": "bench-deals", "scope": {"catalog": True},
+     "purposes": ["ai-train"], "valid_from": "2026-01-01T00:00:00Z",
+     "valid_until": "2027-01-01T00:00:00Z", "currency": "USD",
+     "rate": {"type": "revenue_share", "share": "0.2", "period": "month", "unit": "uses",
+              "minimum": {"amount": "500.00", "period": "month"}}},
+]
+
+
+def fresh_database(server_url: str, works: int, creators: int,
+                   deals: bool = False) -> tuple[str, dict]:
     with psycopg.connect(ledger_db.libpq_url(server_url), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {BENCH_DB}")
@@ -139,14 +155,15 @@ def fresh_database(server_url: str, works: int, creators: int) -> tuple[str, dic
     engine = ledger_db.make_engine(url)
     try:
         import_file(engine, ImportKind.licensees, jsonl([
-            {"licensee": LICENSEE, "name": "Bench AI Inc.", "email": "ap@bench.example"}]))
+            {"licensee": LICENSEE, "name": "Bench AI Inc.", "email": "ap@bench.example"},
+            {"licensee": "bench-deals", "name": "Deals Inc.", "email": "ap@deals.example"}]))
         info = copy_catalog(url, works, creators)
         import_file(engine, ImportKind.licenses, jsonl([
             {"license": LICENSE, "licensee": LICENSEE, "scope": {"catalog": True},
              "purposes": ["ai-train"], "valid_from": "2026-01-01T00:00:00Z",
              "valid_until": "2027-01-01T00:00:00Z", "currency": "USD",
              "rate": {"type": "per_unit", "unit": "uses", "price": str(PRICE)},
-             "platform_fee": str(FEE)}]))
+             "platform_fee": str(FEE)}, *(DEAL_LICENSES if deals else [])]))
     finally:
         engine.dispose()
     with psycopg.connect(ledger_db.libpq_url(url), autocommit=True) as conn:
@@ -268,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-store-sql", action="store_true",
                         help="skip the store's-own-SQL bare figure")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--deals", action="store_true",
+                        help="pool and revenue-share licenses in the catalog too (§9)")
     args = parser.parse_args(argv)
     n = args.events
     server_url = os.environ.get("ROYALTY_DATABASE_URL") or DEFAULT_SERVER
@@ -279,7 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs")
     ok = True
     t = time.perf_counter()
-    url, info = fresh_database(server_url, args.works, args.creators)
+    url, info = fresh_database(server_url, args.works, args.creators, args.deals)
+    if args.deals:
+        say(f"  with deals: {', '.join(d['license'] for d in DEAL_LICENSES)} in the catalog")
     try:
         say(f"  catalog: {args.works:,} works, {info['shares']:,} shares, COPY set-up "
             f"{info['seconds']:.1f}s; database ready in {time.perf_counter() - t:.1f}s "
