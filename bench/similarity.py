@@ -22,8 +22,8 @@ The ratio similarity / exact-only (target ≥ 0.6) is of the two rates in this r
 
 Lookup cost: ``--lookup-sizes`` band tables (as ``fingerprint_band``) of that many
 registered hashes; 2,000 near-duplicate queries run as one set-based statement (as a batch
-does: the 32,000 band probes in key order), timed; per item = time / 2,000. Candidates per item: the band entries sharing a
-band with the query (compared by ``bit_count``).
+does: the 32,000 band probes in key order), timed; per item = time / 2,000. Candidates
+per item: the band entries sharing a band with the query (compared by ``bit_count``).
 """
 
 from __future__ import annotations
