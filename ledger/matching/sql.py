@@ -141,7 +141,10 @@ _NEAR = """near AS MATERIALIZED (
                 AND CASE WHEN length(b.bits) = length(f.bits)
                          THEN bit_count(b.bits # f.bits) <= f.reach END
               OFFSET 0) AS b) AS c
-    JOIN work w ON w.id = c.work_id
+    -- a key look-up per candidate: as a join, a planner that expects many candidates
+    -- hashes the whole work table instead
+    CROSS JOIN LATERAL (SELECT w.key, w.retired_at FROM work w WHERE w.id = c.work_id
+                        OFFSET 0) AS w
     GROUP BY c.kind, c.value)"""
 _CANDIDATES = {
     "pdq": """SELECT u.*, 1 AS rank
