@@ -35,6 +35,8 @@ def accrue(conn: psycopg.Connection, columns: tuple[str, ...], source: str,
     # Imports take this lock exclusively: the batch is evaluated against one catalog, and a
     # re-evaluation after an import sees every event evaluated before it.
     locks.hold(conn, locks.CATALOG_LOCK, shared=True)
+    # the batch's fingerprint probes are sorted by band key in memory, not on disk
+    conn.execute(sql.BATCH_WORK_MEM)
     conn.execute(sql.CREATE_ACCRUED_TABLE)
     # Emptied by the commit (cheaper than a TRUNCATE per batch); an earlier batch of the same
     # transaction (replayed dead letters) left its rows.

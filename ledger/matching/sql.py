@@ -37,6 +37,7 @@ SELECT src.*, m.work_id, m.match_method, m.match_distance,
        priced.gross, priced.fee, CAST(priced.gross - priced.fee AS numeric(38, 9)) AS net,
        sv.creator_ids, sv.shares
 FROM {source} AS src
+{joins}
 CROSS JOIN LATERAL ({match}) AS m
 LEFT JOIN LATERAL (
     -- opt_out: the work's and the split's creators' opt-outs together (kept by triggers)
@@ -99,28 +100,67 @@ _INSTANCE = """(SELECT i.work_id, coalesce(i.via, 'exact'), CAST(NULL AS integer
 # from the index itself), never a scan of the catalog; ties by distance, then kind (pdq before
 # iscc), then work key in code-point order. A PDQ hash of quality below 50 is never matched
 # by similarity.
-_SIMILAR = """(SELECT s.work_id, s.match_method, s.match_distance FROM (
-    SELECT b.work_id, coalesce(b.via, 'pdq') AS match_method, 1 AS rank,
-           bit_count(b.bits # q.bits) AS match_distance
-    FROM (SELECT pdq_bits(src.pdq) AS bits, pdq_keys(src.pdq) AS bands
-          WHERE src.pdq IS NOT NULL
-            AND coalesce(CAST(CAST(src.extensions AS jsonb) #>> '{item,pdq_quality}'
-                              AS integer), 100) >= %(min_pdq_quality)s
-          OFFSET 0) AS q  -- the item's bits computed once, not once per candidate
-    JOIN fingerprint_band b ON b.band = ANY(q.bands)
-    -- CASE: only bits of one length are XORed, whatever order the planner checks in
-    WHERE CASE WHEN length(b.bits) = 256 THEN bit_count(b.bits # q.bits) <= %(match_pdq)s END
-    UNION ALL
-    SELECT b.work_id, coalesce(b.via, 'iscc'), 2, bit_count(b.bits # q.bits)
-    FROM (SELECT CAST(iscc_content(src.iscc) AS bit varying) AS bits,
-                 iscc_keys(src.iscc) AS bands WHERE src.iscc IS NOT NULL OFFSET 0) AS q
-    JOIN fingerprint_band b ON b.band = ANY(q.bands)
-    WHERE CASE WHEN length(b.bits) = 64 AND q.bits IS NOT NULL
-               THEN bit_count(b.bits # q.bits) <= %(match_iscc)s END
-) AS s
--- a retired work matches no use from its retirement on (a key look-up per candidate)
-WHERE NOT EXISTS (SELECT 1 FROM work w WHERE w.id = s.work_id AND w.retired_at <= src.time)
-ORDER BY s.match_distance, s.rank, """ + _KEY_OF.format(work="s.work_id") + """ LIMIT 1)"""
+#
+# The candidates are gathered once per batch (``_NEAR``), for each distinct fingerprint of
+# it: its bits and band keys decoded once, and every band probe of the batch run in key
+# order (neighbouring probes read the same index pages). Each candidate (work, method,
+# distance) is kept once, with the work's key and retirement; an event then picks, among
+# its fingerprints' candidates, the nearest not retired at its time (``_SIMILAR``).
+_QUALITY_OK = """coalesce(CAST(CAST(src.extensions AS jsonb) #>> '{item,pdq_quality}'
+                       AS integer), 100) >= %(min_pdq_quality)s"""
+# Each distinct fingerprint of the batch, a row per band key. A PDQ hash's keys are read
+# from its bytes (pdq_keys' keys, at a sixth of its cost).
+_FINGERPRINTS = {
+    "pdq": """SELECT 'pdq' AS kind, d.value, d.bits, CAST(%(match_pdq)s AS integer) AS reach,
+       i * 65536 + (get_byte(d.bytes, 2 * i) << 8 | get_byte(d.bytes, 2 * i + 1)) AS band
+FROM (SELECT d.value, CAST(pdq_bits(d.value) AS bit varying) AS bits,
+             decode(d.value, 'hex') AS bytes
+      FROM (SELECT DISTINCT src.pdq AS value FROM {source} AS src
+            WHERE src.pdq IS NOT NULL AND {quality}) AS d OFFSET 0) AS d
+CROSS JOIN generate_series(0, 15) AS i""",
+    "iscc": """SELECT 'iscc', d.value, d.bits, CAST(%(match_iscc)s AS integer), k.band
+FROM (SELECT d.value, CAST(iscc_content(d.value) AS bit varying) AS bits,
+             iscc_keys(d.value) AS bands
+      FROM (SELECT DISTINCT src.iscc AS value FROM {source} AS src
+            WHERE src.iscc IS NOT NULL) AS d OFFSET 0) AS d
+CROSS JOIN LATERAL unnest(d.bands) AS k(band)""",
+}
+_NEAR = """near AS MATERIALIZED (
+    SELECT c.kind, c.value, array_agg(c.work_id) AS work_ids, array_agg(c.method) AS methods,
+           array_agg(c.distance) AS distances, array_agg(w.key) AS keys,
+           array_agg(w.retired_at) AS retired
+    FROM (SELECT DISTINCT f.kind, f.value, b.work_id, coalesce(b.via, f.kind) AS method,
+                 b.distance
+          FROM (SELECT * FROM ({fingerprints}) AS f ORDER BY f.band OFFSET 0) AS f
+          -- OFFSET 0: a probe of the index per band key, never a join with the whole table
+          CROSS JOIN LATERAL (
+              SELECT b.work_id, b.via, bit_count(b.bits # f.bits) AS distance
+              FROM fingerprint_band b WHERE b.band = f.band
+                -- CASE: only bits of one length are XORed, whatever order the planner
+                -- checks in
+                AND CASE WHEN length(b.bits) = length(f.bits)
+                         THEN bit_count(b.bits # f.bits) <= f.reach END
+              OFFSET 0) AS b) AS c
+    -- a key look-up per candidate: as a join, a planner that expects many candidates
+    -- hashes the whole work table instead
+    CROSS JOIN LATERAL (SELECT w.key, w.retired_at FROM work w WHERE w.id = c.work_id
+                        OFFSET 0) AS w
+    GROUP BY c.kind, c.value)"""
+_CANDIDATES = {
+    "pdq": """SELECT u.*, 1 AS rank
+    FROM unnest(np.work_ids, np.methods, np.distances, np.keys, np.retired)
+         AS u(work_id, method, distance, key, retired_at)
+    WHERE np.value IS NOT NULL AND """ + _QUALITY_OK,
+    "iscc": """SELECT u.*, 2 FROM unnest(ni.work_ids, ni.methods, ni.distances, ni.keys, ni.retired)
+         AS u(work_id, method, distance, key, retired_at)""",
+}
+# a retired work matches no use from its retirement on
+_SIMILAR = """(SELECT c.work_id, c.method, c.distance FROM (
+    {candidates}) AS c
+ WHERE c.retired_at IS NULL OR src.time < c.retired_at
+ ORDER BY c.distance, c.rank, c.key COLLATE "C" LIMIT 1)"""
+_NEAR_JOINS = {"pdq": "LEFT JOIN near AS np ON np.kind = 'pdq' AND np.value = src.pdq",
+               "iscc": "LEFT JOIN near AS ni ON ni.kind = 'iscc' AND ni.value = src.iscc"}
 _NONE = "(SELECT CAST(NULL AS integer), CAST(NULL AS text), CAST(NULL AS integer))"
 
 
@@ -139,12 +179,19 @@ def evaluation(source: str, kinds: frozenset[str] | None = None) -> str:
     branches = [_EXACT.format(kind=kind) for kind in used]
     if kinds is None or "iscc" in kinds:
         branches.append(_INSTANCE)
-    if kinds is None or kinds & {"pdq", "iscc"}:
-        branches.append(_SIMILAR)
+    fingerprinted = [k for k in ("pdq", "iscc") if kinds is None or k in kinds]
+    if fingerprinted:
+        branches.append(_SIMILAR.format(candidates="\n    UNION ALL\n    ".join(
+            _CANDIDATES[k] for k in fingerprinted)))
     branches.append(_NONE)
     match = ("SELECT * FROM (" + "\n UNION ALL ".join(branches)
              + ") AS probes (work_id, match_method, match_distance) LIMIT 1")
-    return _TEMPLATE.format(source=source, match=match)
+    if not fingerprinted:
+        return _TEMPLATE.format(source=source, joins="", match=match)
+    near = _NEAR.format(fingerprints="\n UNION ALL\n".join(
+        _FINGERPRINTS[k].format(source=source, quality=_QUALITY_OK) for k in fingerprinted))
+    return "WITH " + near + _TEMPLATE.format(
+        source=source, joins="\n".join(_NEAR_JOINS[k] for k in fingerprinted), match=match)
 
 
 # --- Accrual of a staged batch ----------------------------------------------------------
@@ -162,6 +209,7 @@ CREATE_ACCRUED_TABLE = f"""
 CREATE TEMP TABLE IF NOT EXISTS {ACCRUED_TABLE} ON COMMIT DELETE ROWS AS
 SELECT {", ".join(ACCRUED_COLUMNS)} FROM usage_event WITH NO DATA
 """
+BATCH_WORK_MEM = "SET LOCAL work_mem = '64MB'"
 ACCRUED_LEFT_OVER = f"SELECT EXISTS (SELECT FROM {ACCRUED_TABLE})"
 EMPTY_ACCRUED_TABLE = f"TRUNCATE {ACCRUED_TABLE}"
 
