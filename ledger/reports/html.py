@@ -221,12 +221,16 @@ def statement_html(data: dict, series: dict | None = None, name: str | None = No
              "quantity": f"{count(line['quantity'])} {text(line['unit'])}".strip(),
              "rate": "" if (r := statement_rate(line)) is None else
              f"{text(r)} {currency}/{text(line['unit'])}",
-             "amount": money(line["amount"], currency), "negative": line["amount"]}
+             "amount": money(line["amount"], currency), "negative": line["amount"],
+             "match": line.get("match") or ""}
             for line in lines]
+    # contract §8: how the events were matched, when any line was not matched exactly
+    matched = [("match", "Matched")] if any(
+        line.get("match") not in (None, "exact") for line in lines) else []
     columns = [("work", "Work"), ("title", "Title"), ("licensee", "Licensee"),
-               ("model", "Model"), ("purpose", "Purpose"), ("usage_period", "Used in"),
-               ("events", "Events"), ("quantity", "Quantity"), ("rate", "Your rate"),
-               ("amount", f"Amount ({currency})")]
+               ("model", "Model"), ("purpose", "Purpose"), *matched,
+               ("usage_period", "Used in"), ("events", "Events"), ("quantity", "Quantity"),
+               ("rate", "Your rate"), ("amount", f"Amount ({currency})")]
     footer = {"work": "Total accrued", "amount": money(data["accrued"], currency)}
     booked = sum(line["events"] for line in lines if line["events"] > 0)
     reversed_ = -sum(line["events"] for line in lines if line["events"] < 0)

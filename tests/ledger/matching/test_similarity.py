@@ -239,6 +239,8 @@ def test_statements_and_transparency_say_how_events_were_matched(catalog, cli, m
     assert line["events"] == 3 and line["match"] == f"pdq ≤{distance}: 2, exact: 1"
     table = cli("report", "statement", "--creator", "alice").stdout
     assert f"pdq ≤{distance}: 2" in " ".join(table.split())
+    html = cli("report", "statement", "--creator", "alice", "--format", "html").stdout
+    assert "<th>Matched</th>" in html and f"pdq ≤{distance}: 2, exact: 1" in html
     page = orjson.loads(cli("report", "transparency", "--licensee", "acme-ai",
                             "--format", "json").stdout)
     assert page["by_method"] == {"exact": 1, "pdq": 2}
