@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -188,20 +188,28 @@ def _write_works(conn: Connection, *, new_works, metadata, identifiers, versions
     plan.changed_work_ids.update(new_ids.values())
 
 
-def plan_work_retirement(key: str, at: datetime | None):  # noqa: ANN201 - a planner
-    """``royalty works retire``: the work matches no use from ``at`` on (None: not retired)."""
+def plan_retirement(table, what: str, key: str, at: datetime | None,  # noqa: ANN001, ANN201
+                    changed: Callable[[Plan, dict], None]):
+    """A planner retiring row ``key`` of ``table`` from ``at`` on (None: not retired);
+    ``changed`` records in the plan what the workers must re-evaluate."""
     def planner(conn: Connection, plan: Plan) -> None:
-        old = repo.rows_by_key(conn, repo.work_t, [key]).get(key)
+        old = repo.rows_by_key(conn, table, [key]).get(key)
         if old is None:
-            plan.error(0, f"no work {key!r}")
+            plan.error(0, f"no {what} {key!r}")
         elif old["retired_at"] == at:
             plan.unchanged += 1
         else:
             plan.updated += 1
-            plan.changed_work_ids.add(old["id"])
+            changed(plan, old)
             plan.writes.append(lambda c: repo.update_rows(
-                c, repo.work_t, [{"id": old["id"], "retired_at": at}]))
+                c, table, [{"id": old["id"], "retired_at": at}]))
     return planner
+
+
+def plan_work_retirement(key: str, at: datetime | None):  # noqa: ANN201 - a planner
+    """``royalty works retire``: the work matches no use from ``at`` on (None: not retired)."""
+    return plan_retirement(repo.work_t, "work", key, at,
+                           lambda plan, old: plan.changed_work_ids.add(old["id"]))
 
 
 def plan_creator_retirement(key: str, at: datetime):  # noqa: ANN201 - a planner

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import Connection
 
 from ledger.catalog import repository as catalog_repo
+from ledger.catalog.importer import plan_retirement
 from ledger.catalog.schemas import LicenseRow
 from ledger.imports import Plan
 from ledger.licensing import repository as repo
@@ -112,15 +113,5 @@ def plan_licenses(conn: Connection, rows: list[tuple[int, LicenseRow]], plan: Pl
 
 def plan_license_retirement(key: str, at: datetime | None):  # noqa: ANN201 - a planner
     """``royalty licenses retire``: the license covers no use from ``at`` on."""
-    def planner(conn: Connection, plan: Plan) -> None:
-        old = catalog_repo.rows_by_key(conn, repo.license_t, [key]).get(key)
-        if old is None:
-            plan.error(0, f"no license {key!r}")
-        elif old["retired_at"] == at:
-            plan.unchanged += 1
-        else:
-            plan.updated += 1
-            plan.changed_licensee_ids.add(old["licensee_id"])
-            plan.writes.append(lambda c: catalog_repo.update_rows(
-                c, repo.license_t, [{"id": old["id"], "retired_at": at}]))
-    return planner
+    return plan_retirement(repo.license_t, "license", key, at,
+                           lambda plan, old: plan.changed_licensee_ids.add(old["licensee_id"]))
