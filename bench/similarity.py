@@ -22,7 +22,7 @@ The ratio similarity / exact-only (target ≥ 0.6) is of the two rates in this r
 
 Lookup cost: ``--lookup-sizes`` band tables (as ``fingerprint_band``) of that many
 registered hashes; 2,000 near-duplicate queries run as one set-based statement (as a batch
-does: the 32,000 band probes in key order), timed; per item = time / 2,000. Candidates
+does: the 28,000 band probes in key order), timed; per item = time / 2,000. Candidates
 per item: the band entries sharing a band with the query (compared by ``bit_count``).
 """
 
@@ -194,7 +194,10 @@ def run_pass(url: str, broker_url: str, events: list[dict], copies: dict[str, in
         empty_events(conn)
     rate = len(events) / result["e2e_s"]
     say(f"  {len(events):,} events booked in {result['e2e_s']:.1f}s: {rate:,.0f} ev/s; "
-        f"{result['batches']} batches")
+        f"{result['batches']} batches; published in {result['publish_s']:.1f}s")
+    cpu = result["cpu"]
+    say("  CPU seconds: " + ", ".join(f"{part} {cpu[part]:.1f}" for part in cpu)
+        + f"; machine busy {result['busy']:.0%}")
     say("  by method / outcome: " + ", ".join(f"{k} {v:,}" for k, v in sorted(outcomes.items())))
     say(f"  near-duplicates paid to the work they copy: {found:,} of {len(copies):,} "
         f"({found / max(len(copies), 1):.1%})")
@@ -202,12 +205,15 @@ def run_pass(url: str, broker_url: str, events: list[dict], copies: dict[str, in
 
 
 def lookup_cost(server_url: str, sizes: list[int], queries: int = 2_000) -> None:
-    """The production look-up (``fingerprint_band``'s index, 16 ranges an item) on tables
+    """The production look-up (``fingerprint_band``'s index, 14 ranges an item) on tables
     of growing size; one statement for all queries, as a batch runs it."""
+    if not sizes:
+        return
     say("similarity lookup cost (one set-based statement for all queries):")
     rng = random.Random(7)
     url = _url(server_url)
     with psycopg.connect(ledger_db.libpq_url(url), autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_band")
         conn.execute("CREATE TABLE bench_band (band integer, bits bit varying, work_id integer)")
         loaded = 0
         for size in sorted(sizes):
@@ -229,13 +235,11 @@ def lookup_cost(server_url: str, sizes: list[int], queries: int = 2_000) -> None
             # the batch in key order, one index range each, the bits compared in the index
             statement = """
                 SELECT f.value, min(b.distance)
-                FROM (SELECT d.value, d.bits,
-                             i * 65536 + (get_byte(d.bytes, 2 * i) << 8
-                                          | get_byte(d.bytes, 2 * i + 1)) AS band
-                      FROM (SELECT value, pdq_bits(value) AS bits,
-                                   decode(value, 'hex') AS bytes
+                FROM (SELECT d.value, d.bits, k.band
+                      FROM (SELECT value, CAST(pdq_bits(value) AS bit varying) AS bits,
+                                   pdq_keys(value) AS bands
                             FROM unnest(%s::text[]) AS value OFFSET 0) AS d
-                      CROSS JOIN generate_series(0, 15) AS i ORDER BY 3 OFFSET 0) AS f
+                      CROSS JOIN LATERAL unnest(d.bands) AS k(band) ORDER BY 3 OFFSET 0) AS f
                 CROSS JOIN LATERAL (
                     SELECT bit_count(b.bits # f.bits) AS distance
                     FROM bench_band b WHERE b.band = f.band
@@ -263,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=1000, help="events per message")
     parser.add_argument("--lookup-sizes", default="100000,1000000")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--reuse", action="store_true",
+                        help="use the catalog a --keep run left (same sizes), and keep it")
     args = parser.parse_args(argv)
     server_url = os.environ.get("ROYALTY_DATABASE_URL") or DEFAULT_SERVER
     broker_url = os.environ.get("ROYALTY_BROKER_URL") or DEFAULT_BROKER
@@ -270,8 +276,12 @@ def main(argv: list[str] | None = None) -> int:
         f"50% exact); {args.works:,} works, {args.hashes:,} PDQ hashes, {args.isccs:,} ISCCs; "
         f"{os.cpu_count()} CPUs")
     t = time.perf_counter()
-    url = fresh_database(server_url, args.works, args.hashes, args.isccs)
-    say(f"  catalog ready in {time.perf_counter() - t:.0f}s (not timed)")
+    if args.reuse:
+        url = _url(server_url)
+        say("  reusing the kept catalog")
+    else:
+        url = fresh_database(server_url, args.works, args.hashes, args.isccs)
+        say(f"  catalog ready in {time.perf_counter() - t:.0f}s (not timed)")
     try:
         similar_events, copies = make_events(args.events, args.works, args.hashes,
                                              exact_only=False, seed=1)
@@ -290,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         lookup_cost(server_url, [int(s) for s in args.lookup_sizes.split(",") if s])
         return 0 if ratio >= TARGET_RATIO else 1
     finally:
-        if not args.keep:
+        if not (args.keep or args.reuse):
             with psycopg.connect(ledger_db.libpq_url(server_url), autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
 

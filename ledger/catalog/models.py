@@ -98,7 +98,7 @@ class WorkIdentifier(SQLModel, table=True):
     work_id: int = Field(sa_column=Column(Integer, ForeignKey("work.id"), nullable=False))
     # How it came to the work: NULL imported, "review" or "claim" an accepted candidate (a
     # match through it says so). Its pdq and iscc values are found by the bands of their
-    # bits (GIN indexes on pdq_keys / iscc_keys, made by migration 0021).
+    # bits (GIN indexes on pdq_keys / iscc_keys, made by migrations 0021 and 0022).
     via: str | None = Field(default=None, sa_column=Column(Text))
     # A pdq's or iscc's bits (the ISCC Content-Code's), band keys and ISCC Instance-Code,
     # decoded by the SQL functions of migration 0021 when the row is written.
@@ -146,8 +146,9 @@ class SplitShare(SQLModel, table=True):
 
 
 class FingerprintBand(SQLModel, table=True):
-    """One row per 16-bit band of each registered fingerprint, with its bits: the index
-    an event's similarity look-up reads (kept by triggers on ``work_identifier``)."""
+    """One row per band of each registered fingerprint (``rules.PDQ_BANDS``, ``ISCC_BANDS``),
+    with its bits: the index an event's similarity look-up reads (kept by triggers on
+    ``work_identifier``)."""
 
     __tablename__ = "fingerprint_band"
     __table_args__ = (Index("fingerprint_band_band", "band",

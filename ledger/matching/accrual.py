@@ -37,6 +37,7 @@ def accrue(conn: psycopg.Connection, columns: tuple[str, ...], source: str,
     locks.hold(conn, locks.CATALOG_LOCK, shared=True)
     # the batch's fingerprint probes are sorted by band key in memory, not on disk
     conn.execute(sql.BATCH_WORK_MEM)
+    conn.execute(sql.BATCH_NO_JIT)
     conn.execute(sql.CREATE_ACCRUED_TABLE)
     # Emptied by the commit (cheaper than a TRUNCATE per batch); an earlier batch of the same
     # transaction (replayed dead letters) left its rows.

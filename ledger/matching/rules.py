@@ -80,7 +80,12 @@ def evaluate(*, identifiers: Mapping[str, str], licensee: str, purpose: str, at:
 # --- Similarity (contract §8) -----------------------------------------------------------
 
 KIND_ORDER = ("pdq", "iscc")  # ties at one distance: pdq before iscc
-BAND_HEX = 4  # the index's bands: 16 bits, 4 hex digits
+# The index's bands, in bits from the first (migration 0022): a PDQ hash's 256 bits in 14
+# bands, an ISCC Content-Code's 64 in 4. Two fingerprints within (bands - 1) bits of each
+# other always share one.
+PDQ_BANDS = (19,) * 4 + (18,) * 10
+ISCC_BANDS = (16,) * 4
+PDQ_KEY_BASE = 2 ** 23  # band i of a PDQ hash is keyed PDQ_KEY_BASE + i * 2^19 + its value
 
 
 @dataclass(frozen=True)
@@ -90,10 +95,16 @@ class Match:
     distance: int | None
 
 
-def shares_band(a: str, b: str) -> bool:
-    """Whether the band index finds ``b`` for ``a``: one 16-bit band equal. Always so
-    within 15 bits (PDQ) or 3 bits (ISCC Content-Code); often beyond."""
-    return any(a[i:i + BAND_HEX] == b[i:i + BAND_HEX] for i in range(0, len(a), BAND_HEX))
+def shares_band(a: str, b: str, bands: tuple[int, ...]) -> bool:
+    """Whether the band index finds ``b`` for ``a`` (hex of the same length): one band of
+    ``bands`` equal. Always so within 13 bits (PDQ) or 3 bits (ISCC Content-Code); often
+    beyond."""
+    differ, end = int(a, 16) ^ int(b, 16), 4 * len(a)
+    for width in bands:
+        end -= width
+        if not differ >> end & ((1 << width) - 1):
+            return True
+    return False
 
 
 def match_fingerprints(item: Mapping[str, object],
@@ -115,7 +126,7 @@ def match_fingerprints(item: Mapping[str, object],
     quality = item.get("pdq_quality")
     if isinstance(pdq, str) and (quality is None or quality >= PDQ_MIN_QUALITY):
         for kind, value, work in registered:
-            if kind == "pdq" and shares_band(value, pdq):
+            if kind == "pdq" and shares_band(value, pdq, PDQ_BANDS):
                 distance = hamming(value, pdq)
                 if distance <= match_pdq:
                     found.append((distance, 0, work, "pdq"))
@@ -124,7 +135,7 @@ def match_fingerprints(item: Mapping[str, object],
             other = units_of(value) if kind == "iscc" else None
             if (other is not None and other.content is not None
                     and other.content_type == units.content_type
-                    and shares_band(other.content, units.content)):
+                    and shares_band(other.content, units.content, ISCC_BANDS)):
                 distance = hamming(other.content, units.content)
                 if distance <= match_iscc:
                     found.append((distance, 1, work, "iscc"))

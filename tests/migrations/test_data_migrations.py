@@ -6,8 +6,10 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from alembic import command
 
 from ledger import migrate
+from ledger.matching import rules
 from tests.conftest import migrated_database
 
 
@@ -79,3 +81,36 @@ def test_the_usage_work_tally_starts_from_the_stored_events(at_0012: str) -> Non
         rows = conn.execute("SELECT licensee_id, model, work_id, split_version_id, events, "
                             "accrued FROM usage_work_tally ORDER BY 3, 4").fetchall()
     assert rows == [(1, "m", 7, 70, 2, 1), (1, "m", 7, 71, 1, 1), (1, None, 8, 80, 1, 1)]
+
+
+@pytest.fixture
+def at_0021(server_url: str) -> Iterator[str]:
+    yield from migrated_database(server_url, "royalty_mig", "0021")
+
+
+def _pdq_keys(value: str, bands: tuple[int, ...], base: int, step: int) -> list[int]:
+    number, end, keys = int(value, 16), 256, []
+    for i, width in enumerate(bands):
+        end -= width
+        keys.append(base + i * step + (number >> end & ((1 << width) - 1)))
+    return keys
+
+
+def test_registered_hashes_are_banded_again(at_0021: str) -> None:
+    pdq = "f0e1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff"
+    with psycopg.connect(at_0021) as conn:
+        conn.execute("INSERT INTO work (id, key, title) VALUES (1, 'w-1', 'W')")
+        conn.execute("INSERT INTO work_identifier (kind, value, work_id) VALUES ('pdq', %s, 1)",
+                     (pdq,))
+    migrate.upgrade(at_0021)
+    wide = sorted(_pdq_keys(pdq, rules.PDQ_BANDS, rules.PDQ_KEY_BASE, 2 ** 19))
+    narrow = sorted(_pdq_keys(pdq, (16,) * 16, 0, 2 ** 16))
+    with psycopg.connect(at_0021) as conn:
+        assert conn.execute("SELECT bands FROM work_identifier").fetchone()[0] == wide
+        assert [r[0] for r in conn.execute(
+            "SELECT band FROM fingerprint_band ORDER BY band")] == wide
+    command.downgrade(migrate.alembic_config(at_0021), "0021")
+    with psycopg.connect(at_0021) as conn:
+        assert conn.execute("SELECT bands FROM work_identifier").fetchone()[0] == narrow
+        assert [r[0] for r in conn.execute(
+            "SELECT band FROM fingerprint_band ORDER BY band")] == narrow

@@ -111,3 +111,26 @@ def test_the_sql_agrees_with_the_reference(cli, ledger) -> None:
     # the sample covers both sides of the thresholds, and ties
     assert 40 < matched < len(items) - 20
     assert any(stored[e["id"]][0] == "w-twin-a" for e in events)
+
+
+def test_the_band_index_finds_what_the_reference_says(ledger) -> None:
+    """A registered hash is a candidate exactly when the reference's bands say so: pairs
+    13 bits apart always share a band; pairs further apart, with every band touched or
+    one left whole, as the flips fall."""
+    rng = random.Random(22)
+    pairs = []
+    for distance in [0, 1, 13] * 20 + [14, 20, 31, 40, 60] * 60:
+        a = format(rng.getrandbits(256), "064x")
+        pairs.append((a, _flip(a, rng.sample(range(256), distance))))
+    # one flip in each band (14 apart): no band left whole
+    a = format(rng.getrandbits(256), "064x")
+    starts = [sum(rules.PDQ_BANDS[:i]) for i in range(len(rules.PDQ_BANDS))]
+    pairs.append((a, _flip(a, [255 - s for s in starts])))
+    with ledger.connect() as conn:
+        found = conn.execute(
+            "SELECT pdq_keys(a) && pdq_keys(b) FROM unnest(%s::text[], %s::text[]) AS p(a, b)",
+            ([a for a, _ in pairs], [b for _, b in pairs])).fetchall()
+    expected = [rules.shares_band(a, b, rules.PDQ_BANDS) for a, b in pairs]
+    assert [f for (f,) in found] == expected
+    assert all(expected[:60]) and not expected[-1]
+    assert 0 < expected[60:-1].count(False) < len(expected) - 61
