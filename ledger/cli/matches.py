@@ -19,14 +19,15 @@ claims_app = typer.Typer(help="Creators' claims on items in suspense.", no_args_
 FORMAT = format_option()
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file instead of the terminal.")
 BY = typer.Option(..., "--by", help="Who decides (kept with the decision).")
-COLUMNS = ("id", "kind", "value", "work", "method", "distance", "events", "quantity",
-           "claim", "creator", "dispute", "matched_elsewhere", "note")
+COLUMNS = ("id", "kind", "value", "work", "method", "distance", "events", "quantity", "gross",
+           "net", "claim", "creator", "dispute", "matched_elsewhere", "note")
 
 
 @matches_app.command("review")
 def review(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
     """Open candidates, nearest first: fingerprints in suspense near a registered work
-    (beyond the auto-match threshold, within the review threshold) and creators' claims."""
+    (beyond the auto-match threshold, within the review threshold) and creators' claims,
+    with their events in suspense and what accepting would book (gross, net)."""
     from ledger.matching import review as reviewing
 
     with get_ledger().connect() as conn, working("looking for candidates …"):

@@ -31,9 +31,29 @@ def propose(conn: psycopg.Connection) -> int:
 def open_candidates(conn: psycopg.Connection, ids: list[int] | None = None) -> list[dict]:
     cur = conn.cursor(row_factory=dict_row)
     rows = cur.execute(sql.open_candidates(IDENTIFIER_KINDS), {"ids": ids}).fetchall()
+    stakes: dict[int, list[dict]] = {}
+    for stake in cur.execute(sql.candidate_stakes(IDENTIFIER_KINDS),
+                             {"ids": ids, **thresholds.params()}):
+        stakes.setdefault(stake["candidate_id"], []).append(stake)
     for row in rows:
         row["dispute"] = bool(row["matched_elsewhere"]) and row["method"] == "claim"
+        row["gross"], row["net"] = _at_stake(stakes.get(row["id"], []))
     return rows
+
+
+def _at_stake(stakes: list[dict]) -> tuple[str, str]:
+    """What accepting would book, per currency ("0.009200000 USD"); uses a pool or revenue
+    share prices at its period's close are counted beside it."""
+    gross, net = [], []
+    for stake in stakes:
+        if stake["gross"] is not None:
+            gross.append(f"{stake['gross']} {stake['currency']}")
+            net.append(f"{stake['net']} {stake['currency']}")
+        if stake["pooled"]:
+            pooled = f"{stake['pooled']} pooled use(s) in {stake['currency']}"
+            gross.append(pooled)
+            net.append(pooled)
+    return "; ".join(gross), "; ".join(net)
 
 
 @dataclass(frozen=True)

@@ -570,6 +570,31 @@ ORDER BY o.distance NULLS LAST, o.id
 """
 
 
+# What each open candidate's events in suspense would earn if it were accepted: each event
+# evaluated as the batch evaluation does (license, opt-outs, price), its match forced to the
+# candidate's work; per currency, the gross and the net (creators' share), and the uses a
+# pool or revenue share would price at its period's close.
+def candidate_stakes(kinds: tuple[str, ...]) -> str:
+    source = "(" + "\n UNION ALL ".join(
+        f"SELECT e.time, e.licensee_id, e.purpose, e.quantity, e.unit, o.id AS candidate_id, "
+        f"o.work_id AS candidate_work "
+        f"FROM open o JOIN usage_event e ON o.kind = '{kind}' AND e.{kind} = o.value "
+        f"WHERE e.outcome = 'unmatched'"
+        for kind in kinds) + ")"
+    forced = ("SELECT src.candidate_work AS work_id, CAST('review' AS text) AS match_method, "
+              "CAST(NULL AS integer) AS match_distance")
+    return f"""
+WITH open AS (
+    SELECT c.id, c.kind, c.value, c.work_id FROM match_candidate c
+    WHERE c.status = 'open' AND (%(ids)s::bigint[] IS NULL OR c.id = ANY(%(ids)s::bigint[]))
+), evaluated AS ({_TEMPLATE.format(source=source, joins="", match=forced)})
+SELECT candidate_id, currency, sum(gross) AS gross, sum(net) AS net,
+       count(*) FILTER (WHERE gross IS NULL) AS pooled
+FROM evaluated WHERE outcome = 'accrued'
+GROUP BY candidate_id, currency ORDER BY candidate_id, currency
+"""
+
+
 CANDIDATES_FOR_DECISION = """
 SELECT c.id, c.kind, c.value, c.work_id, w.key, c.method, c.status, c.decided_by, c.decided_at
 FROM match_candidate c JOIN work w ON w.id = c.work_id

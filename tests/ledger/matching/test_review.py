@@ -5,9 +5,12 @@ with every reason."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import orjson
 import pytest
 
+from ledger.accounting.money import price_event
 from ledger.ingest import store
 from ledger.ingest.events import BATCH
 from tests.builders import creator, jsonl, licensee, license, sha, work
@@ -68,13 +71,17 @@ def test_accepting_a_candidate_pays_back_its_events(cli, ledger, setup) -> None:
             for c in candidates] == [("w-rocket", "pdq", 40, 2, "review"),
                                      ("w-coffee", "pdq", 50, 1, "review")]
     assert candidates[0]["quantity"] == "4"
+    # what accepting would book, priced by the reference model (l-1: 0.0023 a use, fee 0.15)
+    priced = [price_event(Decimal(q), Decimal("0.0023"), Decimal("0.15")) for q in ("1", "3")]
+    assert candidates[0]["gross"] == f"{sum(p.gross for p in priced)} USD"
+    assert candidates[0]["net"] == f"{sum(p.net for p in priced)} USD"
     assert _event(ledger, "far-1")[0] == "unmatched"
     result = cli("matches", "accept", str(candidates[0]["id"]), "--by", "ops@example.org")
     assert result.code == 0, result.stderr
     assert "2 event(s) changed, 2 booked" in result.stdout
     outcome, work_key, method, distance, net = _event(ledger, "far-2")
     assert (outcome, work_key, method, distance) == ("accrued", "w-rocket", "review", 0)
-    assert net > 0
+    assert f"{net + _event(ledger, 'far-1')[4]} USD" == candidates[0]["net"]  # as announced
     # later events with the same fingerprint match it directly
     assert [c["work"] for c in _review(cli)] == ["w-coffee"]
     with ledger.connect() as conn:
