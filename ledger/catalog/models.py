@@ -147,8 +147,8 @@ class SplitShare(SQLModel, table=True):
 
 class FingerprintBand(SQLModel, table=True):
     """One row per band of each registered fingerprint (``rules.PDQ_BANDS``, ``ISCC_BANDS``),
-    with its bits: the index an event's similarity look-up reads (kept by triggers on
-    ``work_identifier``)."""
+    with its bits zero-padded to 256 (an ISCC Content-Code's 64): the index an event's
+    similarity look-up reads (kept by triggers on ``work_identifier``)."""
 
     __tablename__ = "fingerprint_band"
     __table_args__ = (Index("fingerprint_band_band", "band",

@@ -129,8 +129,10 @@ FROM (SELECT d.value, CAST(pdq_bits(d.value) AS bit varying) AS bits
       FROM (SELECT DISTINCT src.pdq AS value FROM {source} AS src
             WHERE src.pdq IS NOT NULL AND {quality}) AS d OFFSET 0) AS d
 CROSS JOIN LATERAL unnest(""" + _pdq_keys("d.bits") + """) AS k(band)""",
+    # (padded as fingerprint_band's bits are)
     "iscc": """SELECT 'iscc', d.value, d.bits, CAST(%(match_iscc)s AS integer), k.band
-FROM (SELECT d.value, CAST(iscc_content(d.value) AS bit varying) AS bits,
+FROM (SELECT d.value, CAST(iscc_content(d.value) AS bit varying)
+                      || CAST(repeat('0', 192) AS bit varying) AS bits,
              iscc_keys(d.value) AS bands
       FROM (SELECT DISTINCT src.iscc AS value FROM {source} AS src
             WHERE src.iscc IS NOT NULL) AS d OFFSET 0) AS d
@@ -147,10 +149,8 @@ _NEAR = """near AS MATERIALIZED (
           CROSS JOIN LATERAL (
               SELECT b.work_id, b.via, bit_count(b.bits # f.bits) AS distance
               FROM fingerprint_band b WHERE b.band = f.band
-                -- CASE: only bits of one length are XORed, whatever order the planner
-                -- checks in
-                AND CASE WHEN length(b.bits) = length(f.bits)
-                         THEN bit_count(b.bits # f.bits) <= f.reach END
+                -- (every fingerprint_band row holds 256 bits, an ISCC's zero-padded)
+                AND bit_count(b.bits # f.bits) <= f.reach
               OFFSET 0) AS b) AS c
     -- a key look-up per candidate: as a join, a planner that expects many candidates
     -- hashes the whole work table instead

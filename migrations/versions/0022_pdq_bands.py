@@ -10,7 +10,9 @@ found is still found (``bench/fingerprint_thresholds.py``, "found by the index")
 
 ``pdq_keys`` returns the new keys, from 2^23 up (the ISCC keys lie below 2^22 and do not
 change); ``work_identifier.bands`` is computed again (a generated column is not recomputed
-when its function changes) and ``fingerprint_band`` rebuilt from it.
+when its function changes) and ``fingerprint_band`` rebuilt from it. Its bits are now
+zero-padded to 256 (an ISCC Content-Code's 64 bits too), so that any two of them XOR and
+a look-up compares them with no test of their length first.
 
 Revision ID: 0022
 Revises: 0021
@@ -59,7 +61,40 @@ NARROW_KEYS = "\n".join([
 ])
 
 
-def _rebuild(keys: str) -> None:
+def _padded(column: str, pad: bool) -> str:
+    if not pad:
+        return column
+    return f"{column} || CAST(repeat('0', 256 - length({column})) AS bit varying)"
+
+
+def _triggers(pad: bool) -> str:
+    """fingerprint_band's triggers (migration 0021's), its bits zero-padded to 256 or not."""
+    return f"""
+CREATE OR REPLACE FUNCTION fingerprint_bands_added() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO fingerprint_band (band, bits, work_id, via)
+    SELECT k.band, {_padded("n.bits", pad)}, n.work_id, n.via
+    FROM added n CROSS JOIN LATERAL unnest(n.bands) AS k(band)
+    WHERE n.bands IS NOT NULL;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION fingerprint_bands_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM fingerprint_band b
+    USING (SELECT k.band, {_padded("o.bits", pad)} AS bits, o.work_id FROM removed o
+           CROSS JOIN LATERAL unnest(o.bands) AS k(band) WHERE o.bands IS NOT NULL) AS r
+    WHERE b.band = r.band AND b.work_id = r.work_id AND b.bits = r.bits;
+    -- another identifier of the same work with the same bits keeps its rows
+    INSERT INTO fingerprint_band (band, bits, work_id, via)
+    SELECT k.band, {_padded("i.bits", pad)}, i.work_id, i.via
+    FROM work_identifier i CROSS JOIN LATERAL unnest(i.bands) AS k(band)
+    WHERE i.bands IS NOT NULL AND (i.work_id, i.bits) IN (SELECT work_id, bits FROM removed);
+    RETURN NULL;
+END $$;
+"""
+
+
+def _rebuild(keys: str, pad: bool) -> None:
     op.drop_index("work_identifier_bands", table_name="work_identifier")
     op.drop_column("work_identifier", "bands")
     op.execute(keys)
@@ -69,10 +104,11 @@ def _rebuild(keys: str) -> None:
                     postgresql_using="gin", postgresql_where=sa.text("bands IS NOT NULL"),
                     postgresql_with={"fastupdate": "off"})
     op.drop_index("fingerprint_band_band", table_name="fingerprint_band")
+    op.execute(_triggers(pad))
     op.execute("TRUNCATE fingerprint_band")
-    op.execute("""
+    op.execute(f"""
         INSERT INTO fingerprint_band (band, bits, work_id, via)
-        SELECT k.band, i.bits, i.work_id, i.via
+        SELECT k.band, {_padded("i.bits", pad)}, i.work_id, i.via
         FROM work_identifier i CROSS JOIN LATERAL unnest(i.bands) AS k(band)
         WHERE i.bands IS NOT NULL""")
     op.create_index("fingerprint_band_band", "fingerprint_band", ["band"],
@@ -80,8 +116,8 @@ def _rebuild(keys: str) -> None:
 
 
 def upgrade() -> None:
-    _rebuild(WIDE_KEYS)
+    _rebuild(WIDE_KEYS, pad=True)
 
 
 def downgrade() -> None:
-    _rebuild(NARROW_KEYS)
+    _rebuild(NARROW_KEYS, pad=False)

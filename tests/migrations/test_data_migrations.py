@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import iscc_core
 import psycopg
 import pytest
 from alembic import command
@@ -96,21 +97,37 @@ def _pdq_keys(value: str, bands: tuple[int, ...], base: int, step: int) -> list[
     return keys
 
 
+ISCC = "ISCC:" + iscc_core.encode_component(iscc_core.MT.CONTENT, iscc_core.ST_CC.IMAGE,
+                                            iscc_core.VS.V0, 64, bytes.fromhex("0123456789abcdef"))
+
+
 def test_registered_hashes_are_banded_again(at_0021: str) -> None:
     pdq = "f0e1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff"
     with psycopg.connect(at_0021) as conn:
         conn.execute("INSERT INTO work (id, key, title) VALUES (1, 'w-1', 'W')")
-        conn.execute("INSERT INTO work_identifier (kind, value, work_id) VALUES ('pdq', %s, 1)",
-                     (pdq,))
+        conn.execute("INSERT INTO work_identifier (kind, value, work_id) VALUES ('pdq', %s, 1), "
+                     "('iscc', %s, 1)", (pdq, ISCC))
     migrate.upgrade(at_0021)
     wide = sorted(_pdq_keys(pdq, rules.PDQ_BANDS, rules.PDQ_KEY_BASE, 2 ** 19))
     narrow = sorted(_pdq_keys(pdq, (16,) * 16, 0, 2 ** 16))
     with psycopg.connect(at_0021) as conn:
-        assert conn.execute("SELECT bands FROM work_identifier").fetchone()[0] == wide
+        assert conn.execute("SELECT bands FROM work_identifier WHERE kind = 'pdq'"
+                            ).fetchone()[0] == wide
         assert [r[0] for r in conn.execute(
-            "SELECT band FROM fingerprint_band ORDER BY band")] == wide
+            "SELECT band FROM fingerprint_band WHERE band >= %s ORDER BY band",
+            (rules.PDQ_KEY_BASE,))] == wide
+        # every band row holds 256 bits, the ISCC's 64 zero-padded
+        assert conn.execute("SELECT array_agg(DISTINCT length(bits)), count(*) "
+                            "FROM fingerprint_band").fetchone() == ([256], 14 + 4)
+        assert conn.execute("SELECT bool_and(b.bits = i.bits || CAST(repeat('0', 192) AS "
+                            "bit varying)) FROM fingerprint_band b JOIN work_identifier i "
+                            "ON i.kind = 'iscc' AND b.band < %s",
+                            (rules.PDQ_KEY_BASE,)).fetchone()[0]
     command.downgrade(migrate.alembic_config(at_0021), "0021")
     with psycopg.connect(at_0021) as conn:
-        assert conn.execute("SELECT bands FROM work_identifier").fetchone()[0] == narrow
+        assert conn.execute("SELECT bands FROM work_identifier WHERE kind = 'pdq'"
+                            ).fetchone()[0] == narrow
         assert [r[0] for r in conn.execute(
-            "SELECT band FROM fingerprint_band ORDER BY band")] == narrow
+            "SELECT band FROM fingerprint_band WHERE length(bits) = 256 ORDER BY band")] == narrow
+        assert conn.execute("SELECT count(*) FROM fingerprint_band WHERE length(bits) = 64"
+                            ).fetchone()[0] == 4
