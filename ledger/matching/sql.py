@@ -121,42 +121,45 @@ def _pdq_keys(bits: str) -> str:
     return "ARRAY[" + ",\n      ".join(keys) + "]"
 
 
-# Each distinct fingerprint of the batch, a row per band key.
+# Each distinct fingerprint of the batch, with its bits and band keys.
 _FINGERPRINTS = {
     "pdq": """SELECT 'pdq' AS kind, d.value, d.bits, CAST(%(match_pdq)s AS integer) AS reach,
-       k.band
+       """ + _pdq_keys("d.bits") + """ AS bands
 FROM (SELECT d.value, CAST(pdq_bits(d.value) AS bit varying) AS bits
       FROM (SELECT DISTINCT src.pdq AS value FROM {source} AS src
-            WHERE src.pdq IS NOT NULL AND {quality}) AS d OFFSET 0) AS d
-CROSS JOIN LATERAL unnest(""" + _pdq_keys("d.bits") + """) AS k(band)""",
+            WHERE src.pdq IS NOT NULL AND {quality}) AS d OFFSET 0) AS d""",
     # (padded as fingerprint_band's bits are)
-    "iscc": """SELECT 'iscc', d.value, d.bits, CAST(%(match_iscc)s AS integer), k.band
-FROM (SELECT d.value, CAST(iscc_content(d.value) AS bit varying)
-                      || CAST(repeat('0', 192) AS bit varying) AS bits,
-             iscc_keys(d.value) AS bands
-      FROM (SELECT DISTINCT src.iscc AS value FROM {source} AS src
-            WHERE src.iscc IS NOT NULL) AS d OFFSET 0) AS d
-CROSS JOIN LATERAL unnest(d.bands) AS k(band)""",
+    "iscc": """SELECT 'iscc', d.value, CAST(iscc_content(d.value) AS bit varying)
+                         || CAST(repeat('0', 192) AS bit varying),
+       CAST(%(match_iscc)s AS integer), iscc_keys(d.value)
+FROM (SELECT DISTINCT src.iscc AS value FROM {source} AS src
+      WHERE src.iscc IS NOT NULL) AS d""",
 }
-_NEAR = """near AS MATERIALIZED (
-    SELECT c.kind, c.value, array_agg(c.work_id) AS work_ids, array_agg(c.method) AS methods,
-           array_agg(c.distance) AS distances, array_agg(w.key) AS keys,
-           array_agg(w.retired_at) AS retired
-    FROM (SELECT DISTINCT f.kind, f.value, b.work_id, coalesce(b.via, f.kind) AS method,
-                 b.distance
-          FROM (SELECT * FROM ({fingerprints}) AS f ORDER BY f.band OFFSET 0) AS f
+# The fingerprints numbered: the probes and their candidates carry the number, not the value
+# (narrower rows to sort), and the value is joined back once per candidate.
+_NEAR = """fingerprints AS MATERIALIZED (
+    SELECT row_number() OVER () AS n, f.* FROM ({fingerprints}) AS f
+), near AS MATERIALIZED (
+    SELECT d.kind, d.value, array_agg(c.work_id) AS work_ids,
+           array_agg(coalesce(c.via, d.kind)) AS methods, array_agg(c.distance) AS distances,
+           array_agg(w.key) AS keys, array_agg(w.retired_at) AS retired
+    FROM (SELECT DISTINCT p.n, b.work_id, b.via, b.distance
+          FROM (SELECT f.n, f.bits, f.reach, k.band
+                FROM fingerprints AS f CROSS JOIN LATERAL unnest(f.bands) AS k(band)
+                ORDER BY k.band OFFSET 0) AS p
           -- OFFSET 0: a probe of the index per band key, never a join with the whole table
           CROSS JOIN LATERAL (
-              SELECT b.work_id, b.via, bit_count(b.bits # f.bits) AS distance
-              FROM fingerprint_band b WHERE b.band = f.band
+              SELECT b.work_id, b.via, bit_count(b.bits # p.bits) AS distance
+              FROM fingerprint_band b WHERE b.band = p.band
                 -- (every fingerprint_band row holds 256 bits, an ISCC's zero-padded)
-                AND bit_count(b.bits # f.bits) <= f.reach
+                AND bit_count(b.bits # p.bits) <= p.reach
               OFFSET 0) AS b) AS c
+    JOIN fingerprints AS d ON d.n = c.n
     -- a key look-up per candidate: as a join, a planner that expects many candidates
     -- hashes the whole work table instead
     CROSS JOIN LATERAL (SELECT w.key, w.retired_at FROM work w WHERE w.id = c.work_id
                         OFFSET 0) AS w
-    GROUP BY c.kind, c.value)"""
+    GROUP BY d.kind, d.value)"""
 _CANDIDATES = {
     "pdq": """SELECT u.*, 1 AS rank
     FROM unnest(np.work_ids, np.methods, np.distances, np.keys, np.retired)
