@@ -513,18 +513,19 @@ JOIN {REEVALUATED_TABLE} r ON r.id = v.id
 PROPOSE = """
 INSERT INTO match_candidate (kind, value, work_id, method, distance)
 SELECT f.kind, f.value, n.work_id, 'review', n.distance
-FROM (SELECT DISTINCT 'pdq' AS kind, e.pdq AS value, pdq_bits(e.pdq) AS bits,
-             pdq_keys(e.pdq) AS bands, %(review_pdq)s AS reach
-      FROM usage_event e
-      WHERE e.outcome = 'unmatched' AND e.pdq IS NOT NULL
-        AND coalesce(CAST(e.extensions #>> '{item,pdq_quality}' AS integer), 100)
-            >= %(min_pdq_quality)s
+FROM (SELECT 'pdq' AS kind, d.value, pdq_bits(d.value) AS bits, pdq_keys(d.value) AS bands,
+             %(review_pdq)s AS reach
+      -- each distinct fingerprint decoded once, however many events carry it
+      FROM (SELECT DISTINCT e.pdq AS value FROM usage_event e
+            WHERE e.outcome = 'unmatched' AND e.pdq IS NOT NULL
+              AND coalesce(CAST(e.extensions #>> '{item,pdq_quality}' AS integer), 100)
+                  >= %(min_pdq_quality)s) AS d
       UNION ALL
-      SELECT DISTINCT 'iscc', e.iscc, CAST(iscc_content(e.iscc) AS bit varying),
-             iscc_keys(e.iscc), %(review_iscc)s
-      FROM usage_event e
-      WHERE e.outcome = 'unmatched' AND e.iscc IS NOT NULL
-        AND iscc_content(e.iscc) IS NOT NULL) AS f
+      SELECT 'iscc', d.value, CAST(iscc_content(d.value) AS bit varying), iscc_keys(d.value),
+             %(review_iscc)s
+      FROM (SELECT DISTINCT e.iscc AS value FROM usage_event e
+            WHERE e.outcome = 'unmatched' AND e.iscc IS NOT NULL) AS d
+      WHERE iscc_content(d.value) IS NOT NULL) AS f
 CROSS JOIN LATERAL (
     SELECT i.work_id, bit_count(i.bits # f.bits) AS distance
     FROM work_identifier i
