@@ -127,13 +127,13 @@ _FINGERPRINTS = {
        """ + _pdq_keys("d.bits") + """ AS bands
 FROM (SELECT d.value, CAST(pdq_bits(d.value) AS bit varying) AS bits
       FROM (SELECT DISTINCT src.pdq AS value FROM {source} AS src
-            WHERE src.pdq IS NOT NULL AND {quality}) AS d OFFSET 0) AS d""",
+            WHERE src.pdq IS NOT NULL AND {quality} AND NOT {exact}) AS d OFFSET 0) AS d""",
     # (padded as fingerprint_band's bits are)
     "iscc": """SELECT 'iscc', d.value, CAST(iscc_content(d.value) AS bit varying)
                          || CAST(repeat('0', 192) AS bit varying),
        CAST(%(match_iscc)s AS integer), iscc_keys(d.value)
 FROM (SELECT DISTINCT src.iscc AS value FROM {source} AS src
-      WHERE src.iscc IS NOT NULL) AS d""",
+      WHERE src.iscc IS NOT NULL AND NOT {exact}) AS d""",
 }
 # The fingerprints numbered: the probes and their candidates carry the number, not the value
 # (narrower rows to sort), and the value is joined back once per candidate.
@@ -190,9 +190,10 @@ def evaluation(source: str, kinds: frozenset[str] | None = None) -> str:
     # with a row decides (a LIMIT over UNION ALL runs its branches in order, stopping at the
     # first row). As joins, a planner that thinks the batch is small may scan the whole
     # identifier table once per event instead.
-    branches = [_EXACT.format(kind=kind) for kind in used]
+    exact = [_EXACT.format(kind=kind) for kind in used]
     if kinds is None or "iscc" in kinds:
-        branches.append(_INSTANCE)
+        exact.append(_INSTANCE)
+    branches = list(exact)
     fingerprinted = [k for k in ("pdq", "iscc") if kinds is None or k in kinds]
     if fingerprinted:
         branches.append(_SIMILAR.format(candidates="\n    UNION ALL\n    ".join(
@@ -202,8 +203,12 @@ def evaluation(source: str, kinds: frozenset[str] | None = None) -> str:
              + ") AS probes (work_id, match_method, match_distance) LIMIT 1")
     if not fingerprinted:
         return _TEMPLATE.format(source=source, joins="", match=match)
+    # A fingerprint is looked up only for events that no exact identifier matches: an item
+    # that carries its sha256 and its PDQ hash costs one index probe, not fifteen.
+    matched = "(" + " OR ".join(f"EXISTS {probe}" for probe in exact) + ")" if exact else "false"
     near = _NEAR.format(fingerprints="\n UNION ALL\n".join(
-        _FINGERPRINTS[k].format(source=source, quality=_QUALITY_OK) for k in fingerprinted))
+        _FINGERPRINTS[k].format(source=source, quality=_QUALITY_OK, exact=matched)
+        for k in fingerprinted))
     return "WITH " + near + _TEMPLATE.format(
         source=source, joins="\n".join(_NEAR_JOINS[k] for k in fingerprinted), match=match)
 

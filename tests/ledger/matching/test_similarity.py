@@ -262,3 +262,23 @@ def test_a_replaced_fingerprint_no_longer_matches(catalog, cli, media) -> None:
                                     "WHERE kind IN ('pdq', 'iscc')").fetchone()[0]
     # 14 bands a PDQ hash, 4 an ISCC Content-Code: none left of the replaced hash
     assert bands == 14 * 3 + 4 * 1 and fingerprints == 4
+
+
+def test_an_exact_identifier_comes_before_a_fingerprint(catalog, cli, media) -> None:
+    """An item that carries a registered sha256 and a fingerprint is its exact work's; the
+    fingerprint decides when the exact identifier's work is retired, and for the same hash
+    in another event of the batch."""
+    assert cli("import", "works", "-", input=jsonl([work("w-plain")])).code == 0
+    assert cli("works", "retire", "w-plain", "--at", "2026-11-02T12:00:00Z").code == 0
+    plain = work("w-plain")["identifiers"]["sha256"]
+    copy, coffee = media["astronaut-copy"]["pdq"], media["coffee-copy"]["pdq"]
+    _ingest(catalog, usage("both", item={"sha256": plain, "pdq": copy}),
+            usage("copy-only", item={"pdq": copy}),
+            usage("both-after-retirement", item={"sha256": plain, "pdq": coffee},
+                  time_="2026-11-02T13:00:00Z"))
+    outcomes = _outcomes(catalog)
+    assert outcomes["both"] == ("accrued", "w-plain", "exact", None)
+    assert outcomes["copy-only"] == ("accrued", "w-astronaut", "pdq",
+                                     codes.hamming(media["astronaut"]["pdq"], copy))
+    assert outcomes["both-after-retirement"] == ("accrued", "w-coffee", "pdq",
+                                                 codes.hamming(media["coffee"]["pdq"], coffee))
