@@ -34,6 +34,9 @@ def review(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
         reviewing.propose(conn)
         conn.commit()
         rows = reviewing.open_candidates(conn)
+    if not rows and fmt is Format.table and output is None:
+        rprint("no open candidates")
+        return
     emit([{c: row[c] for c in COLUMNS} for row in rows], fmt, title="Candidates for review",
          output=output, columns=COLUMNS)
 

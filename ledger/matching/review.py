@@ -20,20 +20,19 @@ from ledger import locks
 from ledger.catalog.identifiers import IDENTIFIER_KINDS, normalise_all, pairs
 from ledger.errors import InvalidInput, RowError
 from ledger.jsonl import Line
-from ledger.matching import sql, thresholds
+from ledger.matching import review_sql, thresholds
 
 
 def propose(conn: psycopg.Connection) -> int:
     """Propose every fingerprint in suspense near a registered one; how many are new."""
-    return conn.execute(sql.PROPOSE, thresholds.params()).rowcount
+    return conn.execute(review_sql.PROPOSE, thresholds.params()).rowcount
 
 
 def open_candidates(conn: psycopg.Connection, ids: list[int] | None = None) -> list[dict]:
     cur = conn.cursor(row_factory=dict_row)
-    rows = cur.execute(sql.open_candidates(IDENTIFIER_KINDS), {"ids": ids}).fetchall()
+    rows = cur.execute(review_sql.open_candidates(IDENTIFIER_KINDS), {"ids": ids}).fetchall()
     stakes: dict[int, list[dict]] = {}
-    for stake in cur.execute(sql.candidate_stakes(IDENTIFIER_KINDS),
-                             {"ids": ids, **thresholds.params()}):
+    for stake in cur.execute(review_sql.candidate_stakes(IDENTIFIER_KINDS), {"ids": ids}):
         stakes.setdefault(stake["candidate_id"], []).append(stake)
     for row in rows:
         row["dispute"] = bool(row["matched_elsewhere"]) and row["method"] == "claim"
@@ -69,7 +68,7 @@ def accept(conn: psycopg.Connection, ids: list[int], by: str) -> Decided:
     rows = _decidable(conn, ids, "accept")
     errors = []
     for row in rows:
-        owner = conn.execute(sql.IDENTIFIER_OWNER, {"kind": row["kind"],
+        owner = conn.execute(review_sql.IDENTIFIER_OWNER, {"kind": row["kind"],
                                                     "value": row["value"]}).fetchone()
         if owner is not None and owner[0] != row["work_id"]:
             errors.append(RowError(0, f"candidate {row['id']}: {row['kind']} {row['value']} "
@@ -83,23 +82,24 @@ def accept(conn: psycopg.Connection, ids: list[int], by: str) -> Decided:
     if errors:
         raise InvalidInput(errors)
     for row in rows:
-        conn.execute(sql.ADD_ACCEPTED_IDENTIFIER, {"kind": row["kind"], "value": row["value"],
-                                                   "work": row["work_id"], "via": row["method"]})
-    conn.execute(sql.DECIDE, {"status": "accepted", "by": by, "ids": ids})
-    conn.execute(sql.RECORD_ACCEPTED_WORKS, {"works": sorted({r["work_id"] for r in rows})})
+        conn.execute(review_sql.ADD_ACCEPTED_IDENTIFIER, {
+            "kind": row["kind"], "value": row["value"], "work": row["work_id"],
+            "via": row["method"]})
+    conn.execute(review_sql.DECIDE, {"status": "accepted", "by": by, "ids": ids})
+    conn.execute(review_sql.RECORD_ACCEPTED_WORKS, {"works": sorted({r["work_id"] for r in rows})})
     return Decided(ids, sorted({r["work"] for r in rows}))
 
 
 def reject(conn: psycopg.Connection, ids: list[int], by: str) -> Decided:
     rows = _decidable(conn, ids, "reject")
-    conn.execute(sql.DECIDE, {"status": "rejected", "by": by, "ids": ids})
+    conn.execute(review_sql.DECIDE, {"status": "rejected", "by": by, "ids": ids})
     return Decided(ids, sorted({r["work"] for r in rows}))
 
 
 def _decidable(conn: psycopg.Connection, ids: list[int], verb: str) -> list[dict]:
     """The candidates, locked; ``InvalidInput`` with every reason one cannot be decided."""
     cur = conn.cursor(row_factory=dict_row)
-    rows = cur.execute(sql.CANDIDATES_FOR_DECISION, {"ids": ids}).fetchall()
+    rows = cur.execute(review_sql.CANDIDATES_FOR_DECISION, {"ids": ids}).fetchall()
     for row in rows:
         row["work"] = row.pop("key")
     found = {r["id"] for r in rows}
@@ -142,16 +142,17 @@ def import_claims(conn: psycopg.Connection, lines: list[Line], by: str | None) -
         else:
             good.append((line.number, row, identifiers))
     keys = [row["claim"] for _, row, _ in good]
-    creators = dict(conn.execute(sql.CREATOR_IDS, ([r["creator"] for _, r, _ in good],)))
-    works = dict(conn.execute(sql.WORK_IDS, ([r["work"] for _, r, _ in good],)))
+    creators = dict(conn.execute(review_sql.CREATOR_IDS, ([r["creator"] for _, r, _ in good],)))
+    works = dict(conn.execute(review_sql.WORK_IDS, ([r["work"] for _, r, _ in good],)))
     authors: dict[int, set[int]] = {}
-    for work_id, creator_id in conn.execute(sql.CREATORS_OF_WORK, (list(works.values()),)):
+    for work_id, creator_id in conn.execute(review_sql.CREATORS_OF_WORK, (list(works.values()),)):
         authors.setdefault(work_id, set()).add(creator_id)
-    filed = {k: (c, w, i) for k, c, w, i in conn.execute(sql.CLAIM_KEYS, (keys,))}
+    filed = {k: (c, w, i) for k, c, w, i in conn.execute(review_sql.CLAIM_KEYS, (keys,))}
     flat = [(k, v, works.get(r["work"])) for _, r, i in good for k, v in pairs(i)]
     decided = {(k, v, w): (status, who) for k, v, w, status, who in conn.execute(
-        sql.DECIDED_PAIRS, {"kinds": [p[0] for p in flat], "values": [p[1] for p in flat],
-                            "works": [p[2] for p in flat]})}
+        review_sql.DECIDED_PAIRS, {"kinds": [p[0] for p in flat],
+                                   "values": [p[1] for p in flat],
+                                   "works": [p[2] for p in flat]})}
     new, unchanged, seen = [], 0, {}
     for number, row, identifiers in good:
         creator_id, work_id = creators.get(row["creator"]), works.get(row["work"])
@@ -184,13 +185,13 @@ def import_claims(conn: psycopg.Connection, lines: list[Line], by: str | None) -
     if errors:
         raise InvalidInput(sorted(errors, key=lambda e: e.line))
     for row, creator_id, work_id, identifiers in new:
-        claim_id = conn.execute(sql.INSERT_CLAIM, {
+        claim_id = conn.execute(review_sql.INSERT_CLAIM, {
             "key": row["claim"], "creator": creator_id, "work": work_id,
             "identifiers": orjson.dumps(_jsonable(identifiers)).decode(),
             "note": row.get("note"), "by": by or row["creator"]}).fetchone()[0]
         for kind, value in pairs(identifiers):
-            conn.execute(sql.CLAIM_CANDIDATE, {"kind": kind, "value": value, "work": work_id,
-                                               "claim": claim_id})
+            conn.execute(review_sql.CLAIM_CANDIDATE, {"kind": kind, "value": value,
+                                                      "work": work_id, "claim": claim_id})
     return len(new), unchanged
 
 

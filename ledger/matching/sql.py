@@ -1,6 +1,7 @@
 """Every statement of matching: the set-based evaluation of usage events (match, split
 version, opt-outs, license, outcome and amounts; contract §4-§6), the insert that stores a
-staged batch with its evaluation, the usage tallies, and re-evaluation.
+staged batch with its evaluation, the usage tallies, re-evaluation and voids. Review and
+claims have theirs in ``ledger.matching.review_sql``.
 
 These statements are the production form of the rules in ``ledger.matching.rules`` and
 ``ledger.accounting.money``, the reference model; the Hypothesis tests in
@@ -176,6 +177,13 @@ _SIMILAR = """(SELECT c.work_id, c.method, c.distance FROM (
 _NEAR_JOINS = {"pdq": "LEFT JOIN near AS np ON np.kind = 'pdq' AND np.value = src.pdq",
                "iscc": "LEFT JOIN near AS ni ON ni.kind = 'iscc' AND ni.value = src.iscc"}
 _NONE = "(SELECT CAST(NULL AS integer), CAST(NULL AS text), CAST(NULL AS integer))"
+
+
+def evaluation_matched_by(source: str, match: str) -> str:
+    """The evaluation of ``source`` with its match decided by ``match`` (a query of
+    ``work_id, match_method, match_distance`` that may read ``src``): what an event would
+    book if matched so."""
+    return _TEMPLATE.format(source=source, joins="", match=match)
 
 
 @cache
@@ -507,147 +515,4 @@ INSERT INTO event_void (event_id, entry_id, reason)
 SELECT v.id, CASE WHEN r.old_outcome = 'accrued' THEN %(entry)s END, v.reason
 FROM unnest(%(ids)s::bigint[], %(reasons)s::text[]) AS v(id, reason)
 JOIN {REEVALUATED_TABLE} r ON r.id = v.id
-"""
-
-
-# --- Review and claims (contract §8) ----------------------------------------------------
-
-# Each distinct fingerprint in suspense, with the nearest registered one within the review
-# threshold (nothing within the auto threshold, or it would have matched): proposed once.
-# A rejected pair is skipped, so the next nearest work may be proposed instead.
-PROPOSE = """
-INSERT INTO match_candidate (kind, value, work_id, method, distance)
-SELECT f.kind, f.value, n.work_id, 'review', n.distance
-FROM (SELECT 'pdq' AS kind, d.value, pdq_bits(d.value) AS bits, pdq_keys(d.value) AS bands,
-             %(review_pdq)s AS reach
-      -- each distinct fingerprint decoded once, however many events carry it
-      FROM (SELECT DISTINCT e.pdq AS value FROM usage_event e
-            WHERE e.outcome = 'unmatched' AND e.pdq IS NOT NULL
-              AND coalesce(CAST(e.extensions #>> '{item,pdq_quality}' AS integer), 100)
-                  >= %(min_pdq_quality)s) AS d
-      UNION ALL
-      SELECT 'iscc', d.value, CAST(iscc_content(d.value) AS bit varying), iscc_keys(d.value),
-             %(review_iscc)s
-      FROM (SELECT DISTINCT e.iscc AS value FROM usage_event e
-            WHERE e.outcome = 'unmatched' AND e.iscc IS NOT NULL) AS d
-      WHERE iscc_content(d.value) IS NOT NULL) AS f
-CROSS JOIN LATERAL (
-    SELECT i.work_id, bit_count(i.bits # f.bits) AS distance
-    FROM work_identifier i
-    WHERE i.bands && f.bands AND i.kind = f.kind
-      AND CASE WHEN i.kind = f.kind THEN bit_count(i.bits # f.bits) <= f.reach END
-      AND NOT EXISTS (SELECT 1 FROM match_candidate c WHERE c.kind = f.kind
-                      AND c.value = f.value AND c.work_id = i.work_id)
-    ORDER BY 2, (SELECT w.key FROM work w WHERE w.id = i.work_id) COLLATE "C" LIMIT 1) AS n
-ON CONFLICT ON CONSTRAINT match_candidate_pair DO NOTHING
-"""
-
-
-def _uses_of_candidates(kinds: tuple[str, ...]) -> str:
-    # One hash join per identifier kind (an OR of them would compare every pair).
-    return "\n UNION ALL ".join(
-        f"SELECT o.id, o.work_id, e.outcome, e.quantity, e.work_id AS used_work_id "
-        f"FROM open o JOIN usage_event e ON o.kind = '{kind}' AND e.{kind} = o.value"
-        for kind in kinds)
-
-
-# Open candidates, nearest first: the item's identifier, the work, how it was proposed, the
-# events in suspense that carry it (and their quantity), and the works it already matches
-# elsewhere (a claim on such an item is a dispute).
-def open_candidates(kinds: tuple[str, ...]) -> str:
-    return f"""
-WITH open AS (
-    SELECT c.id, c.kind, c.value, c.work_id, c.method, c.distance, c.claim_id, c.created_at
-    FROM match_candidate c WHERE c.status = 'open' AND (%(ids)s::bigint[] IS NULL
-                                                          OR c.id = ANY(%(ids)s::bigint[]))
-), uses AS ({_uses_of_candidates(kinds)}
-), stake AS (
-    SELECT u.id, count(*) FILTER (WHERE u.outcome = 'unmatched') AS events,
-           coalesce(sum(u.quantity) FILTER (WHERE u.outcome = 'unmatched'), 0) AS quantity,
-           array_agg(DISTINCT w.key) FILTER (WHERE u.used_work_id <> u.work_id) AS elsewhere
-    FROM uses u LEFT JOIN work w ON w.id = u.used_work_id
-    GROUP BY u.id
-)
-SELECT o.id, o.kind, o.value, w.key AS work, o.method, o.distance, cl.key AS claim,
-       cr.key AS creator, cl.note, coalesce(s.events, 0) AS events,
-       coalesce(s.quantity, 0) AS quantity, coalesce(s.elsewhere, '{{}}') AS matched_elsewhere
-FROM open o JOIN work w ON w.id = o.work_id
-LEFT JOIN stake s ON s.id = o.id
-LEFT JOIN match_claim cl ON cl.id = o.claim_id
-LEFT JOIN creator cr ON cr.id = cl.creator_id
-ORDER BY o.distance NULLS LAST, o.id
-"""
-
-
-# What each open candidate's events in suspense would earn if it were accepted: each event
-# evaluated as the batch evaluation does (license, opt-outs, price), its match forced to the
-# candidate's work; per currency, the gross and the net (creators' share), and the uses a
-# pool or revenue share would price at its period's close.
-def candidate_stakes(kinds: tuple[str, ...]) -> str:
-    source = "(" + "\n UNION ALL ".join(
-        f"SELECT e.time, e.licensee_id, e.purpose, e.quantity, e.unit, o.id AS candidate_id, "
-        f"o.work_id AS candidate_work "
-        f"FROM open o JOIN usage_event e ON o.kind = '{kind}' AND e.{kind} = o.value "
-        f"WHERE e.outcome = 'unmatched'"
-        for kind in kinds) + ")"
-    forced = ("SELECT src.candidate_work AS work_id, CAST('review' AS text) AS match_method, "
-              "CAST(NULL AS integer) AS match_distance")
-    return f"""
-WITH open AS (
-    SELECT c.id, c.kind, c.value, c.work_id FROM match_candidate c
-    WHERE c.status = 'open' AND (%(ids)s::bigint[] IS NULL OR c.id = ANY(%(ids)s::bigint[]))
-), evaluated AS ({_TEMPLATE.format(source=source, joins="", match=forced)})
-SELECT candidate_id, currency, sum(gross) AS gross, sum(net) AS net,
-       count(*) FILTER (WHERE gross IS NULL) AS pooled
-FROM evaluated WHERE outcome = 'accrued'
-GROUP BY candidate_id, currency ORDER BY candidate_id, currency
-"""
-
-
-CANDIDATES_FOR_DECISION = """
-SELECT c.id, c.kind, c.value, c.work_id, w.key, c.method, c.status, c.decided_by, c.decided_at
-FROM match_candidate c JOIN work w ON w.id = c.work_id
-WHERE c.id = ANY(%(ids)s) ORDER BY c.id FOR UPDATE OF c
-"""
-IDENTIFIER_OWNER = """
-SELECT i.work_id, w.key FROM work_identifier i JOIN work w ON w.id = i.work_id
-WHERE i.kind = %(kind)s AND i.value = %(value)s
-"""
-ADD_ACCEPTED_IDENTIFIER = """
-INSERT INTO work_identifier (kind, value, work_id, via) VALUES (%(kind)s, %(value)s, %(work)s, %(via)s)
-ON CONFLICT (kind, value) DO NOTHING
-"""
-DECIDE = """
-UPDATE match_candidate SET status = %(status)s, decided_by = %(by)s, decided_at = now()
-WHERE id = ANY(%(ids)s)
-"""
-RECORD_ACCEPTED_WORKS = """
-INSERT INTO catalog_change (work_ids, creator_ids, licensee_ids)
-VALUES (%(works)s::integer[], '{}', '{}')
-"""
-
-# Claims: what they name, and how they are filed.
-CLAIM_KEYS = "SELECT key, creator_id, work_id, identifiers FROM match_claim WHERE key = ANY(%s)"
-CREATOR_IDS = "SELECT key, id FROM creator WHERE key = ANY(%s)"
-WORK_IDS = "SELECT key, id FROM work WHERE key = ANY(%s)"
-CREATORS_OF_WORK = """
-SELECT DISTINCT v.work_id, s.creator_id FROM split_version v
-JOIN split_share s ON s.split_version_id = v.id WHERE v.work_id = ANY(%s)
-"""
-DECIDED_PAIRS = """
-SELECT c.kind, c.value, c.work_id, c.status, c.decided_by FROM match_candidate c
-JOIN unnest(%(kinds)s::text[], %(values)s::text[], %(works)s::integer[]) AS p(kind, value, work_id)
-  ON c.kind = p.kind AND c.value = p.value AND c.work_id = p.work_id
-WHERE c.status <> 'open'
-"""
-INSERT_CLAIM = """
-INSERT INTO match_claim (key, creator_id, work_id, identifiers, note, created_by)
-VALUES (%(key)s, %(creator)s, %(work)s, %(identifiers)s::jsonb, %(note)s, %(by)s) RETURNING id
-"""
-# A claim turns an open review candidate of the same pair into a claim.
-CLAIM_CANDIDATE = """
-INSERT INTO match_candidate (kind, value, work_id, method, claim_id)
-VALUES (%(kind)s, %(value)s, %(work)s, 'claim', %(claim)s)
-ON CONFLICT ON CONSTRAINT match_candidate_pair DO UPDATE
-SET method = 'claim', claim_id = EXCLUDED.claim_id WHERE match_candidate.status = 'open'
 """

@@ -99,6 +99,10 @@ def test_a_rejected_pair_never_comes_back(cli, ledger, setup) -> None:
     twice = cli("matches", "accept", str(coffee["id"]), "999", "--by", "ops")
     assert twice.code == 2
     assert "already rejected by ops" in twice.stderr and "no candidate 999" in twice.stderr
+    [rocket] = _review(cli)
+    assert cli("matches", "reject", str(rocket["id"]), "--by", "ops").code == 0
+    empty = cli("matches", "review")
+    assert empty.code == 0 and empty.stdout.strip() == "no open candidates"
 
 
 def test_claims_become_candidates_and_a_claim_on_a_matched_item_is_a_dispute(
