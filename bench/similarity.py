@@ -5,7 +5,8 @@ same catalog, the same events with exact identifiers only. Then the per-item cos
 similarity lookup as the number of registered hashes grows. Prints figures; not a test.
 
     python -m bench.similarity [--events 500000] [--works 200000] [--hashes 1000000]
-                               [--isccs 100000] [--lookup-sizes 100000,1000000]
+                               [--isccs 100000] [--rounds 3]
+                               [--lookup-sizes 100000,1000000]
 
 Environment: ``ROYALTY_DATABASE_URL`` names the *server* (a fresh ``royalty_bench_similarity``
 database is created and dropped), ``ROYALTY_BROKER_URL`` the broker.
@@ -18,7 +19,10 @@ near-duplicate flips 2-12 bits of a registered hash (well inside the auto thresh
 
 Exact-only pass: the near-duplicate events carry their work's sha256 instead of the hash,
 the unregistered ones an unregistered sha256: the same outcomes, found by exact look-ups.
-The ratio similarity / exact-only (target ≥ 0.6) is of the two rates in this run.
+``--rounds`` rounds each run both passes, alternating which goes first; a round's ratio
+similarity / exact-only is of its two rates, and the ratio held to the target (≥ 0.6) is
+the median of the rounds' (identical passes differ by several per cent from one to the
+next).
 
 Lookup cost: ``--lookup-sizes`` band tables (as ``fingerprint_band``) of that many
 registered hashes; 2,000 near-duplicate queries run as one set-based statement (as a batch
@@ -32,6 +36,7 @@ import argparse
 import hashlib
 import os
 import random
+import statistics
 import sys
 import time
 import uuid
@@ -58,6 +63,8 @@ from ledger.ingest.events import EVENT_TYPE  # noqa: E402
 
 DB = "royalty_bench_similarity"
 TARGET_RATIO = 0.6
+PASSES = {"exact": "exact identifiers only",
+          "similar": "similarity (30% near-duplicate PDQ, 20% unregistered PDQ)"}
 
 
 def _url(server_url: str, database: str = DB) -> str:
@@ -266,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--isccs", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=1000, help="events per message")
     parser.add_argument("--lookup-sizes", default="100000,1000000")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="pairs of passes; the ratio printed last is their median")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     parser.add_argument("--reuse", action="store_true",
                         help="use the catalog a --keep run left (same sizes), and keep it")
@@ -283,20 +292,29 @@ def main(argv: list[str] | None = None) -> int:
         url = fresh_database(server_url, args.works, args.hashes, args.isccs)
         say(f"  catalog ready in {time.perf_counter() - t:.0f}s (not timed)")
     try:
-        similar_events, copies = make_events(args.events, args.works, args.hashes,
-                                             exact_only=False, seed=1)
-        exact_events, exact_copies = make_events(args.events, args.works, args.hashes,
-                                                 exact_only=True, seed=1)
-        exact = run_pass(url, broker_url, exact_events, exact_copies, args.batch_size,
-                         "exact identifiers only")
-        similar = run_pass(url, broker_url, similar_events, copies, args.batch_size,
-                           "similarity (30% near-duplicate PDQ, 20% unregistered PDQ)")
-        if exact is None or similar is None:
-            return 1
-        ratio = similar["rate"] / exact["rate"]
-        say(f"ratio similarity / exact-only: {ratio:.2f} (target ≥ {TARGET_RATIO}: "
+        ratios, recalls = [], []
+        for round_ in range(1, args.rounds + 1):
+            # Alternate which pass runs first, so that neither always meets the colder cache.
+            order = ("exact", "similar") if round_ % 2 else ("similar", "exact")
+            say(f"round {round_} of {args.rounds}:")
+            rates = {}
+            for kind in order:
+                events, copies = make_events(args.events, args.works, args.hashes,
+                                             exact_only=kind == "exact", seed=round_)
+                result = run_pass(url, broker_url, events, copies, args.batch_size,
+                                  PASSES[kind])
+                if result is None:
+                    return 1
+                rates[kind] = result["rate"]
+                if kind == "similar":
+                    recalls.append(result["recall"])
+            ratios.append(rates["similar"] / rates["exact"])
+            say(f"  ratio similarity / exact-only in round {round_}: {ratios[-1]:.2f}")
+        ratio = statistics.median(ratios)
+        say(f"ratio similarity / exact-only: {ratio:.2f}, median of "
+            f"{', '.join(f'{r:.2f}' for r in ratios)} (target ≥ {TARGET_RATIO}: "
             f"{'met' if ratio >= TARGET_RATIO else 'NOT met'}); near-duplicate recall "
-            f"{similar['recall']:.1%}")
+            f"{min(recalls):.1%}")
         lookup_cost(server_url, [int(s) for s in args.lookup_sizes.split(",") if s])
         return 0 if ratio >= TARGET_RATIO else 1
     finally:
