@@ -10,7 +10,7 @@ from sqlalchemy import (
     BigInteger, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer, Numeric, Text,
     UniqueConstraint, text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 
@@ -101,3 +101,22 @@ class MatchCandidate(SQLModel, table=True):
     decided_by: str | None = Field(default=None, sa_column=Column(Text))
     decided_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     created_at: datetime | None = Field(default=None, sa_column=_created())
+
+
+class ProposedFingerprint(SQLModel, table=True):
+    """A fingerprint in suspense that review has looked up (``reach``: the review threshold
+    it was looked up with), so that the next proposal skips it. Forgotten when a fingerprint
+    sharing one of its ``bands`` is registered (a trigger on ``work_identifier``) or when a
+    candidate of it is rejected."""
+
+    __tablename__ = "proposed_fingerprint"
+    __table_args__ = (
+        Index("proposed_fingerprint_bands", "bands", postgresql_using="gin",
+              postgresql_with={"fastupdate": "off"}),
+    )
+
+    kind: str = Field(sa_column=Column(Text(collation="C"), primary_key=True))
+    value: str = Field(sa_column=Column(Text(collation="C"), primary_key=True))
+    reach: int = Field(sa_column=Column(Integer, nullable=False))
+    bands: list[int] = Field(sa_column=Column(ARRAY(Integer), nullable=False))
+    proposed_at: datetime | None = Field(default=None, sa_column=_created())

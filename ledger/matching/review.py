@@ -24,8 +24,10 @@ from ledger.matching import review_sql, thresholds
 
 
 def propose(conn: psycopg.Connection) -> int:
-    """Propose every fingerprint in suspense near a registered one; how many are new."""
-    return conn.execute(review_sql.PROPOSE, thresholds.params()).rowcount
+    """Propose the fingerprints in suspense near a registered one, looking up only those
+    not looked up before (``proposed_fingerprint``); how many candidates are new."""
+    conn.execute(review_sql.PROPOSE_LOCK)
+    return conn.execute(review_sql.PROPOSE, thresholds.params()).fetchone()[0]
 
 
 def open_candidates(conn: psycopg.Connection, ids: list[int] | None = None) -> list[dict]:
@@ -65,6 +67,7 @@ def accept(conn: psycopg.Connection, ids: list[int], by: str) -> Decided:
     """Accept open candidates: each identifier is added to its work. All or none; the
     caller commits and then re-evaluates (``reevaluation.drain``)."""
     locks.hold(conn, locks.CATALOG_LOCK)  # as an import: no batch is evaluated meanwhile
+    conn.execute(review_sql.DECIDE_LOCK)
     rows = _decidable(conn, ids, "accept")
     errors = []
     for row in rows:
@@ -91,8 +94,10 @@ def accept(conn: psycopg.Connection, ids: list[int], by: str) -> Decided:
 
 
 def reject(conn: psycopg.Connection, ids: list[int], by: str) -> Decided:
+    conn.execute(review_sql.DECIDE_LOCK)
     rows = _decidable(conn, ids, "reject")
     conn.execute(review_sql.DECIDE, {"status": "rejected", "by": by, "ids": ids})
+    conn.execute(review_sql.FORGET_REJECTED, {"ids": ids})
     return Decided(ids, sorted({r["work"] for r in rows}))
 
 

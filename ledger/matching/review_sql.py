@@ -6,34 +6,57 @@ from __future__ import annotations
 
 from ledger.matching.sql import evaluation_matched_by
 
-# Each distinct fingerprint in suspense, with the nearest registered one within the review
-# threshold (nothing within the auto threshold, or it would have matched): proposed once.
-# A rejected pair is skipped, so the next nearest work may be proposed instead.
+# Each distinct fingerprint in suspense that review has not looked up yet with the current
+# review threshold (``proposed_fingerprint``), with the nearest registered one within that
+# threshold (nothing within the auto threshold, or it would have matched) that was not
+# rejected for it: proposed once. Every fingerprint looked up is remembered, candidate or
+# not. Held to run alone (PROPOSE_LOCK): a registration or a rejection meanwhile waits, and
+# then forgets the fingerprints it concerns.
+PROPOSE_LOCK = "LOCK TABLE proposed_fingerprint IN SHARE ROW EXCLUSIVE MODE"
+# (registering and deciding take this first, so that neither waits on the other holding rows)
+DECIDE_LOCK = "LOCK TABLE proposed_fingerprint IN ROW EXCLUSIVE MODE"
 PROPOSE = """
-INSERT INTO match_candidate (kind, value, work_id, method, distance)
-SELECT f.kind, f.value, n.work_id, 'review', n.distance
-FROM (SELECT 'pdq' AS kind, d.value, pdq_bits(d.value) AS bits, pdq_keys(d.value) AS bands,
-             %(review_pdq)s AS reach
-      -- each distinct fingerprint decoded once, however many events carry it
-      FROM (SELECT DISTINCT e.pdq AS value FROM usage_event e
-            WHERE e.outcome = 'unmatched' AND e.pdq IS NOT NULL
-              AND coalesce(CAST(e.extensions #>> '{item,pdq_quality}' AS integer), 100)
-                  >= %(min_pdq_quality)s) AS d
-      UNION ALL
-      SELECT 'iscc', d.value, CAST(iscc_content(d.value) AS bit varying), iscc_keys(d.value),
-             %(review_iscc)s
-      FROM (SELECT DISTINCT e.iscc AS value FROM usage_event e
-            WHERE e.outcome = 'unmatched' AND e.iscc IS NOT NULL) AS d
-      WHERE iscc_content(d.value) IS NOT NULL) AS f
-CROSS JOIN LATERAL (
-    SELECT i.work_id, bit_count(i.bits # f.bits) AS distance
-    FROM work_identifier i
-    WHERE i.bands && f.bands AND i.kind = f.kind
-      AND CASE WHEN i.kind = f.kind THEN bit_count(i.bits # f.bits) <= f.reach END
-      AND NOT EXISTS (SELECT 1 FROM match_candidate c WHERE c.kind = f.kind
-                      AND c.value = f.value AND c.work_id = i.work_id)
-    ORDER BY 2, (SELECT w.key FROM work w WHERE w.id = i.work_id) COLLATE "C" LIMIT 1) AS n
-ON CONFLICT ON CONSTRAINT match_candidate_pair DO NOTHING
+WITH todo AS MATERIALIZED (
+    SELECT d.kind, d.value, d.reach FROM (
+        SELECT DISTINCT 'pdq' AS kind, e.pdq AS value, %(review_pdq)s AS reach
+        FROM usage_event e
+        WHERE e.outcome = 'unmatched' AND e.pdq IS NOT NULL
+          AND coalesce(CAST(e.extensions #>> '{item,pdq_quality}' AS integer), 100)
+              >= %(min_pdq_quality)s
+        UNION ALL
+        SELECT DISTINCT 'iscc', e.iscc, %(review_iscc)s
+        FROM usage_event e WHERE e.outcome = 'unmatched' AND e.iscc IS NOT NULL) AS d
+    LEFT JOIN proposed_fingerprint p ON p.kind = d.kind AND p.value = d.value
+    WHERE p.value IS NULL OR p.reach <> d.reach
+), f AS MATERIALIZED (
+    -- each fingerprint decoded once, however many events carry it
+    SELECT t.kind, t.value, t.reach, pdq_bits(t.value) AS bits, pdq_keys(t.value) AS bands
+    FROM todo t WHERE t.kind = 'pdq'
+    UNION ALL
+    SELECT t.kind, t.value, t.reach, CAST(iscc_content(t.value) AS bit varying),
+           iscc_keys(t.value)
+    FROM todo t WHERE t.kind = 'iscc' AND iscc_content(t.value) IS NOT NULL
+), seen AS (
+    INSERT INTO proposed_fingerprint (kind, value, reach, bands)
+    SELECT f.kind, f.value, f.reach, f.bands FROM f
+    ON CONFLICT (kind, value) DO UPDATE
+    SET reach = EXCLUDED.reach, bands = EXCLUDED.bands, proposed_at = now()
+), proposed AS (
+    INSERT INTO match_candidate (kind, value, work_id, method, distance)
+    SELECT f.kind, f.value, n.work_id, 'review', n.distance
+    FROM f CROSS JOIN LATERAL (
+        SELECT i.work_id, bit_count(i.bits # f.bits) AS distance
+        FROM work_identifier i
+        WHERE i.bands && f.bands AND i.kind = f.kind
+          AND CASE WHEN i.kind = f.kind THEN bit_count(i.bits # f.bits) <= f.reach END
+          AND NOT EXISTS (SELECT 1 FROM match_candidate c WHERE c.kind = f.kind
+                          AND c.value = f.value AND c.work_id = i.work_id
+                          AND c.status = 'rejected')
+        ORDER BY 2, (SELECT w.key FROM work w WHERE w.id = i.work_id) COLLATE "C" LIMIT 1) AS n
+    ON CONFLICT ON CONSTRAINT match_candidate_pair DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM proposed
 """
 
 
@@ -110,6 +133,11 @@ WHERE i.kind = %(kind)s AND i.value = %(value)s
 ADD_ACCEPTED_IDENTIFIER = """
 INSERT INTO work_identifier (kind, value, work_id, via) VALUES (%(kind)s, %(value)s, %(work)s, %(via)s)
 ON CONFLICT (kind, value) DO NOTHING
+"""
+# A rejected candidate's fingerprint is looked up again: its next nearest work, if any.
+FORGET_REJECTED = """
+DELETE FROM proposed_fingerprint p USING match_candidate c
+WHERE c.id = ANY(%(ids)s) AND p.kind = c.kind AND p.value = c.value
 """
 DECIDE = """
 UPDATE match_candidate SET status = %(status)s, decided_by = %(by)s, decided_at = now()

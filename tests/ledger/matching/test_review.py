@@ -144,3 +144,76 @@ def test_bad_claims_are_all_reported_and_nothing_is_filed(cli, ledger, setup) ->
     assert "line 3: creator 'alice' is not in the splits of work 'w-coffee'" in err
     with ledger.connect() as conn:
         assert conn.execute("SELECT count(*) FROM match_claim").fetchone()[0] == 0
+
+
+def _looked_up(ledger) -> dict[str, tuple]:
+    with ledger.connect() as conn:
+        return {value: (reach, at) for value, reach, at in conn.execute(
+            "SELECT value, reach, proposed_at FROM proposed_fingerprint")}
+
+
+def _register(cli, key: str, pdq: str) -> None:
+    result = cli("import", "works", "-", input=jsonl([{**work(key), "identifiers": {"pdq": pdq}}]))
+    assert result.code == 0, result.stderr
+
+
+def test_review_looks_a_fingerprint_up_once_until_something_changes(
+        cli, ledger, setup) -> None:
+    rocket_copy = _flip(setup["rocket"], range(40))
+    assert [c["work"] for c in _review(cli)] == ["w-rocket", "w-coffee"]
+    first = _looked_up(ledger)
+    assert set(first) == {rocket_copy, _flip(setup["coffee"], range(50))}
+    assert {reach for reach, _ in first.values()} == {63}
+    # the next review looks nothing up again, and proposes nothing new
+    assert [c["work"] for c in _review(cli)] == ["w-rocket", "w-coffee"]
+    assert _looked_up(ledger) == first
+    # a work registered farther from the copy than its open candidate is not proposed
+    _register(cli, "w-farther", _flip(setup["rocket"], range(85)))  # 45 bits from the copy ...
+    assert [c["work"] for c in _review(cli)] == ["w-rocket", "w-coffee"]
+    # ... but one nearer than the candidate is: registering made review look the copy up again
+    _register(cli, "w-nearer", _flip(setup["rocket"], range(74)))  # 34 bits
+    assert rocket_copy not in _looked_up(ledger)
+    review = _review(cli)
+    assert [(c["work"], c["distance"]) for c in review] == [
+        ("w-nearer", 34), ("w-rocket", 40), ("w-coffee", 50)]
+
+
+def test_a_rejection_proposes_the_next_nearest_work(cli, ledger, setup) -> None:
+    _register(cli, "w-second", _flip(setup["rocket"], range(76)))  # 36 bits from the copy
+    [second, coffee] = _review(cli)
+    assert (second["work"], second["distance"], coffee["work"]) == ("w-second", 36, "w-coffee")
+    assert cli("matches", "reject", str(second["id"]), "--by", "ops").code == 0
+    assert [(c["work"], c["distance"]) for c in _review(cli)] == [("w-rocket", 40),
+                                                                  ("w-coffee", 50)]
+
+
+def test_a_wider_review_threshold_looks_everything_up_again(
+        cli, ledger, setup, monkeypatch) -> None:
+    from ledger.config import get_settings
+
+    monkeypatch.setenv("ROYALTY_REVIEW_PDQ", "45")
+    get_settings.cache_clear()
+    try:
+        assert [c["work"] for c in _review(cli)] == ["w-rocket"]
+        assert {reach for reach, _ in _looked_up(ledger).values()} == {45}
+        monkeypatch.setenv("ROYALTY_REVIEW_PDQ", "63")
+        get_settings.cache_clear()
+        assert [c["work"] for c in _review(cli)] == ["w-rocket", "w-coffee"]
+        assert {reach for reach, _ in _looked_up(ledger).values()} == {63}
+    finally:
+        get_settings.cache_clear()
+
+
+def test_a_large_registration_forgets_every_fingerprint_looked_up(cli, ledger, setup) -> None:
+    _review(cli)
+    assert len(_looked_up(ledger)) == 2
+    # a bulk load of 1,001 fingerprints in one statement: forgetting them all is cheaper than
+    # 1,001 look-ups of what they are near
+    with ledger.connect() as conn:
+        conn.execute("INSERT INTO work_identifier (kind, value, work_id) "
+                     "SELECT 'pdq', encode(sha256(convert_to('bulk-' || n, 'UTF8')), 'hex'), "
+                     "w.id FROM generate_series(1, 1001) AS n, work w WHERE w.key = 'w-other'")
+        conn.commit()
+    assert _looked_up(ledger) == {}
+    assert [c["work"] for c in _review(cli)] == ["w-rocket", "w-coffee"]
+    assert len(_looked_up(ledger)) == 2
