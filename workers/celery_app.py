@@ -28,6 +28,9 @@ BEAT_SCHEDULE = {
     "fold-statement-lines": {"task": "royalty.statement.fold", "schedule": 120.0},
     # Re-allocate touched closed periods, close those past their grace (contract §9).
     "close-periods": {"task": "royalty.periods.close", "schedule": 300.0},
+    # Propose near-duplicates in suspense for review (contract §8), so that review finds them
+    # ready; each fingerprint is looked up once.
+    "propose-candidates": {"task": "royalty.matches.propose", "schedule": 300.0},
 }
 
 

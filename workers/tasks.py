@@ -9,7 +9,7 @@ from celery import Task
 
 from ledger.matching import reevaluation
 from ledger.db import HOT_PATH_OPTIONS
-from ledger.matching import tally
+from ledger.matching import review, tally
 from ledger.payouts import service
 from ledger.accounting import statement_lines
 from ledger.periods import service as periods
@@ -72,6 +72,17 @@ def close_periods(self: RoyaltyTask) -> None:
     for run in closed:
         log.info("period %s of %s closed: pool %s over %d events, %s unallocated",
                  run.label, run.license, run.pool, run.events, run.unallocated)
+
+
+@app.task(base=RoyaltyTask, bind=True, name="royalty.matches.propose")
+def propose_candidates(self: RoyaltyTask) -> None:
+    """Propose the fingerprints in suspense near a registered work for review (Celery beat):
+    those not looked up before."""
+    with self.ledger.connect() as conn:
+        proposed = review.propose(conn)
+        conn.commit()
+    if proposed:
+        log.info("%d candidate(s) proposed for review", proposed)
 
 
 @app.task(base=RoyaltyTask, bind=True, name="royalty.payouts.run")
