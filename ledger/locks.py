@@ -12,6 +12,8 @@ it. Keys are taken so:
 - ``PAYOUT_RUN_LOCK``: one payout run at a time (tried, not waited for).
 - ``PERIOD_LOCK``: one period close or re-allocation at a time, so that a period closed
   twice at once (two workers, two commands) books once. Taken before ``CATALOG_LOCK``.
+- ``PROPOSAL_LOCK``: one review proposal at a time (beat and ``royalty matches review``),
+  so that two do not look the same fingerprints up.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ REEVALUATION_LOCK = 7262003
 TALLY_COMPACT_LOCK = 7262004
 PAYOUT_RUN_LOCK = 7262005
 PERIOD_LOCK = 7262022
+PROPOSAL_LOCK = 7262023
 
 ALL = {"CATALOG_LOCK": CATALOG_LOCK, "REEVALUATION_LOCK": REEVALUATION_LOCK,
        "TALLY_COMPACT_LOCK": TALLY_COMPACT_LOCK, "PAYOUT_RUN_LOCK": PAYOUT_RUN_LOCK,
-       "PERIOD_LOCK": PERIOD_LOCK}
+       "PERIOD_LOCK": PERIOD_LOCK, "PROPOSAL_LOCK": PROPOSAL_LOCK}
 
 
 def hold(conn: psycopg.Connection, key: int, *, shared: bool = False) -> None:

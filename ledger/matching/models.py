@@ -120,3 +120,18 @@ class ProposedFingerprint(SQLModel, table=True):
     reach: int = Field(sa_column=Column(Integer, nullable=False))
     bands: list[int] = Field(sa_column=Column(ARRAY(Integer), nullable=False))
     proposed_at: datetime | None = Field(default=None, sa_column=_created())
+
+
+class ProposalStale(SQLModel, table=True):
+    """A note that fingerprints review has looked up must be looked up again: the one named
+    (``kind``, ``value``: a rejected candidate's), those sharing a band with ``bands`` (a
+    registered fingerprint's), or every one (all null). The next proposal applies and
+    deletes the notes it sees."""
+
+    __tablename__ = "proposal_stale"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    kind: str | None = Field(default=None, sa_column=Column(Text(collation="C")))
+    value: str | None = Field(default=None, sa_column=Column(Text(collation="C")))
+    bands: list[int] | None = Field(default=None, sa_column=Column(ARRAY(Integer)))
+    created_at: datetime | None = Field(default=None, sa_column=_created())

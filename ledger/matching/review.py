@@ -26,7 +26,8 @@ from ledger.matching import review_sql, thresholds
 def propose(conn: psycopg.Connection) -> int:
     """Propose the fingerprints in suspense near a registered one, looking up only those
     not looked up before (``proposed_fingerprint``); how many candidates are new."""
-    conn.execute(review_sql.PROPOSE_LOCK)
+    locks.hold(conn, locks.PROPOSAL_LOCK)
+    conn.execute(review_sql.APPLY_STALE)
     return conn.execute(review_sql.PROPOSE, thresholds.params()).fetchone()[0]
 
 
@@ -67,7 +68,6 @@ def accept(conn: psycopg.Connection, ids: list[int], by: str) -> Decided:
     """Accept open candidates: each identifier is added to its work. All or none; the
     caller commits and then re-evaluates (``reevaluation.drain``)."""
     locks.hold(conn, locks.CATALOG_LOCK)  # as an import: no batch is evaluated meanwhile
-    conn.execute(review_sql.DECIDE_LOCK)
     rows = _decidable(conn, ids, "accept")
     errors = []
     for row in rows:
@@ -94,7 +94,6 @@ def accept(conn: psycopg.Connection, ids: list[int], by: str) -> Decided:
 
 
 def reject(conn: psycopg.Connection, ids: list[int], by: str) -> Decided:
-    conn.execute(review_sql.DECIDE_LOCK)
     rows = _decidable(conn, ids, "reject")
     conn.execute(review_sql.DECIDE, {"status": "rejected", "by": by, "ids": ids})
     conn.execute(review_sql.FORGET_REJECTED, {"ids": ids})

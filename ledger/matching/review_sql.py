@@ -10,11 +10,22 @@ from ledger.matching.sql import evaluation_matched_by
 # review threshold (``proposed_fingerprint``), with the nearest registered one within that
 # threshold (nothing within the auto threshold, or it would have matched) that was not
 # rejected for it: proposed once. Every fingerprint looked up is remembered, candidate or
-# not. Held to run alone (PROPOSE_LOCK): a registration or a rejection meanwhile waits, and
-# then forgets the fingerprints it concerns.
-PROPOSE_LOCK = "LOCK TABLE proposed_fingerprint IN SHARE ROW EXCLUSIVE MODE"
-# (registering and deciding take this first, so that neither waits on the other holding rows)
-DECIDE_LOCK = "LOCK TABLE proposed_fingerprint IN ROW EXCLUSIVE MODE"
+# not. First the notes of what is stale (``proposal_stale``: registrations, rejections)
+# are applied and deleted: those this transaction sees; a later one waits for the next.
+APPLY_STALE = """
+WITH applied AS MATERIALIZED (
+    DELETE FROM proposal_stale RETURNING kind, value, bands
+), everything AS (
+    -- past 1,000 notes, looking everything up again costs less than applying each
+    DELETE FROM proposed_fingerprint
+    WHERE EXISTS (SELECT FROM applied WHERE kind IS NULL) OR (SELECT count(*) FROM applied) > 1000
+), named AS (
+    DELETE FROM proposed_fingerprint p USING applied a
+    WHERE p.kind = a.kind AND p.value = a.value AND (SELECT count(*) FROM applied) <= 1000
+)
+DELETE FROM proposed_fingerprint p USING applied a
+WHERE p.kind = a.kind AND p.bands && a.bands AND (SELECT count(*) FROM applied) <= 1000
+"""
 PROPOSE = """
 WITH todo AS MATERIALIZED (
     SELECT d.kind, d.value, d.reach FROM (
@@ -136,8 +147,8 @@ ON CONFLICT (kind, value) DO NOTHING
 """
 # A rejected candidate's fingerprint is looked up again: its next nearest work, if any.
 FORGET_REJECTED = """
-DELETE FROM proposed_fingerprint p USING match_candidate c
-WHERE c.id = ANY(%(ids)s) AND p.kind = c.kind AND p.value = c.value
+INSERT INTO proposal_stale (kind, value)
+SELECT c.kind, c.value FROM match_candidate c WHERE c.id = ANY(%(ids)s)
 """
 DECIDE = """
 UPDATE match_candidate SET status = %(status)s, decided_by = %(by)s, decided_at = now()

@@ -24,21 +24,8 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
-    op.create_table(
-        "proposed_fingerprint",
-        sa.Column("kind", sa.Text(collation="C"), nullable=False),
-        sa.Column("value", sa.Text(collation="C"), nullable=False),
-        sa.Column("reach", sa.Integer(), nullable=False),
-        sa.Column("bands", postgresql.ARRAY(sa.Integer()), nullable=False),
-        sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.text("now()")),
-        sa.PrimaryKeyConstraint("kind", "value"),
-    )
-    op.create_index("proposed_fingerprint_bands", "proposed_fingerprint", ["bands"],
-                    postgresql_using="gin", postgresql_with={"fastupdate": "off"})
-    op.execute("""
-CREATE FUNCTION proposed_fingerprints_stale() RETURNS trigger LANGUAGE plpgsql AS $$
+STALE_FUNCTION = """
+CREATE OR REPLACE FUNCTION proposed_fingerprints_stale() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- waits for a proposal in progress, which cannot have seen these identifiers
     LOCK TABLE proposed_fingerprint IN ROW EXCLUSIVE MODE;
@@ -53,6 +40,23 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+"""
+
+
+def upgrade() -> None:
+    op.create_table(
+        "proposed_fingerprint",
+        sa.Column("kind", sa.Text(collation="C"), nullable=False),
+        sa.Column("value", sa.Text(collation="C"), nullable=False),
+        sa.Column("reach", sa.Integer(), nullable=False),
+        sa.Column("bands", postgresql.ARRAY(sa.Integer()), nullable=False),
+        sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.text("now()")),
+        sa.PrimaryKeyConstraint("kind", "value"),
+    )
+    op.create_index("proposed_fingerprint_bands", "proposed_fingerprint", ["bands"],
+                    postgresql_using="gin", postgresql_with={"fastupdate": "off"})
+    op.execute(STALE_FUNCTION + """
 CREATE TRIGGER work_identifier_proposals_stale AFTER INSERT ON work_identifier
 REFERENCING NEW TABLE AS added FOR EACH STATEMENT
 EXECUTE FUNCTION proposed_fingerprints_stale();

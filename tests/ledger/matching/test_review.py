@@ -14,7 +14,7 @@ from ledger.accounting.money import price_event
 from ledger.ingest import store
 from ledger.ingest.events import BATCH
 from tests.builders import creator, jsonl, licensee, license, sha, work
-from tests.ingest_helpers import usage
+from tests.ingest_helpers import scalar, usage
 from tests.media import photograph
 from ledger.fingerprints.files import image_fingerprint
 
@@ -171,11 +171,32 @@ def test_review_looks_a_fingerprint_up_once_until_something_changes(
     _register(cli, "w-farther", _flip(setup["rocket"], range(85)))  # 45 bits from the copy ...
     assert [c["work"] for c in _review(cli)] == ["w-rocket", "w-coffee"]
     # ... but one nearer than the candidate is: registering made review look the copy up again
+    looked_up = _looked_up(ledger)
     _register(cli, "w-nearer", _flip(setup["rocket"], range(74)))  # 34 bits
-    assert rocket_copy not in _looked_up(ledger)
     review = _review(cli)
     assert [(c["work"], c["distance"]) for c in review] == [
         ("w-nearer", 34), ("w-rocket", 40), ("w-coffee", 50)]
+    again = _looked_up(ledger)
+    assert again[rocket_copy] != looked_up[rocket_copy]
+    coffee_copy = _flip(setup["coffee"], range(50))  # shares no band with the new hash
+    assert again[coffee_copy] == looked_up[coffee_copy]
+
+
+def test_a_registration_does_not_wait_for_a_proposal_in_progress(cli, ledger, setup) -> None:
+    from ledger.matching import review
+
+    with ledger.connect() as proposing:
+        review.propose(proposing)  # not committed yet: it cannot see what is registered now
+        with ledger.connect() as registering:
+            registering.execute("SET lock_timeout = '2s'")
+            registering.execute(
+                "INSERT INTO work_identifier (kind, value, work_id) SELECT 'pdq', %s, w.id "
+                "FROM work w WHERE w.key = 'w-other'", (_flip(setup["rocket"], range(74)),))
+            registering.commit()
+        proposing.commit()
+    # the proposal missed it; the next one looks the copy up again and proposes it
+    assert [(c["work"], c["distance"]) for c in _review(cli)] == [
+        ("w-other", 34), ("w-rocket", 40), ("w-coffee", 50)]
 
 
 def test_a_rejection_proposes_the_next_nearest_work(cli, ledger, setup) -> None:
@@ -206,7 +227,8 @@ def test_a_wider_review_threshold_looks_everything_up_again(
 
 def test_a_large_registration_forgets_every_fingerprint_looked_up(cli, ledger, setup) -> None:
     _review(cli)
-    assert len(_looked_up(ledger)) == 2
+    first = _looked_up(ledger)
+    assert len(first) == 2
     # a bulk load of 1,001 fingerprints in one statement: forgetting them all is cheaper than
     # 1,001 look-ups of what they are near
     with ledger.connect() as conn:
@@ -214,6 +236,24 @@ def test_a_large_registration_forgets_every_fingerprint_looked_up(cli, ledger, s
                      "SELECT 'pdq', encode(sha256(convert_to('bulk-' || n, 'UTF8')), 'hex'), "
                      "w.id FROM generate_series(1, 1001) AS n, work w WHERE w.key = 'w-other'")
         conn.commit()
-    assert _looked_up(ledger) == {}
     assert [c["work"] for c in _review(cli)] == ["w-rocket", "w-coffee"]
-    assert len(_looked_up(ledger)) == 2
+    again = _looked_up(ledger)
+    assert set(again) == set(first)
+    assert all(again[value] != first[value] for value in first)
+    assert scalar(ledger, "SELECT count(*) FROM proposal_stale") == 0
+
+
+def test_many_registrations_in_small_statements_forget_everything_too(
+        cli, ledger, setup) -> None:
+    _review(cli)
+    first = _looked_up(ledger)
+    with ledger.connect() as conn:
+        for n in range(1001):  # one statement each, as an import of one work at a time
+            conn.execute("INSERT INTO work_identifier (kind, value, work_id) SELECT 'pdq', %s, "
+                         "w.id FROM work w WHERE w.key = 'w-other'", (sha(f"one-{n}"),))
+        conn.commit()
+    assert scalar(ledger, "SELECT count(*) FROM proposal_stale") == 1001
+    _review(cli)
+    again = _looked_up(ledger)
+    assert all(again[value] != first[value] for value in first)
+    assert scalar(ledger, "SELECT count(*) FROM proposal_stale") == 0
