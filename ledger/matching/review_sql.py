@@ -28,17 +28,19 @@ WHERE p.kind = a.kind AND p.bands && a.bands AND (SELECT count(*) FROM applied) 
 """
 PROPOSE = """
 WITH todo AS MATERIALIZED (
-    SELECT d.kind, d.value, d.reach FROM (
-        SELECT DISTINCT 'pdq' AS kind, e.pdq AS value, %(review_pdq)s AS reach
-        FROM usage_event e
-        WHERE e.outcome = 'unmatched' AND e.pdq IS NOT NULL
-          AND coalesce(CAST(e.extensions #>> '{item,pdq_quality}' AS integer), 100)
-              >= %(min_pdq_quality)s
+    -- the fingerprints of suspense from its index alone; an event's PDQ quality is read only
+    -- for a fingerprint not looked up yet
+    SELECT DISTINCT d.kind, d.value, d.reach FROM (
+        SELECT 'pdq' AS kind, e.pdq AS value, %(review_pdq)s AS reach, e.id
+        FROM usage_event e WHERE e.outcome = 'unmatched' AND e.pdq IS NOT NULL
         UNION ALL
-        SELECT DISTINCT 'iscc', e.iscc, %(review_iscc)s
+        SELECT 'iscc', e.iscc, %(review_iscc)s, e.id
         FROM usage_event e WHERE e.outcome = 'unmatched' AND e.iscc IS NOT NULL) AS d
     LEFT JOIN proposed_fingerprint p ON p.kind = d.kind AND p.value = d.value
-    WHERE p.value IS NULL OR p.reach <> d.reach
+    WHERE (p.value IS NULL OR p.reach <> d.reach)
+      AND (d.kind <> 'pdq' OR coalesce((
+          SELECT CAST(q.extensions #>> '{item,pdq_quality}' AS integer)
+          FROM usage_event q WHERE q.id = d.id), 100) >= %(min_pdq_quality)s)
 ), f AS MATERIALIZED (
     -- each fingerprint decoded once, however many events carry it
     SELECT t.kind, t.value, t.reach, pdq_bits(t.value) AS bits, pdq_keys(t.value) AS bands

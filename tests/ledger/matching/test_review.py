@@ -257,3 +257,24 @@ def test_many_registrations_in_small_statements_forget_everything_too(
     again = _looked_up(ledger)
     assert all(again[value] != first[value] for value in first)
     assert scalar(ledger, "SELECT count(*) FROM proposal_stale") == 0
+
+
+def test_a_hash_of_low_quality_is_not_proposed_until_a_good_one_carries_it(
+        cli, ledger, setup) -> None:
+    blurry = _flip(setup["coffee"], range(60))
+
+    def ingest(event_id: str, quality: int) -> None:
+        with ledger.connect() as conn:
+            store.ingest(conn, [store.Message(orjson.dumps(
+                [usage(event_id, item={"pdq": blurry, "pdq_quality": quality})]),
+                BATCH, "usage.acme-ai")], licensees=store.licensee_ids(conn),
+                max_message_bytes=10**7)
+            conn.commit()
+
+    ingest("blurry", 30)
+    assert [c["value"] for c in _review(cli)] == [_flip(setup["rocket"], range(40)),
+                                                  _flip(setup["coffee"], range(50))]
+    ingest("sharp", 90)
+    candidates = _review(cli)
+    assert [(c["value"], c["work"], c["distance"], c["events"]) for c in candidates][-1] == (
+        blurry, "w-coffee", 60, 2)
