@@ -130,9 +130,9 @@ FROM (SELECT d.value, CAST(pdq_bits(d.value) AS bit varying) AS bits
       FROM (SELECT DISTINCT src.pdq AS value FROM {source} AS src
             WHERE src.pdq IS NOT NULL AND {quality} AND NOT {exact}) AS d OFFSET 0) AS d""",
     # (padded as fingerprint_band's bits are)
-    "iscc": """SELECT 'iscc', d.value, CAST(iscc_content(d.value) AS bit varying)
-                         || CAST(repeat('0', 192) AS bit varying),
-       CAST(%(match_iscc)s AS integer), iscc_keys(d.value)
+    "iscc": """SELECT 'iscc' AS kind, d.value, CAST(iscc_content(d.value) AS bit varying)
+                         || CAST(repeat('0', 192) AS bit varying) AS bits,
+       CAST(%(match_iscc)s AS integer) AS reach, iscc_keys(d.value) AS bands
 FROM (SELECT DISTINCT src.iscc AS value FROM {source} AS src
       WHERE src.iscc IS NOT NULL AND NOT {exact}) AS d""",
 }
@@ -166,7 +166,7 @@ _CANDIDATES = {
     FROM unnest(np.work_ids, np.methods, np.distances, np.keys, np.retired)
          AS u(work_id, method, distance, key, retired_at)
     WHERE np.value IS NOT NULL AND """ + _QUALITY_OK,
-    "iscc": """SELECT u.*, 2 FROM unnest(ni.work_ids, ni.methods, ni.distances, ni.keys, ni.retired)
+    "iscc": """SELECT u.*, 2 AS rank FROM unnest(ni.work_ids, ni.methods, ni.distances, ni.keys, ni.retired)
          AS u(work_id, method, distance, key, retired_at)""",
 }
 # a retired work matches no use from its retirement on

@@ -123,6 +123,18 @@ def test_copies_are_paid_to_the_work_they_resemble(catalog, media) -> None:
     assert outcomes["low"] == ("unmatched", None, None, None)
 
 
+def test_a_batch_of_texts_alone_is_matched(catalog, media) -> None:
+    # a batch whose only fingerprints are ISCCs (no PDQ hash in it) builds its look-up from
+    # the ISCC statements alone
+    result = _ingest(catalog, usage("text", item=_item(media["text-copy"], "iscc")),
+                     usage("plain", item={"sha256": "ab" * 32}))
+    assert result.accepted == 2
+    text_distance = codes.hamming(codes.units_of(media["text"]["iscc"]).content,
+                                  codes.units_of(media["text-copy"]["iscc"]).content)
+    assert _outcomes(catalog) == {"plain": ("unmatched", None, None, None),
+                                  "text": ("accrued", "w-text", "iscc", text_distance)}
+
+
 def test_late_registration_pays_back_a_similar_copy(catalog, cli, media) -> None:
     _ingest(catalog, usage("rocket", item=_item(media["rocket-copy"], "pdq")))
     assert _outcomes(catalog)["rocket"][0] == "unmatched"
