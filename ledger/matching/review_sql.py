@@ -42,30 +42,45 @@ WITH todo AS MATERIALIZED (
           SELECT CAST(q.extensions #>> '{item,pdq_quality}' AS integer)
           FROM usage_event q WHERE q.id = d.id), 100) >= %(min_pdq_quality)s)
 ), f AS MATERIALIZED (
-    -- each fingerprint decoded once, however many events carry it
-    SELECT t.kind, t.value, t.reach, pdq_bits(t.value) AS bits, pdq_keys(t.value) AS bands
-    FROM todo t WHERE t.kind = 'pdq'
-    UNION ALL
-    SELECT t.kind, t.value, t.reach, CAST(iscc_content(t.value) AS bit varying),
-           iscc_keys(t.value)
-    FROM todo t WHERE t.kind = 'iscc' AND iscc_content(t.value) IS NOT NULL
+    -- each fingerprint decoded once, however many events carry it; numbered, and its bits
+    -- padded to 256 as fingerprint_band's are
+    SELECT row_number() OVER () AS n, x.* FROM (
+        SELECT t.kind, t.value, t.reach, CAST(pdq_bits(t.value) AS bit varying) AS bits,
+               pdq_keys(t.value) AS bands
+        FROM todo t WHERE t.kind = 'pdq'
+        UNION ALL
+        SELECT t.kind, t.value, t.reach, CAST(iscc_content(t.value) AS bit varying)
+                                         || CAST(repeat('0', 192) AS bit varying),
+               iscc_keys(t.value)
+        FROM todo t WHERE t.kind = 'iscc' AND iscc_content(t.value) IS NOT NULL) AS x
 ), seen AS (
     INSERT INTO proposed_fingerprint (kind, value, reach, bands)
     SELECT f.kind, f.value, f.reach, f.bands FROM f
     ON CONFLICT (kind, value) DO UPDATE
     SET reach = EXCLUDED.reach, bands = EXCLUDED.bands, proposed_at = now()
+), nearest AS (
+    -- as a batch looks a fingerprint up (matching.sql): a probe of fingerprint_band's index
+    -- per band key, all of them in key order; then per fingerprint the nearest work not
+    -- rejected for it, ties by work key
+    SELECT DISTINCT ON (c.n) c.n, c.work_id, c.distance
+    FROM (SELECT DISTINCT p.n, b.work_id, b.distance
+          FROM (SELECT f.n, f.bits, f.reach, k.band
+                FROM f CROSS JOIN LATERAL unnest(f.bands) AS k(band)
+                ORDER BY k.band OFFSET 0) AS p
+          CROSS JOIN LATERAL (
+              SELECT b.work_id, bit_count(b.bits # p.bits) AS distance
+              FROM fingerprint_band b
+              WHERE b.band = p.band AND bit_count(b.bits # p.bits) <= p.reach
+              OFFSET 0) AS b) AS c
+    JOIN f ON f.n = c.n
+    WHERE NOT EXISTS (SELECT 1 FROM match_candidate r WHERE r.kind = f.kind
+                      AND r.value = f.value AND r.work_id = c.work_id
+                      AND r.status = 'rejected')
+    ORDER BY c.n, c.distance, (SELECT w.key FROM work w WHERE w.id = c.work_id) COLLATE "C"
 ), proposed AS (
     INSERT INTO match_candidate (kind, value, work_id, method, distance)
     SELECT f.kind, f.value, n.work_id, 'review', n.distance
-    FROM f CROSS JOIN LATERAL (
-        SELECT i.work_id, bit_count(i.bits # f.bits) AS distance
-        FROM work_identifier i
-        WHERE i.bands && f.bands AND i.kind = f.kind
-          AND CASE WHEN i.kind = f.kind THEN bit_count(i.bits # f.bits) <= f.reach END
-          AND NOT EXISTS (SELECT 1 FROM match_candidate c WHERE c.kind = f.kind
-                          AND c.value = f.value AND c.work_id = i.work_id
-                          AND c.status = 'rejected')
-        ORDER BY 2, (SELECT w.key FROM work w WHERE w.id = i.work_id) COLLATE "C" LIMIT 1) AS n
+    FROM nearest n JOIN f ON f.n = n.n
     ON CONFLICT ON CONSTRAINT match_candidate_pair DO NOTHING
     RETURNING 1
 )

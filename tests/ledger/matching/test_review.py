@@ -278,3 +278,27 @@ def test_a_hash_of_low_quality_is_not_proposed_until_a_good_one_carries_it(
     candidates = _review(cli)
     assert [(c["value"], c["work"], c["distance"], c["events"]) for c in candidates][-1] == (
         blurry, "w-coffee", 60, 2)
+
+
+def test_an_iscc_content_code_beyond_the_auto_threshold_is_proposed(cli, ledger, setup) -> None:
+    import iscc_core
+
+    def content_code(body: int) -> str:
+        return "ISCC:" + iscc_core.encode_component(
+            iscc_core.MT.CONTENT, iscc_core.ST_CC.TEXT, iscc_core.VS.V0, 64,
+            body.to_bytes(8, "big"))
+
+    registered = 0x0123456789ABCDEF
+    assert cli("import", "works", "-", input=jsonl(
+        [{**work("w-text"), "identifiers": {"iscc": content_code(registered)}}])).code == 0
+    near, far = content_code(registered ^ 0xFFF), content_code(registered ^ 0xFFFF_FF)
+    with ledger.connect() as conn:  # 12 bits off: for review (8 < 12 <= 15); 24 bits: neither
+        store.ingest(conn, [store.Message(orjson.dumps(
+            [usage("text-near", item={"iscc": near}), usage("text-far", item={"iscc": far})]),
+            BATCH, "usage.acme-ai")], licensees=store.licensee_ids(conn),
+            max_message_bytes=10**7)
+        conn.commit()
+    by_value = {c["value"]: c for c in _review(cli)}
+    assert (by_value[near]["work"], by_value[near]["kind"], by_value[near]["distance"]) == (
+        "w-text", "iscc", 12)
+    assert far not in by_value
