@@ -4,7 +4,7 @@ listing them with what they would book, deciding them, filing claims. Executed b
 
 from __future__ import annotations
 
-from ledger.matching.sql import evaluation_matched_by
+from ledger.matching.sql import BAND_CANDIDATES, PADDED_BITS, evaluation_matched_by
 
 # Each distinct fingerprint in suspense that review has not looked up yet with the current
 # review threshold (``proposed_fingerprint``), with the nearest registered one within that
@@ -42,15 +42,13 @@ WITH todo AS MATERIALIZED (
           SELECT CAST(q.extensions #>> '{item,pdq_quality}' AS integer)
           FROM usage_event q WHERE q.id = d.id), 100) >= %(min_pdq_quality)s)
 ), f AS MATERIALIZED (
-    -- each fingerprint decoded once, however many events carry it; numbered, and its bits
-    -- padded to 256 as fingerprint_band's are
+    -- each fingerprint decoded once, however many events carry it, and numbered
     SELECT row_number() OVER () AS n, x.* FROM (
-        SELECT t.kind, t.value, t.reach, CAST(pdq_bits(t.value) AS bit varying) AS bits,
-               pdq_keys(t.value) AS bands
+        SELECT t.kind, t.value, t.reach, """ + PADDED_BITS["pdq"].format(value="t.value") + """
+                   AS bits, pdq_keys(t.value) AS bands
         FROM todo t WHERE t.kind = 'pdq'
         UNION ALL
-        SELECT t.kind, t.value, t.reach, CAST(iscc_content(t.value) AS bit varying)
-                                         || CAST(repeat('0', 192) AS bit varying),
+        SELECT t.kind, t.value, t.reach, """ + PADDED_BITS["iscc"].format(value="t.value") + """,
                iscc_keys(t.value)
         FROM todo t WHERE t.kind = 'iscc' AND iscc_content(t.value) IS NOT NULL) AS x
 ), seen AS (
@@ -59,19 +57,9 @@ WITH todo AS MATERIALIZED (
     ON CONFLICT (kind, value) DO UPDATE
     SET reach = EXCLUDED.reach, bands = EXCLUDED.bands, proposed_at = now()
 ), nearest AS (
-    -- as a batch looks a fingerprint up (matching.sql): a probe of fingerprint_band's index
-    -- per band key, all of them in key order; then per fingerprint the nearest work not
-    -- rejected for it, ties by work key
+    -- per fingerprint the nearest work not rejected for it, ties by work key
     SELECT DISTINCT ON (c.n) c.n, c.work_id, c.distance
-    FROM (SELECT DISTINCT p.n, b.work_id, b.distance
-          FROM (SELECT f.n, f.bits, f.reach, k.band
-                FROM f CROSS JOIN LATERAL unnest(f.bands) AS k(band)
-                ORDER BY k.band OFFSET 0) AS p
-          CROSS JOIN LATERAL (
-              SELECT b.work_id, bit_count(b.bits # p.bits) AS distance
-              FROM fingerprint_band b
-              WHERE b.band = p.band AND bit_count(b.bits # p.bits) <= p.reach
-              OFFSET 0) AS b) AS c
+    FROM (""" + BAND_CANDIDATES.format(fingerprints="f") + """) AS c
     JOIN f ON f.n = c.n
     WHERE NOT EXISTS (SELECT 1 FROM match_candidate r WHERE r.kind = f.kind
                       AND r.value = f.value AND r.work_id = c.work_id

@@ -122,16 +122,32 @@ def _pdq_keys(bits: str) -> str:
     return "ARRAY[" + ",\n      ".join(keys) + "]"
 
 
+# A fingerprint's bits, padded to 256 as fingerprint_band's are (an ISCC Content-Code's 64).
+PADDED_BITS = {"pdq": "CAST(pdq_bits({value}) AS bit varying)",
+               "iscc": "CAST(iscc_content({value}) AS bit varying)"
+                       " || CAST(repeat('0', 192) AS bit varying)"}
+# The registered fingerprints sharing a band with each row of ``{fingerprints}`` (numbered
+# ``n``, with ``bits``, ``reach`` and band keys ``bands``) within its reach: a probe of
+# fingerprint_band's index per band key, all in key order (neighbouring probes read the same
+# index pages), the bits read from the index itself. Review proposes through it too.
+BAND_CANDIDATES = """SELECT DISTINCT p.n, b.work_id, b.via, b.distance
+FROM (SELECT f.n, f.bits, f.reach, k.band
+      FROM {fingerprints} AS f CROSS JOIN LATERAL unnest(f.bands) AS k(band)
+      ORDER BY k.band OFFSET 0) AS p
+-- OFFSET 0: a probe of the index per band key, never a join with the whole table
+CROSS JOIN LATERAL (
+    SELECT b.work_id, b.via, bit_count(b.bits # p.bits) AS distance
+    FROM fingerprint_band b WHERE b.band = p.band AND bit_count(b.bits # p.bits) <= p.reach
+    OFFSET 0) AS b"""
 # Each distinct fingerprint of the batch, with its bits and band keys.
 _FINGERPRINTS = {
     "pdq": """SELECT 'pdq' AS kind, d.value, d.bits, CAST(%(match_pdq)s AS integer) AS reach,
        """ + _pdq_keys("d.bits") + """ AS bands
-FROM (SELECT d.value, CAST(pdq_bits(d.value) AS bit varying) AS bits
+FROM (SELECT d.value, """ + PADDED_BITS["pdq"].format(value="d.value") + """ AS bits
       FROM (SELECT DISTINCT src.pdq AS value FROM {source} AS src
             WHERE src.pdq IS NOT NULL AND {quality} AND NOT {exact}) AS d OFFSET 0) AS d""",
-    # (padded as fingerprint_band's bits are)
-    "iscc": """SELECT 'iscc' AS kind, d.value, CAST(iscc_content(d.value) AS bit varying)
-                         || CAST(repeat('0', 192) AS bit varying) AS bits,
+    "iscc": """SELECT 'iscc' AS kind, d.value, """ + PADDED_BITS["iscc"].format(value="d.value")
+    + """ AS bits,
        CAST(%(match_iscc)s AS integer) AS reach, iscc_keys(d.value) AS bands
 FROM (SELECT DISTINCT src.iscc AS value FROM {source} AS src
       WHERE src.iscc IS NOT NULL AND NOT {exact}) AS d""",
@@ -144,17 +160,7 @@ _NEAR = """fingerprints AS MATERIALIZED (
     SELECT d.kind, d.value, array_agg(c.work_id) AS work_ids,
            array_agg(coalesce(c.via, d.kind)) AS methods, array_agg(c.distance) AS distances,
            array_agg(w.key) AS keys, array_agg(w.retired_at) AS retired
-    FROM (SELECT DISTINCT p.n, b.work_id, b.via, b.distance
-          FROM (SELECT f.n, f.bits, f.reach, k.band
-                FROM fingerprints AS f CROSS JOIN LATERAL unnest(f.bands) AS k(band)
-                ORDER BY k.band OFFSET 0) AS p
-          -- OFFSET 0: a probe of the index per band key, never a join with the whole table
-          CROSS JOIN LATERAL (
-              SELECT b.work_id, b.via, bit_count(b.bits # p.bits) AS distance
-              FROM fingerprint_band b WHERE b.band = p.band
-                -- (every fingerprint_band row holds 256 bits, an ISCC's zero-padded)
-                AND bit_count(b.bits # p.bits) <= p.reach
-              OFFSET 0) AS b) AS c
+    FROM (""" + BAND_CANDIDATES.format(fingerprints="fingerprints") + """) AS c
     JOIN fingerprints AS d ON d.n = c.n
     -- a key look-up per candidate: as a join, a planner that expects many candidates
     -- hashes the whole work table instead

@@ -6,21 +6,10 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-import pytest
 
-from ledger.ingest import topology
 from ledger.ingest.producer import UsageProducer
 from tests.builders import creator, jsonl, license, licensee, sha, work
-from tests.ingest_helpers import scalar, stop_worker, usage, wait_for, worker_process
-
-
-@pytest.fixture
-def worker(ledger, tmp_path):
-    with topology.connection(ledger.broker_url) as conn:
-        ledger.topology.purge(conn)
-    process = worker_process(tmp_path / "worker.log")
-    yield process
-    stop_worker(process)
+from tests.ingest_helpers import scalar, usage, wait_for
 
 
 def test_late_registration_is_paid_back_automatically(cli, ledger, worker) -> None:

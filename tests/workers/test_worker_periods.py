@@ -13,23 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from ledger.ingest import topology
 from ledger.ingest.producer import UsageProducer
 from tests.builders import creator, deal, jsonl, licensee, sha, work
-from tests.ingest_helpers import scalar, stop_worker, usage, wait_for, worker_process
+from tests.ingest_helpers import scalar, usage, wait_for
 from tests.ledger.periods.helpers import expected_allocation, trial_balance_is_zero
 
 POOL = {"type": "pool", "amount": "100.00", "period": "month", "unit": "uses"}
 SOURCE = "urn:acme-ai:pipeline:test"
-
-
-@pytest.fixture
-def worker(ledger, tmp_path):
-    with topology.connection(ledger.broker_url) as conn:
-        ledger.topology.purge(conn)
-    process = worker_process(tmp_path / "worker.log")
-    yield process
-    stop_worker(process)
 
 
 @pytest.fixture

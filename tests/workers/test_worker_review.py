@@ -3,23 +3,12 @@ published to the broker lands in suspense, and the next tick proposes it for rev
 
 from __future__ import annotations
 
-import pytest
 
 from ledger.fingerprints.files import image_fingerprint
-from ledger.ingest import topology
 from ledger.ingest.producer import UsageProducer
 from tests.builders import creator, jsonl, licensee, license, work
-from tests.ingest_helpers import scalar, stop_worker, usage, wait_for, worker_process
+from tests.ingest_helpers import scalar, usage, wait_for
 from tests.media import photograph
-
-
-@pytest.fixture
-def worker(ledger, tmp_path):
-    with topology.connection(ledger.broker_url) as conn:
-        ledger.topology.purge(conn)
-    process = worker_process(tmp_path / "worker.log")
-    yield process
-    stop_worker(process)
 
 
 def test_beat_proposes_a_near_duplicate_in_suspense(cli, ledger, worker) -> None:
