@@ -128,6 +128,7 @@ def import_claims(conn: psycopg.Connection, lines: list[Line], by: str | None) -
     Returns (claims filed, claims unchanged); ``InvalidInput`` with every bad line."""
     errors: list[RowError] = []
     good: list[tuple[int, dict, dict]] = []
+    shapeless: list[tuple[int, dict, list[str]]] = []
     for line in lines:
         row = line.value
         if not isinstance(row, dict):
@@ -142,12 +143,20 @@ def import_claims(conn: psycopg.Connection, lines: list[Line], by: str | None) -
         identifiers, bad = normalise_all(row.get("identifiers"))
         problems += bad
         if problems:
-            errors.extend(RowError(line.number, p) for p in problems)
+            shapeless.append((line.number, row, problems))
         else:
             good.append((line.number, row, identifiers))
     keys = [row["claim"] for _, row, _ in good]
-    creators = dict(conn.execute(review_sql.CREATOR_IDS, ([r["creator"] for _, r, _ in good],)))
-    works = dict(conn.execute(review_sql.WORK_IDS, ([r["work"] for _, r, _ in good],)))
+    named = [r for _, r, _ in good + shapeless]
+    creators = dict(conn.execute(review_sql.CREATOR_IDS, (
+        [r["creator"] for r in named if isinstance(r.get("creator"), str)],)))
+    works = dict(conn.execute(review_sql.WORK_IDS, (
+        [r["work"] for r in named if isinstance(r.get("work"), str)],)))
+    for number, row, problems in shapeless:  # every reason, the unknown names too
+        for key, known in (("creator", creators), ("work", works)):
+            if isinstance(row.get(key), str) and row[key] and row[key] not in known:
+                problems.append(f"unknown {key} {row[key]!r}")
+        errors.extend(RowError(number, p) for p in problems)
     authors: dict[int, set[int]] = {}
     for work_id, creator_id in conn.execute(review_sql.CREATORS_OF_WORK, (list(works.values()),)):
         authors.setdefault(work_id, set()).add(creator_id)

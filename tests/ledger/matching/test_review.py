@@ -141,6 +141,7 @@ def test_bad_claims_are_all_reported_and_nothing_is_filed(cli, ledger, setup) ->
     err = " ".join(result.stderr.split())
     assert "line 1: unknown creator 'nobody'" in err
     assert "line 2: identifiers.pdq: pdq must be 64 hex digits" in err
+    assert "line 2: unknown work 'w-missing'" in err  # a bad identifier hides no other reason
     assert "line 3: creator 'alice' is not in the splits of work 'w-coffee'" in err
     with ledger.connect() as conn:
         assert conn.execute("SELECT count(*) FROM match_claim").fetchone()[0] == 0
