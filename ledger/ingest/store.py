@@ -1,5 +1,5 @@
 """The ingest hot path: validate a batch of messages in one pass, ``COPY`` the good events
-into a staging table, deduplicate them against the stored events (``sql.NEW_EVENTS``),
+into a staging table, deduplicate them against the stored events (``sql.DROP_STORED``),
 hand the new ones to matching once (``ledger.matching.accrual``: evaluated, inserted,
 tallied, booked), and record every rejected event as a dead letter — all in the caller's
 transaction.
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 IDENTIFIERS = IDENTIFIER_KINDS
 COLUMNS = sql.COLUMNS
 # Below this many staged events per sampled identity (small messages), the sample would
-# cost as much as the anti-join it might spare.
+# cost as much as the taking out of stored events (``sql.DROP_STORED``) it might spare.
 _EVENTS_PER_SAMPLE = 16
 _TIME, _QUANTITY = ROW_COLUMNS.index("time"), ROW_COLUMNS.index("quantity")
 
@@ -384,27 +384,28 @@ def _fresh(conn: psycopg.Connection, prepared: Prepared) -> bool:
 
 
 def _store_new(conn: psycopg.Connection, kinds: frozenset[str] | None,
-               fresh: bool = False) -> accrual.Accrued:
-    """Hand matching the new staged events to evaluate, insert and book. A concurrent writer
-    may have stored some of the same events since the anti-join (a redelivery racing its
-    first delivery): the unique identity refuses them, and matching is called again without
-    them, as long as each refusal leaves fewer new events (else it is a real fault, not to
-    be retried). A ``fresh`` batch is first handed over whole, without the anti-join; an
-    event stored after all sends it to the anti-join."""
-    left = None
-    dedupe = not fresh
+               fresh: bool = False) -> tuple[accrual.Accrued, list[int]]:
+    """Take the stored events out of the stage and hand matching the rest to evaluate,
+    insert and book; return what it did and the staging seqs of the conflicting duplicates.
+    A concurrent writer may have stored some of the same events since (a redelivery racing
+    its first delivery): the unique identity refuses them, they are taken out and matching
+    is called again, as long as each refusal has something to take out (else it is a real
+    fault, not to be retried). A ``fresh`` batch is first handed over whole."""
+    conflicts: list[int] = []
+
+    def take_out() -> int:
+        stored = conn.execute(sql.DROP_STORED).fetchall()
+        conflicts.extend(seq for seq, conflicting in stored if conflicting)
+        return len(stored)
+
+    if not fresh:
+        take_out()
     while True:
         try:
-            return accrual.accrue(conn, sql.COLUMNS,
-                                  sql.NEW_EVENTS if dedupe else sql.ALL_EVENTS, kinds)
+            return accrual.accrue(conn, sql.COLUMNS, sql.STAGED_EVENTS, kinds), conflicts
         except psycopg.errors.UniqueViolation:
-            if not dedupe:
-                dedupe = True
-                continue
-            now = conn.execute(sql.STILL_NEW).fetchone()[0]
-            if left is not None and now >= left:
+            if not take_out():
                 raise
-            left = now
 
 
 def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
@@ -419,11 +420,10 @@ def write(conn: psycopg.Connection, prepared: Prepared, *, replayed: int = 0,
         if conn.execute(sql.STAGE_LEFT_OVER).fetchone()[0]:
             conn.execute(sql.EMPTY_STAGE)
         copy_staged(conn, prepared.staged)
-        inserted = _store_new(conn, prepared.kinds, _fresh(conn, prepared)).inserted
-        result.accepted = inserted
-        if inserted < prepared.count:
-            conflicts = [seq for seq, in conn.execute(sql.CONFLICTS)]
-            result.duplicates += prepared.count - inserted - len(conflicts)
+        accrued, conflicts = _store_new(conn, prepared.kinds, _fresh(conn, prepared))
+        result.accepted = accrued.inserted
+        if accrued.inserted < prepared.count:
+            result.duplicates += prepared.count - accrued.inserted - len(conflicts)
             for seq in conflicts:
                 event, message = prepared.event_at(seq)
                 _reject_later(result, Reason.CONFLICTING_DUPLICATE, "same source and id as "
