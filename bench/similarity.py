@@ -250,7 +250,7 @@ def lookup_cost(server_url: str, sizes: list[int], queries: int = 2_000) -> None
             conn.execute("VACUUM ANALYZE bench_band")
             built = time.perf_counter() - t
             probes = [flip(pdq_of(rng.randrange(size)), rng) for _ in range(queries)]
-            # as the production evaluation (ledger.matching.sql._NEAR): every band probe of
+            # as the production evaluation (ledger.matching.sql.fill_near): every band probe of
             # the batch in key order, one index range each, the bits compared in the index
             statement = """
                 SELECT f.value, min(b.distance)

@@ -24,6 +24,16 @@ class Accrued:
     accrued: int  # of them, those booked
 
 
+def look_up(conn: psycopg.Connection, statement: str, params: dict) -> None:
+    """Write the near candidates (``sql.NEAR_TABLE``) that ``statement``, a
+    ``sql.fill_near``, finds for the evaluation that follows."""
+    conn.execute(sql.CREATE_NEAR_TABLE)
+    # Emptied by the commit; an earlier evaluation in the same transaction left its rows.
+    if conn.execute(sql.NEAR_LEFT_OVER).fetchone()[0]:
+        conn.execute(sql.EMPTY_NEAR_TABLE)
+    conn.execute(statement, params)
+
+
 def accrue(conn: psycopg.Connection, columns: tuple[str, ...], source: str,
            kinds: frozenset[str] | None = None) -> Accrued:
     """Evaluate, insert, tally and book the events of ``source`` (a parenthesised query of
@@ -43,11 +53,15 @@ def accrue(conn: psycopg.Connection, columns: tuple[str, ...], source: str,
     # transaction (replayed dead letters) left its rows.
     if conn.execute(sql.ACCRUED_LEFT_OVER).fetchone()[0]:
         conn.execute(sql.EMPTY_ACCRUED_TABLE)
+    params = thresholds.params()
+    near = sql.fill_near(source, kinds)
+    if near:
+        look_up(conn, near, params)
     entry_id = booking.next_entry_id(conn)
     conn.execute("SAVEPOINT accrue")
     try:
         tallied = conn.execute(sql.insert_evaluated(columns, source, kinds),
-                               {"entry": entry_id, **thresholds.params()}).fetchall()
+                               {"entry": entry_id, **params}).fetchall()
     except psycopg.errors.UniqueViolation:
         # rolled back to, a savepoint still stands: release it, or what follows would run
         # in it (and the journal would not see its entry as of this transaction)

@@ -15,7 +15,7 @@ import psycopg
 
 from ledger import locks
 from ledger.accounting import booking, statement_lines
-from ledger.matching import sql, thresholds
+from ledger.matching import accrual, sql, thresholds
 
 
 @dataclass
@@ -67,7 +67,9 @@ def _reevaluate_chunk(conn: psycopg.Connection, ids: list[int], total: Reevaluat
     locks.hold(conn, locks.CATALOG_LOCK, shared=True)
     conn.execute(sql.CREATE_REEVALUATED_TABLE)
     conn.execute(sql.LOCK_CHUNK, (ids,))
-    changed = conn.execute(sql.FILL_REEVALUATED, {"ids": ids, **thresholds.params()}).rowcount
+    params = {"ids": ids, **thresholds.params()}
+    accrual.look_up(conn, sql.FILL_REEVALUATED_NEAR, params)
+    changed = conn.execute(sql.FILL_REEVALUATED, params).rowcount
     total.examined += len(ids)
     if not changed:
         return

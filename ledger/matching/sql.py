@@ -102,7 +102,7 @@ _INSTANCE = """(SELECT i.work_id, coalesce(i.via, 'exact'), CAST(NULL AS integer
 # iscc), then work key in code-point order. A PDQ hash of quality below 50 is never matched
 # by similarity.
 #
-# The candidates are gathered once per batch (``_NEAR``), for each distinct fingerprint of
+# The candidates are gathered once per batch (``fill_near``), for each distinct fingerprint of
 # it: its bits and band keys decoded once, and every band probe of the batch run in key
 # order (neighbouring probes read the same index pages). Each candidate (work, method,
 # distance) is kept once, with the work's key and retirement; an event then picks, among
@@ -152,21 +152,37 @@ FROM (SELECT d.value, """ + PADDED_BITS["pdq"].format(value="d.value") + """ AS 
 FROM (SELECT DISTINCT src.iscc AS value FROM {source} AS src
       WHERE src.iscc IS NOT NULL AND NOT {exact}) AS d""",
 }
+# The batch's near candidates: a row per distinct fingerprint with a candidate, written by
+# ``fill_near`` before the evaluation reads it. A table, not a CTE of the evaluation: the
+# planner sized such a CTE from the product of its filters' guesses (often one row) and
+# joined it to the batch once per event; a table it sizes from its pages. It is joined on
+# the value alone (a PDQ hash's 64 hex digits never equal an 'ISCC:' code), as a filter on
+# the kind would be guessed at 0.5 % of the rows again.
+NEAR_TABLE = "near_candidate"
+CREATE_NEAR_TABLE = f"""
+CREATE TEMP TABLE IF NOT EXISTS {NEAR_TABLE} (
+    value text COLLATE "C" PRIMARY KEY, kind text NOT NULL, work_ids integer[] NOT NULL,
+    methods text[] NOT NULL, distances bigint[] NOT NULL, keys text[] NOT NULL,
+    retired timestamptz[] NOT NULL
+) ON COMMIT DELETE ROWS
+"""
+NEAR_LEFT_OVER = f"SELECT EXISTS (SELECT FROM {NEAR_TABLE})"
+EMPTY_NEAR_TABLE = f"TRUNCATE {NEAR_TABLE}"
 # The fingerprints numbered: the probes and their candidates carry the number, not the value
 # (narrower rows to sort), and the value is joined back once per candidate.
-_NEAR = """fingerprints AS MATERIALIZED (
+_FILL_NEAR = """WITH fingerprints AS MATERIALIZED (
     SELECT row_number() OVER () AS n, f.* FROM ({fingerprints}) AS f
-), near AS MATERIALIZED (
-    SELECT d.kind, d.value, array_agg(c.work_id) AS work_ids,
-           array_agg(coalesce(c.via, d.kind)) AS methods, array_agg(c.distance) AS distances,
-           array_agg(w.key) AS keys, array_agg(w.retired_at) AS retired
-    FROM (""" + BAND_CANDIDATES.format(fingerprints="fingerprints") + """) AS c
-    JOIN fingerprints AS d ON d.n = c.n
-    -- a key look-up per candidate: as a join, a planner that expects many candidates
-    -- hashes the whole work table instead
-    CROSS JOIN LATERAL (SELECT w.key, w.retired_at FROM work w WHERE w.id = c.work_id
-                        OFFSET 0) AS w
-    GROUP BY d.kind, d.value)"""
+)
+INSERT INTO """ + NEAR_TABLE + """ (kind, value, work_ids, methods, distances, keys, retired)
+SELECT d.kind, d.value, array_agg(c.work_id), array_agg(coalesce(c.via, d.kind)),
+       array_agg(c.distance), array_agg(w.key), array_agg(w.retired_at)
+FROM (""" + BAND_CANDIDATES.format(fingerprints="fingerprints") + """) AS c
+JOIN fingerprints AS d ON d.n = c.n
+-- a key look-up per candidate: as a join, a planner that expects many candidates
+-- hashes the whole work table instead
+CROSS JOIN LATERAL (SELECT w.key, w.retired_at FROM work w WHERE w.id = c.work_id
+                    OFFSET 0) AS w
+GROUP BY d.kind, d.value"""
 _CANDIDATES = {
     "pdq": """SELECT u.*, 1 AS rank
     FROM unnest(np.work_ids, np.methods, np.distances, np.keys, np.retired)
@@ -180,8 +196,8 @@ _SIMILAR = """(SELECT c.work_id, c.method, c.distance FROM (
     {candidates}) AS c
  WHERE c.retired_at IS NULL OR src.time < c.retired_at
  ORDER BY c.distance, c.rank, c.key COLLATE "C" LIMIT 1)"""
-_NEAR_JOINS = {"pdq": "LEFT JOIN near AS np ON np.kind = 'pdq' AND np.value = src.pdq",
-               "iscc": "LEFT JOIN near AS ni ON ni.kind = 'iscc' AND ni.value = src.iscc"}
+_NEAR_JOINS = {"pdq": f"LEFT JOIN {NEAR_TABLE} AS np ON np.value = src.pdq",
+               "iscc": f"LEFT JOIN {NEAR_TABLE} AS ni ON ni.value = src.iscc"}
 _NONE = "(SELECT CAST(NULL AS integer), CAST(NULL AS text), CAST(NULL AS integer))"
 
 
@@ -192,39 +208,56 @@ def evaluation_matched_by(source: str, match: str) -> str:
     return _TEMPLATE.format(source=source, joins="", match=match)
 
 
+def _exact_probes(kinds: frozenset[str] | None) -> list[str]:
+    """One index probe per exact kind, in priority order (an ISCC's Instance-Code last)."""
+    probes = [_EXACT.format(kind=kind) for kind in MATCH_PRIORITY if kinds is None or kind in kinds]
+    if kinds is None or "iscc" in kinds:
+        probes.append(_INSTANCE)
+    return probes
+
+
+def _fingerprinted(kinds: frozenset[str] | None) -> list[str]:
+    return [k for k in ("pdq", "iscc") if kinds is None or k in kinds]
+
+
+@cache
+def fill_near(source: str, kinds: frozenset[str] | None = None) -> str | None:
+    """The statement that writes ``NEAR_TABLE`` for the evaluation of the same ``source``
+    and ``kinds`` (``CREATE_NEAR_TABLE`` first, emptied); None when no fingerprint kind is
+    matched. Its parameters: the thresholds of ``thresholds()``."""
+    fingerprinted = _fingerprinted(kinds)
+    if not fingerprinted:
+        return None
+    # A fingerprint is looked up only for events that no exact identifier matches: an item
+    # that carries its sha256 and its PDQ hash costs one index probe, not fifteen.
+    exact = _exact_probes(kinds)
+    matched = "(" + " OR ".join(f"EXISTS {probe}" for probe in exact) + ")" if exact else "false"
+    return _FILL_NEAR.format(fingerprints="\n UNION ALL\n".join(
+        _FINGERPRINTS[k].format(source=source, quality=_QUALITY_OK, exact=matched)
+        for k in fingerprinted))
+
+
 @cache
 def evaluation(source: str, kinds: frozenset[str] | None = None) -> str:
     """The evaluation query over ``source`` (a table name or a parenthesised subquery).
     With ``kinds``, only those identifier kinds are matched (a batch in which no event has
-    a DOI, say, skips the DOI lookup); without, every kind.
-
+    a DOI, say, skips the DOI lookup); without, every kind. When a fingerprint kind is
+    matched, ``fill_near(source, kinds)`` must have run first in the transaction.
     Its parameters: the thresholds of ``thresholds()``."""
-    used = [k for k in MATCH_PRIORITY if kinds is None or k in kinds]
     # One index probe per kind, in priority order, then the fingerprints: the first branch
     # with a row decides (a LIMIT over UNION ALL runs its branches in order, stopping at the
     # first row). As joins, a planner that thinks the batch is small may scan the whole
     # identifier table once per event instead.
-    exact = [_EXACT.format(kind=kind) for kind in used]
-    if kinds is None or "iscc" in kinds:
-        exact.append(_INSTANCE)
-    branches = list(exact)
-    fingerprinted = [k for k in ("pdq", "iscc") if kinds is None or k in kinds]
+    branches = _exact_probes(kinds)
+    fingerprinted = _fingerprinted(kinds)
     if fingerprinted:
         branches.append(_SIMILAR.format(candidates="\n    UNION ALL\n    ".join(
             _CANDIDATES[k] for k in fingerprinted)))
     branches.append(_NONE)
     match = ("SELECT * FROM (" + "\n UNION ALL ".join(branches)
              + ") AS probes (work_id, match_method, match_distance) LIMIT 1")
-    if not fingerprinted:
-        return _TEMPLATE.format(source=source, joins="", match=match)
-    # A fingerprint is looked up only for events that no exact identifier matches: an item
-    # that carries its sha256 and its PDQ hash costs one index probe, not fifteen.
-    matched = "(" + " OR ".join(f"EXISTS {probe}" for probe in exact) + ")" if exact else "false"
-    near = _NEAR.format(fingerprints="\n UNION ALL\n".join(
-        _FINGERPRINTS[k].format(source=source, quality=_QUALITY_OK, exact=matched)
-        for k in fingerprinted))
-    return "WITH " + near + _TEMPLATE.format(
-        source=source, joins="\n".join(_NEAR_JOINS[k] for k in fingerprinted), match=match)
+    return _TEMPLATE.format(source=source, match=match,
+                            joins="\n".join(_NEAR_JOINS[k] for k in fingerprinted))
 
 
 # --- Accrual of a staged batch ----------------------------------------------------------
@@ -418,6 +451,7 @@ CREATE TEMP TABLE IF NOT EXISTS {REEVALUATED_TABLE} (
 ) ON COMMIT DELETE ROWS
 """
 _SOURCE = f"(SELECT id, {', '.join(INPUTS)} FROM usage_event WHERE id = ANY(%(ids)s))"
+FILL_REEVALUATED_NEAR = fill_near(_SOURCE)
 FILL_REEVALUATED = f"""
 INSERT INTO {REEVALUATED_TABLE}
 SELECT e.id, e.licensee_id, {", ".join(f"e.{c}" for c in STATE)}, {", ".join(f"n.{c}" for c in STATE)},

@@ -6,6 +6,7 @@ matched; bad fingerprints are refused with every reason."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from ledger.matching import reevaluation
 from tests.builders import creator, jsonl, licensee, license, work
 from tests.ingest_helpers import usage
 from tests.media import photograph, texts
+from tests.plans import captured_plans, modifying, rows_handled
 
 
 def _jpeg(img: Image.Image, quality: int, scale: float = 1.0) -> Image.Image:
@@ -145,6 +147,30 @@ def test_late_registration_pays_back_a_similar_copy(catalog, cli, media) -> None
     assert done.booked == 1
     assert _outcomes(catalog)["rocket"] == ("accrued", "w-rocket", "pdq", codes.hamming(
         media["rocket"]["pdq"], media["rocket-copy"]["pdq"]))
+
+
+def test_a_large_suspense_is_paid_back_in_one_pass_over_it(catalog, cli) -> None:
+    """Registering works re-evaluates every event in suspense. Their fingerprints' candidates
+    must be joined to the events once, not once per event, as a planner that guesses a
+    handful of candidates does (on the bench catalog, a 10,000-event chunk took 11 s
+    instead of 0.9 s)."""
+    hashes = [hashlib.sha256(b"unregistered-%d" % i).hexdigest() for i in range(300)]
+    copies = [usage(f"copy{i}", item={"pdq": _flip(hashes[i % 300], list(range(i % 5, 24, 4)))})
+              for i in range(900)]
+    strangers = [usage(f"stranger{i}", item={"pdq": hashlib.sha256(b"s%d" % i).hexdigest()})
+                 for i in range(300)]
+    _ingest(catalog, *copies, *strangers)
+    assert cli("import", "works", "-", input=jsonl([
+        _work(f"w-new-{i}", pdq=h) for i, h in enumerate(hashes)])).code == 0
+    with catalog.connect() as conn, captured_plans(conn) as plans:
+        done = reevaluation.drain(conn)
+    assert done.booked == 900
+    outcomes = _outcomes(catalog)
+    assert {outcomes[f"copy{i}"][:3] for i in range(900) if i % 300 == 7} == {
+        ("accrued", "w-new-7", "pdq")}
+    assert all(outcomes[f"copy{i}"][1] == f"w-new-{i % 300}" for i in range(900))
+    assert all(outcomes[f"stranger{i}"][0] == "unmatched" for i in range(300))
+    assert rows_handled(modifying(plans, "reevaluated")) < 100 * (900 + 300)
 
 
 def _flip(value: str, bits: list[int]) -> str:
