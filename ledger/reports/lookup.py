@@ -11,7 +11,7 @@ from ledger.reports import sql
 
 def lookup(conn: psycopg.Connection, identifiers: dict, thresholds: dict) -> dict:
     """The works ``identifiers`` (sha256, pdq, iscc) match, how and at what distance, and
-    their use; and the uses of the file itself still in suspense."""
+    their use; and the uses still in suspense of the file or of copies of it."""
     params = {"sha256": identifiers.get("sha256"), "pdq": identifiers.get("pdq"),
               "iscc": identifiers.get("iscc"), **thresholds}
     cur = conn.cursor(row_factory=dict_row)

@@ -375,14 +375,36 @@ WHERE e.work_id = ANY(%(works)s::integer[]) AND w.key = ANY(%(keys)s::text[])
 GROUP BY 1, 2, 3, 4, 5, 6, 11, 12 ORDER BY 1, 2, 3, 4, 5, 6
 """
 LOOKUP_WORK_IDS = "SELECT key, id FROM work WHERE key = ANY(%s)"
-# Uses of the very file (or its fingerprint) still in suspense.
+# Uses still in suspense of the file itself (its sha256 or its ISCC's Instance-Code) or of a
+# copy of it within the auto-match thresholds (a PDQ hash, an ISCC Content-Code of the same
+# type), as a batch would match them: what a registration of the file would pay back.
+# Each event is found once, by its nearest identifier; the suspense's identifiers are read
+# from its index (``usage_event_unmatched``), and only the events found from the table.
 LOOKUP_SUSPENSE = """
-SELECT l.key AS licensee, e.model, e.purpose, e.dataset, count(*) AS events,
-       sum(e.quantity) AS quantity, e.unit
-FROM usage_event e JOIN licensee l ON l.id = e.licensee_id
-WHERE e.outcome = 'unmatched'
-  AND (e.sha256 = %(sha256)s OR e.pdq = %(pdq)s OR e.iscc = %(iscc)s)
-GROUP BY 1, 2, 3, 4, 7 ORDER BY 1, 2, 3, 4
+WITH found AS MATERIALIZED (
+    SELECT u.id, m.method, m.distance FROM usage_event u
+    CROSS JOIN LATERAL (
+        SELECT c.method, c.distance FROM (
+            SELECT 'exact' AS method, CAST(NULL AS integer) AS distance
+            WHERE u.sha256 = %(sha256)s OR iscc_instance(u.iscc) = iscc_instance(%(iscc)s)
+            UNION ALL
+            SELECT 'pdq', CAST(bit_count(pdq_bits(u.pdq) # pdq_bits(%(pdq)s)) AS integer)
+            UNION ALL
+            SELECT 'iscc', CAST(bit_count(iscc_content(u.iscc) # iscc_content(%(iscc)s))
+                                AS integer)
+            WHERE iscc_content_type(u.iscc) = iscc_content_type(%(iscc)s)) AS c
+        WHERE c.method = 'exact' OR c.distance <= CASE c.method WHEN 'pdq' THEN %(match_pdq)s
+                                                                ELSE %(match_iscc)s END
+        ORDER BY c.distance NULLS FIRST LIMIT 1) AS m
+    WHERE u.outcome = 'unmatched'
+)
+SELECT l.key AS licensee, e.model, e.purpose, e.dataset, f.method,
+       max(f.distance) AS max_distance, count(*) AS events, sum(e.quantity) AS quantity, e.unit
+FROM found f JOIN usage_event e ON e.id = f.id JOIN licensee l ON l.id = e.licensee_id
+-- a PDQ hash of low quality is never matched by similarity
+WHERE f.method <> 'pdq' OR coalesce(CAST(e.extensions #>> '{item,pdq_quality}' AS integer),
+                                    100) >= %(min_pdq_quality)s
+GROUP BY 1, 2, 3, 4, 5, 9 ORDER BY 1, 2, 3, 4, 5, 9
 """
 
 # --- How events were matched (contract §8): the similar ones, few, by a partial index ----

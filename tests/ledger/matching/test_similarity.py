@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from pathlib import Path
 
 import orjson
@@ -248,8 +249,34 @@ def test_lookup_answers_was_this_file_used(catalog, cli, media) -> None:
     assert use["method"] == "pdq" and float(use["net"]) > 0
     # the rocket is registered by nobody: its use waits in suspense
     assert rocket["works"] == [] and rocket["in_suspense"][0]["events"] == 1
+    assert rocket["in_suspense"][0]["method"] == "exact"
+    assert astronaut["in_suspense"] == []
     missing = cli("lookup", "/nonexistent.png")
     assert missing.code == 2 and "no such file" in missing.stderr
+
+
+def test_lookup_finds_the_copies_of_an_unregistered_file_in_suspense(catalog, cli, media
+                                                                   ) -> None:
+    """A creator asks about a photograph nobody registered: the training set held a
+    re-encoded copy of it, which waits in suspense; a low-quality hash of a copy would
+    never be matched, and is not shown either."""
+    copy = media["rocket-copy"]
+    _ingest(catalog,
+            usage("r1", item={"pdq": copy["pdq"], "sha256": copy["sha256"]}),
+            usage("r2", item={"pdq": copy["pdq"]}, quantity="4", model="acme-image-9"),
+            usage("blurry", item={"pdq": copy["pdq"], "pdq_quality": 20}, model="acme-blur"),
+            usage("coffee-like", item={"pdq": _flip(media["coffee"]["pdq"], list(range(40)))}))
+    result = cli("lookup", media["rocket"]["file"], "--format", "json")
+    assert result.code == 0, result.stderr
+    [rocket] = orjson.loads(result.stdout)
+    distance = codes.hamming(media["rocket"]["pdq"], copy["pdq"])
+    assert 0 < distance <= 31
+    assert [(u["model"], u["method"], u["max_distance"], u["events"], u["quantity"])
+            for u in rocket["in_suspense"]] == [("acme-image-9", "pdq", distance, 1, "4"),
+                                                ("acme-video-2", "pdq", distance, 1, "1")]
+    table = cli("lookup", media["rocket"]["file"])
+    assert table.code == 0 and "(suspense)" in table.stdout
+    assert len(re.findall(rf"│ pdq\s+│\s+{distance} │", table.stdout)) == 2, table.stdout
 
 
 def test_suspense_groups_copies_by_fingerprint(catalog, cli, media) -> None:
