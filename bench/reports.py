@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from ledger import migrate  # noqa: E402
 from ledger.ingest import deadletters  # noqa: E402
 from ledger.reports import status as ingest_status  # noqa: E402
-from ledger.matching import tally  # noqa: E402
+from ledger.matching import tally, thresholds  # noqa: E402
 from ledger.accounting import statement_lines  # noqa: E402
 from ledger.reports import ledger_reports, statement, usage_reports  # noqa: E402
 
@@ -408,7 +408,7 @@ def timed(url: str) -> list[tuple[str, float, str]]:
     run("transparency acme-ai", lambda c: usage_reports.transparency(c, "acme-ai"))
     run("transparency acme-ai --model model-1-1",
         lambda c: usage_reports.transparency(c, "acme-ai", "model-1-1"))
-    run("suspense", usage_reports.suspense)
+    run("suspense", lambda c: usage_reports.suspense(c, thresholds.params()))
     run("unlicensed", usage_reports.unlicensed)
     run("balances", ledger_reports.balances)
     run("trial-balance", ledger_reports.trial_balance)

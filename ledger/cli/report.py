@@ -96,10 +96,13 @@ def _flat(data: dict) -> dict:
 
 @app.command("suspense")
 def suspense(fmt: Format = FORMAT, output: Path | None = OUTPUT) -> None:
-    """Unmatched items by identifier: held until their work is registered."""
+    """Unmatched items by identifier, near-duplicate copies on one line: held until their
+    work is registered."""
+    from ledger.matching import thresholds
+
     with get_ledger().connect() as conn:
         with working("grouping unmatched items …"):
-            rows = usage_reports.suspense(conn)
+            rows = usage_reports.suspense(conn, thresholds.params())
         emit(rows, fmt, title="Suspense (unmatched items)", output=output)
 
 

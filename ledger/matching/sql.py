@@ -111,7 +111,7 @@ _QUALITY_OK = """coalesce(CAST(CAST(src.extensions AS jsonb) #>> '{item,pdq_qual
                        AS integer), 100) >= %(min_pdq_quality)s"""
 
 
-def _pdq_keys(bits: str) -> str:
+def pdq_keys(bits: str) -> str:
     """pdq_keys' keys (migration 0022) of ``bits``, a hash's bits decoded once: inline,
     at a third of the function's cost."""
     keys, offset = [], 1
@@ -142,7 +142,7 @@ CROSS JOIN LATERAL (
 # Each distinct fingerprint of the batch, with its bits and band keys.
 _FINGERPRINTS = {
     "pdq": """SELECT 'pdq' AS kind, d.value, d.bits, CAST(%(match_pdq)s AS integer) AS reach,
-       """ + _pdq_keys("d.bits") + """ AS bands
+       """ + pdq_keys("d.bits") + """ AS bands
 FROM (SELECT d.value, """ + PADDED_BITS["pdq"].format(value="d.value") + """ AS bits
       FROM (SELECT DISTINCT src.pdq AS value FROM {source} AS src
             WHERE src.pdq IS NOT NULL AND {quality} AND NOT {exact}) AS d OFFSET 0) AS d""",

@@ -10,6 +10,7 @@ from ledger.accounting.sql import (
 )
 from ledger.ingest.sql import IDENTIFIER_KINDS  # the identifier columns of usage_event
 from ledger.matching.rules import MATCH_PRIORITY
+from ledger.matching.sql import PADDED_BITS, pdq_keys
 
 # Entries that book (or reverse) royalties; every other kind moves payouts.
 ACCRUAL_KINDS = ("accrual", "reevaluation", "void", "allocation", "reallocation")
@@ -144,19 +145,66 @@ JOIN work w ON w.id = t.work_id
 ORDER BY t.events DESC, w.key COLLATE "C" LIMIT %(limit)s
 """
 # Fingerprints first: the copies of one unregistered image share its PDQ hash (or ISCC)
-# while their bytes, and so their sha256, differ.
+# while their bytes, and so their sha256, differ. The most used lines, and those of the
+# fingerprints ``usage_reports.suspense`` gathers with others (``%(paired)s``).
 _SUSPENSE_KINDS = ("pdq", "iscc", *MATCH_PRIORITY)
 _PRIMARY = ("CASE " + " ".join(f"WHEN {k} IS NOT NULL THEN '{k}'" for k in _SUSPENSE_KINDS)
             + " END")
 _VALUE = "COALESCE(" + ", ".join(_SUSPENSE_KINDS) + ")"
+SUSPENSE_LINES = 10_000
 SUSPENSE = f"""
-SELECT {_PRIMARY} AS identifier, {_VALUE} AS value, count(*) AS events,
-       sum(quantity) AS quantity,
-       array_agg(DISTINCT l.key ORDER BY l.key) AS licensees,
-       min(e.time) AS first_used, max(e.time) AS last_used
-FROM usage_event e JOIN licensee l ON l.id = e.licensee_id
-WHERE e.outcome = 'unmatched'
-GROUP BY 1, 2 ORDER BY count(*) DESC, 2 LIMIT 10000
+SELECT identifier, value, events, quantity, licensees, first_used, last_used FROM (
+    SELECT {_PRIMARY} AS identifier, {_VALUE} AS value, count(*) AS events,
+           sum(quantity) AS quantity,
+           array_agg(DISTINCT l.key ORDER BY l.key) AS licensees,
+           min(e.time) AS first_used, max(e.time) AS last_used,
+           row_number() OVER (ORDER BY count(*) DESC, {_VALUE}) AS place
+    FROM usage_event e JOIN licensee l ON l.id = e.licensee_id
+    WHERE e.outcome = 'unmatched'
+    GROUP BY 1, 2) AS g
+WHERE g.place <= %(lines)s OR g.value = ANY(%(paired)s::text[])
+ORDER BY g.place
+"""
+# The pairs of distinct fingerprints in suspense within the auto-match threshold of each
+# other (an ISCC Content-Code only of its own type), found through the band keys they
+# share, never by comparing every pair; the fingerprints are numbered, so that what is
+# grouped and sorted is narrow.
+SUSPENSE_PAIRS = """
+WITH f AS MATERIALIZED (
+    SELECT row_number() OVER () AS n, f.* FROM (
+        SELECT 'pdq' AS kind, d.value, d.bits, """ + pdq_keys("d.bits") + """ AS bands
+        FROM (SELECT d.value, """ + PADDED_BITS["pdq"].format(value="d.value") + """ AS bits
+              FROM (SELECT DISTINCT pdq AS value FROM usage_event
+                    WHERE outcome = 'unmatched' AND pdq IS NOT NULL) AS d OFFSET 0) AS d
+        UNION ALL
+        SELECT 'iscc', d.value, CAST(iscc_content(d.value) AS bit varying), iscc_keys(d.value)
+        FROM (SELECT DISTINCT iscc AS value FROM usage_event
+              WHERE outcome = 'unmatched' AND iscc IS NOT NULL) AS d
+        WHERE iscc_content(d.value) IS NOT NULL) AS f
+), shared AS (
+    -- the fingerprints of each band key that more than one has (PDQ and ISCC keys differ)
+    SELECT array_agg(f.n) AS ns
+    FROM f CROSS JOIN LATERAL unnest(f.bands) AS b(band)
+    GROUP BY b.band HAVING count(*) > 1
+), candidate AS (
+    SELECT DISTINCT x.n AS a, y.n AS b
+    FROM shared CROSS JOIN LATERAL unnest(shared.ns) AS x(n)
+    CROSS JOIN LATERAL unnest(shared.ns) AS y(n) WHERE x.n < y.n
+)
+SELECT fa.kind, fa.value AS a, fb.value AS b, bit_count(fa.bits # fb.bits) AS distance
+FROM candidate c JOIN f AS fa ON fa.n = c.a JOIN f AS fb ON fb.n = c.b
+WHERE bit_count(fa.bits # fb.bits) <= CASE fa.kind WHEN 'pdq' THEN %(match_pdq)s
+                                               ELSE %(match_iscc)s END
+"""
+# Of some PDQ hashes in suspense, those an event carries with a quality that similarity
+# matching accepts (the others are never matched, nor gathered with other copies). The
+# hashes are found in the suspense's index; only their events are read from the table.
+SUSPENSE_SHARP = """
+SELECT DISTINCT e.pdq FROM usage_event e
+WHERE e.id IN (SELECT u.id FROM usage_event u
+               WHERE u.outcome = 'unmatched' AND u.pdq = ANY(%(values)s::text[]))
+  AND coalesce(CAST(e.extensions #>> '{item,pdq_quality}' AS integer), 100)
+      >= %(min_pdq_quality)s
 """
 UNLICENSED = """
 SELECT l.key AS licensee, coalesce(e.model, '') AS model, w.key AS work,

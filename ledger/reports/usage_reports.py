@@ -72,9 +72,80 @@ def _works_and_creators(conn: psycopg.Connection, params: dict) -> tuple[int, in
         return conn.execute(sql.WORKS_AND_CREATORS, params).fetchone()
 
 
-def suspense(conn: psycopg.Connection) -> list[dict]:
-    """Unmatched items, grouped by their identifier: held until the work is registered."""
-    return conn.cursor(row_factory=dict_row).execute(sql.SUSPENSE).fetchall()
+@contextmanager
+def _band_keys_in_memory(conn: psycopg.Connection) -> Iterator[None]:
+    """For ``sql.SUSPENSE_PAIRS``: the band keys of every fingerprint in suspense sorted and
+    grouped in memory, not hashed in batches spilled to disk; not compiled (JIT), which
+    costs more than it saves here."""
+    if conn.autocommit:
+        yield
+        return
+    conn.execute("SET LOCAL work_mem = '256MB'")
+    conn.execute("SET LOCAL enable_hashagg = off")
+    conn.execute("SET LOCAL jit = off")
+    yield
+    conn.execute("RESET work_mem")
+    conn.execute("RESET enable_hashagg")
+    conn.execute("RESET jit")
+
+
+def suspense(conn: psycopg.Connection, thresholds: dict) -> list[dict]:
+    """Unmatched items, grouped by their identifier, the near-duplicate copies of one
+    unregistered image or text on one line (``gather_copies``, within the auto-match
+    ``thresholds``: ``ledger.matching.thresholds.params()``): held until the work is
+    registered. The most used first, at most ``sql.SUSPENSE_LINES`` lines."""
+    params = thresholds
+    with _band_keys_in_memory(conn):
+        pairs = conn.execute(sql.SUSPENSE_PAIRS, params).fetchall()
+    hashes = sorted({v for kind, a, b, _ in pairs if kind == "pdq" for v in (a, b)})
+    if hashes:
+        sharp = {v for v, in conn.execute(sql.SUSPENSE_SHARP, {"values": hashes, **params})}
+        pairs = [p for p in pairs if p[0] != "pdq" or (p[1] in sharp and p[2] in sharp)]
+    paired = sorted({v for _, a, b, _ in pairs for v in (a, b)})
+    # Gathering takes at most one line away per fingerprint gathered: with that many lines
+    # more, the report still has its length.
+    groups = conn.cursor(row_factory=dict_row).execute(sql.SUSPENSE, {
+        "lines": sql.SUSPENSE_LINES + len(paired), "paired": paired}).fetchall()
+    return gather_copies(groups, pairs)[:sql.SUSPENSE_LINES]
+
+
+def gather_copies(groups: list[dict], pairs: list[tuple[str, str, str, int]]) -> list[dict]:
+    """Suspense lines with the near-duplicates of one item on one line. ``groups`` are the
+    lines by identifier (``identifier, value, events, quantity, licensees, first_used,
+    last_used``); ``pairs`` the fingerprints (kind, value, value, distance) within the
+    auto-match threshold of each other.
+
+    Taken from the most used down (then by value), a fingerprint joins the nearest line
+    already started by one within the threshold of it (the more used of two as near), or
+    starts its own. A line is named by the fingerprint that started it, and each copy is
+    within the threshold of that one: copies are never chained from one to the next into
+    a line of things that do not look alike. A line tells how many distinct fingerprints
+    (``copies``) it gathers and the farthest one's distance (``max_distance``)."""
+    near: dict[tuple[str, str], dict[str, int]] = {}
+    for kind, a, b, distance in pairs:
+        near.setdefault((kind, a), {})[b] = distance
+        near.setdefault((kind, b), {})[a] = distance
+    lines: list[dict] = []
+    started: dict[tuple[str, str], int] = {}  # a line's fingerprint: its place in lines
+    for group in sorted(groups, key=lambda g: (-g["events"], g["value"])):
+        kind = group["identifier"]
+        found = [(distance, started[(kind, value)])
+                 for value, distance in near.get((kind, group["value"]), {}).items()
+                 if (kind, value) in started]
+        if not found:
+            started[(kind, group["value"])] = len(lines)
+            lines.append({**group, "copies": 1, "max_distance": None})
+            continue
+        distance, at = min(found)
+        line = lines[at]
+        line["events"] += group["events"]
+        line["quantity"] += group["quantity"]
+        line["licensees"] = sorted(set(line["licensees"]) | set(group["licensees"]))
+        line["first_used"] = min(line["first_used"], group["first_used"])
+        line["last_used"] = max(line["last_used"], group["last_used"])
+        line["copies"] += 1
+        line["max_distance"] = max(line["max_distance"] or 0, distance)
+    return sorted(lines, key=lambda g: (-g["events"], g["value"]))
 
 
 def unlicensed(conn: psycopg.Connection) -> list[dict]:
