@@ -4,6 +4,7 @@ the machine (the iscc-samples text, the licence texts every Debian system carrie
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import iscc_samples
@@ -25,6 +26,17 @@ def photograph(name: str) -> Image.Image:
     if pixels.dtype != np.uint8:
         pixels = (pixels * 255).astype(np.uint8) if pixels.max() <= 1 else pixels.astype(np.uint8)
     return Image.fromarray(pixels)
+
+
+def jpeg_copy(img: Image.Image, quality: int, scale: float = 1.0) -> Image.Image:
+    """A copy as a training set would hold it: resized by ``scale``, re-encoded as JPEG."""
+    img = img.convert("RGB")
+    if scale != 1.0:
+        img = img.resize((int(img.width * scale), int(img.height * scale)))
+    buffer = io.BytesIO()
+    img.save(buffer, "JPEG", quality=quality)
+    buffer.seek(0)
+    return Image.open(buffer)
 
 
 def texts() -> dict[str, str]:

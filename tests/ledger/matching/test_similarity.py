@@ -7,13 +7,11 @@ matched; bad fingerprints are refused with every reason."""
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 from pathlib import Path
 
 import orjson
 import pytest
-from PIL import Image
 
 from ledger.fingerprints import codes
 from ledger.fingerprints.files import fingerprint
@@ -22,18 +20,8 @@ from ledger.ingest.events import BATCH, SINGLE
 from ledger.matching import reevaluation
 from tests.builders import creator, jsonl, licensee, license, work
 from tests.ingest_helpers import usage
-from tests.media import photograph, texts
+from tests.media import jpeg_copy, photograph, texts
 from tests.plans import captured_plans, modifying, rows_handled
-
-
-def _jpeg(img: Image.Image, quality: int, scale: float = 1.0) -> Image.Image:
-    img = img.convert("RGB")
-    if scale != 1.0:
-        img = img.resize((int(img.width * scale), int(img.height * scale)))
-    buffer = io.BytesIO()
-    img.save(buffer, "JPEG", quality=quality)
-    buffer.seek(0)
-    return Image.open(buffer)
 
 
 @pytest.fixture
@@ -41,11 +29,11 @@ def media(tmp_path: Path) -> dict[str, dict]:
     """Fingerprint lines of originals and of the copies a training set would hold."""
     files = {
         "astronaut": photograph("astronaut"),
-        "astronaut-copy": _jpeg(photograph("astronaut"), 85, 0.5),
+        "astronaut-copy": jpeg_copy(photograph("astronaut"), 85, 0.5),
         "coffee": photograph("coffee"),
-        "coffee-copy": _jpeg(photograph("coffee"), 50),
+        "coffee-copy": jpeg_copy(photograph("coffee"), 50),
         "rocket": photograph("rocket"),
-        "rocket-copy": _jpeg(photograph("rocket"), 85, 0.5),
+        "rocket-copy": jpeg_copy(photograph("rocket"), 85, 0.5),
     }
     out = {}
     for name, img in files.items():

@@ -3,7 +3,6 @@ line: the rule (``gather_copies``) on its own, and the report on real photograph
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -11,7 +10,6 @@ from pathlib import Path
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image
 
 from ledger.fingerprints.files import fingerprint
 from ledger.ingest import store
@@ -19,7 +17,7 @@ from ledger.ingest.events import BATCH
 from ledger.reports.usage_reports import gather_copies
 from tests.builders import jsonl, licensee
 from tests.ingest_helpers import usage
-from tests.media import photograph
+from tests.media import jpeg_copy, photograph
 
 T0, T1 = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 9, tzinfo=UTC)
 
@@ -91,25 +89,15 @@ def test_every_event_is_on_one_line_near_the_fingerprint_that_names_it(events, l
                                      if len(members) > 1 else None)
 
 
-def _jpeg(img: Image.Image, quality: int, scale: float = 1.0) -> Image.Image:
-    img = img.convert("RGB")
-    if scale != 1.0:
-        img = img.resize((int(img.width * scale), int(img.height * scale)))
-    buffer = io.BytesIO()
-    img.save(buffer, "JPEG", quality=quality)
-    buffer.seek(0)
-    return Image.open(buffer)
-
-
 def test_the_report_puts_the_copies_of_one_unregistered_photograph_on_one_line(
         cli, ledger, tmp_path: Path) -> None:
     assert cli("import", "licensees", "-",
                input=jsonl([licensee("acme-ai"), licensee("lumen")])).code == 0
     prints = {}
-    for name, img in {"rocket-half": _jpeg(photograph("rocket"), 85, 0.5),
-                      "rocket-q50": _jpeg(photograph("rocket"), 50),
+    for name, img in {"rocket-half": jpeg_copy(photograph("rocket"), 85, 0.5),
+                      "rocket-q50": jpeg_copy(photograph("rocket"), 50),
                       "rocket-gray": photograph("rocket").convert("L"),
-                      "camera": _jpeg(photograph("camera"), 85)}.items():
+                      "camera": jpeg_copy(photograph("camera"), 85)}.items():
         img.save(tmp_path / f"{name}.png")
         prints[name] = fingerprint(tmp_path / f"{name}.png").as_identifiers()
     assert len({prints[n]["pdq"] for n in prints}) == 4
