@@ -13,6 +13,15 @@ def sha(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
+def flipped(value: str, bits) -> str:  # noqa: ANN001 - any iterable of bit positions
+    """A hex fingerprint (PDQ hash, ISCC body) with ``bits`` flipped: a near-duplicate at
+    that Hamming distance."""
+    number = int(value, 16)
+    for bit in bits:
+        number ^= 1 << bit
+    return format(number, f"0{len(value)}x")
+
+
 def creator(key: str, **extra: Any) -> dict:
     return {"creator": key, "name": key.title(), "email": f"{key}@example.org",
             "currency": "USD", **extra}

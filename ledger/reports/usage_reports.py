@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import psycopg
 from psycopg.rows import dict_row
@@ -53,18 +53,24 @@ def transparency(conn: psycopg.Connection, licensee: str, model: str | None = No
 
 
 @contextmanager
-def in_index_order(conn: psycopg.Connection) -> Iterator[None]:
-    """For a query over a licensee's works grouped by work: usage_work_tally_licensee
-    hands them over in work order, so group them as they stream, in memory, rather than
-    hash them all. Only for that query: what runs next in the transaction hashes."""
+def _settings(conn: psycopg.Connection, **values: str) -> Iterator[None]:
+    """Planner settings for the statements run inside, reset after them: what runs next in
+    the transaction plans as usual. Without a transaction (autocommit), none."""
     if conn.autocommit:
         yield
         return
-    conn.execute("SET LOCAL enable_hashagg = off")
-    conn.execute("SET LOCAL work_mem = '32MB'")
+    for name, value in values.items():
+        conn.execute(f"SET LOCAL {name} = '{value}'")
     yield
-    conn.execute("RESET enable_hashagg")
-    conn.execute("RESET work_mem")
+    for name in values:
+        conn.execute(f"RESET {name}")
+
+
+def in_index_order(conn: psycopg.Connection) -> AbstractContextManager[None]:
+    """For a query over a licensee's works grouped by work: usage_work_tally_licensee
+    hands them over in work order, so group them as they stream, in memory, rather than
+    hash them all."""
+    return _settings(conn, enable_hashagg="off", work_mem="32MB")
 
 
 def _works_and_creators(conn: psycopg.Connection, params: dict) -> tuple[int, int]:
@@ -72,34 +78,18 @@ def _works_and_creators(conn: psycopg.Connection, params: dict) -> tuple[int, in
         return conn.execute(sql.WORKS_AND_CREATORS, params).fetchone()
 
 
-@contextmanager
-def _band_keys_in_memory(conn: psycopg.Connection) -> Iterator[None]:
-    """For ``sql.SUSPENSE_PAIRS``: the band keys of every fingerprint in suspense sorted and
-    grouped in memory, not hashed in batches spilled to disk; not compiled (JIT), which
-    costs more than it saves here."""
-    if conn.autocommit:
-        yield
-        return
-    conn.execute("SET LOCAL work_mem = '256MB'")
-    conn.execute("SET LOCAL enable_hashagg = off")
-    conn.execute("SET LOCAL jit = off")
-    yield
-    conn.execute("RESET work_mem")
-    conn.execute("RESET enable_hashagg")
-    conn.execute("RESET jit")
-
-
 def suspense(conn: psycopg.Connection, thresholds: dict) -> list[dict]:
     """Unmatched items, grouped by their identifier, the near-duplicate copies of one
     unregistered image or text on one line (``gather_copies``, within the auto-match
     ``thresholds``: ``ledger.matching.thresholds.params()``): held until the work is
     registered. The most used first, at most ``sql.SUSPENSE_LINES`` lines."""
-    params = thresholds
-    with _band_keys_in_memory(conn):
-        pairs = conn.execute(sql.SUSPENSE_PAIRS, params).fetchall()
+    # The band keys of every fingerprint in suspense sorted and grouped in memory, not hashed
+    # in batches spilled to disk; compiling (JIT) costs more than it saves here.
+    with _settings(conn, work_mem="256MB", enable_hashagg="off", jit="off"):
+        pairs = conn.execute(sql.SUSPENSE_PAIRS, thresholds).fetchall()
     hashes = sorted({v for kind, a, b, _ in pairs if kind == "pdq" for v in (a, b)})
     if hashes:
-        sharp = {v for v, in conn.execute(sql.SUSPENSE_SHARP, {"values": hashes, **params})}
+        sharp = {v for v, in conn.execute(sql.SUSPENSE_SHARP, {"values": hashes, **thresholds})}
         pairs = [p for p in pairs if p[0] != "pdq" or (p[1] in sharp and p[2] in sharp)]
     paired = sorted({v for _, a, b, _ in pairs for v in (a, b)})
     # Gathering takes at most one line away per fingerprint gathered: with that many lines

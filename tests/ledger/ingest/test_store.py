@@ -14,7 +14,7 @@ from ledger.ingest import sql as ingest_sql
 from ledger.matching import accrual, thresholds
 from ledger.matching import sql as matching_sql
 from ledger.ingest.events import BATCH, SINGLE
-from tests.builders import creator, expected_net, jsonl, license, licensee, sha, work
+from tests.builders import creator, expected_net, flipped, jsonl, license, licensee, sha, work
 from tests.ingest_helpers import scalar, usage, wait_for
 from tests.plans import captured_plans, modifying, rows_handled
 
@@ -336,13 +336,6 @@ def test_a_batch_is_matched_by_index_probes_even_against_a_small_analysed_catalo
     assert matched == 1100  # i % 600 < 300
 
 
-def _flipped(value: str, bits: range) -> str:
-    number = int(value, 16)
-    for bit in bits:
-        number ^= 1 << bit
-    return format(number, "064x")
-
-
 def test_a_batch_of_small_messages_looks_its_fingerprints_up_once(cli, registered) -> None:
     """Messages of one event each are deduplicated before matching. Matching must still
     join the batch's fingerprints to their candidates once, not once per event: read
@@ -353,7 +346,7 @@ def test_a_batch_of_small_messages_looks_its_fingerprints_up_once(cli, registere
     assert cli("import", "works", "-", input=jsonl([
         {**work(f"w{i}"), "identifiers": {"pdq": h}} for i, h in enumerate(hashes)])).code == 0
     assert cli("import", "licenses", "-", input=jsonl([license("l1")])).code == 0
-    events = [usage(f"copy{i}", item={"pdq": _flipped(hashes[i % 200], range(i % 7, 20, 3))})
+    events = [usage(f"copy{i}", item={"pdq": flipped(hashes[i % 200], range(i % 7, 20, 3))})
               for i in range(600)]
     events += [usage(f"stranger{i}", item={"pdq": hashlib.sha256(b"x%d" % i).hexdigest()})
                for i in range(200)]
@@ -401,8 +394,8 @@ def test_a_batch_that_looks_new_but_holds_a_stored_event_stores_the_rest_once(
         cli, registered, handed) -> None:
     """A message's first event decides whether its batch is inserted whole (nothing taken
     out first); one stored event further on makes that insert fail, and the batch is stored
-    again with the stored events taken out: the stored events count as duplicates (or conflicts), the rest once,
-    tallied and booked once."""
+    again with the stored events taken out: they count as duplicates (or conflicts), the
+    rest once, tallied and booked once."""
     assert cli("import", "creators", "-", input=jsonl([creator("alice")])).code == 0
     assert cli("import", "works", "-", input=jsonl([work("w1")])).code == 0
     assert cli("import", "licenses", "-", input=jsonl([license("l1")])).code == 0

@@ -13,17 +13,10 @@ import pytest
 from ledger.accounting.money import price_event
 from ledger.ingest import store
 from ledger.ingest.events import BATCH
-from tests.builders import creator, jsonl, licensee, license, sha, work
+from tests.builders import creator, flipped, jsonl, license, licensee, sha, work
 from tests.ingest_helpers import scalar, usage
 from tests.media import photograph
 from ledger.fingerprints.files import image_fingerprint
-
-
-def _flip(value: str, bits: range) -> str:
-    number = int(value, 16)
-    for bit in bits:
-        number ^= 1 << bit
-    return format(number, "064x")
 
 
 @pytest.fixture
@@ -39,9 +32,9 @@ def setup(cli, ledger):
     assert cli("import", "licenses", "-", input=jsonl([license("l-1")])).code == 0
     events = [
         # 40 bits from the registered hash: beyond auto (31), within review (63)
-        usage("far-1", item={"pdq": _flip(rocket, range(40))}),
-        usage("far-2", item={"pdq": _flip(rocket, range(40))}, quantity="3"),
-        usage("nearer-coffee", item={"pdq": _flip(coffee, range(50))}),
+        usage("far-1", item={"pdq": flipped(rocket, range(40))}),
+        usage("far-2", item={"pdq": flipped(rocket, range(40))}, quantity="3"),
+        usage("nearer-coffee", item={"pdq": flipped(coffee, range(50))}),
         usage("plain", item={"sha256": sha("unregistered")}),
         usage("taken", item={"sha256": sha("w-other")}),
     ]
@@ -160,26 +153,26 @@ def _register(cli, key: str, pdq: str) -> None:
 
 def test_review_looks_a_fingerprint_up_once_until_something_changes(
         cli, ledger, setup) -> None:
-    rocket_copy = _flip(setup["rocket"], range(40))
+    rocket_copy = flipped(setup["rocket"], range(40))
     assert [c["work"] for c in _review(cli)] == ["w-rocket", "w-coffee"]
     first = _looked_up(ledger)
-    assert set(first) == {rocket_copy, _flip(setup["coffee"], range(50))}
+    assert set(first) == {rocket_copy, flipped(setup["coffee"], range(50))}
     assert {reach for reach, _ in first.values()} == {63}
     # the next review looks nothing up again, and proposes nothing new
     assert [c["work"] for c in _review(cli)] == ["w-rocket", "w-coffee"]
     assert _looked_up(ledger) == first
     # a work registered farther from the copy than its open candidate is not proposed
-    _register(cli, "w-farther", _flip(setup["rocket"], range(85)))  # 45 bits from the copy ...
+    _register(cli, "w-farther", flipped(setup["rocket"], range(85)))  # 45 bits from the copy ...
     assert [c["work"] for c in _review(cli)] == ["w-rocket", "w-coffee"]
     # ... but one nearer than the candidate is: registering made review look the copy up again
     looked_up = _looked_up(ledger)
-    _register(cli, "w-nearer", _flip(setup["rocket"], range(74)))  # 34 bits
+    _register(cli, "w-nearer", flipped(setup["rocket"], range(74)))  # 34 bits
     review = _review(cli)
     assert [(c["work"], c["distance"]) for c in review] == [
         ("w-nearer", 34), ("w-rocket", 40), ("w-coffee", 50)]
     again = _looked_up(ledger)
     assert again[rocket_copy] != looked_up[rocket_copy]
-    coffee_copy = _flip(setup["coffee"], range(50))  # shares no band with the new hash
+    coffee_copy = flipped(setup["coffee"], range(50))  # shares no band with the new hash
     assert again[coffee_copy] == looked_up[coffee_copy]
 
 
@@ -192,7 +185,7 @@ def test_a_registration_does_not_wait_for_a_proposal_in_progress(cli, ledger, se
             registering.execute("SET lock_timeout = '2s'")
             registering.execute(
                 "INSERT INTO work_identifier (kind, value, work_id) SELECT 'pdq', %s, w.id "
-                "FROM work w WHERE w.key = 'w-other'", (_flip(setup["rocket"], range(74)),))
+                "FROM work w WHERE w.key = 'w-other'", (flipped(setup["rocket"], range(74)),))
             registering.commit()
         proposing.commit()
     # the proposal missed it; the next one looks the copy up again and proposes it
@@ -201,7 +194,7 @@ def test_a_registration_does_not_wait_for_a_proposal_in_progress(cli, ledger, se
 
 
 def test_a_rejection_proposes_the_next_nearest_work(cli, ledger, setup) -> None:
-    _register(cli, "w-second", _flip(setup["rocket"], range(76)))  # 36 bits from the copy
+    _register(cli, "w-second", flipped(setup["rocket"], range(76)))  # 36 bits from the copy
     [second, coffee] = _review(cli)
     assert (second["work"], second["distance"], coffee["work"]) == ("w-second", 36, "w-coffee")
     assert cli("matches", "reject", str(second["id"]), "--by", "ops").code == 0
@@ -262,7 +255,7 @@ def test_many_registrations_in_small_statements_forget_everything_too(
 
 def test_a_hash_of_low_quality_is_not_proposed_until_a_good_one_carries_it(
         cli, ledger, setup) -> None:
-    blurry = _flip(setup["coffee"], range(60))
+    blurry = flipped(setup["coffee"], range(60))
 
     def ingest(event_id: str, quality: int) -> None:
         with ledger.connect() as conn:
@@ -273,8 +266,8 @@ def test_a_hash_of_low_quality_is_not_proposed_until_a_good_one_carries_it(
             conn.commit()
 
     ingest("blurry", 30)
-    assert [c["value"] for c in _review(cli)] == [_flip(setup["rocket"], range(40)),
-                                                  _flip(setup["coffee"], range(50))]
+    assert [c["value"] for c in _review(cli)] == [flipped(setup["rocket"], range(40)),
+                                                  flipped(setup["coffee"], range(50))]
     ingest("sharp", 90)
     candidates = _review(cli)
     assert [(c["value"], c["work"], c["distance"], c["events"]) for c in candidates][-1] == (

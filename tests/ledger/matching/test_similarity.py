@@ -18,7 +18,7 @@ from ledger.fingerprints.files import fingerprint
 from ledger.ingest import deadletters, store
 from ledger.ingest.events import BATCH, SINGLE
 from ledger.matching import reevaluation
-from tests.builders import creator, jsonl, licensee, license, work
+from tests.builders import creator, flipped, jsonl, license, licensee, work
 from tests.ingest_helpers import usage
 from tests.media import jpeg_copy, photograph, texts
 from tests.plans import captured_plans, modifying, rows_handled
@@ -144,7 +144,7 @@ def test_a_large_suspense_is_paid_back_in_one_pass_over_it(catalog, cli) -> None
     handful of candidates does (on the bench catalog, a 10,000-event chunk took 11 s
     instead of 0.9 s)."""
     hashes = [hashlib.sha256(b"unregistered-%d" % i).hexdigest() for i in range(300)]
-    copies = [usage(f"copy{i}", item={"pdq": _flip(hashes[i % 300], list(range(i % 5, 24, 4)))})
+    copies = [usage(f"copy{i}", item={"pdq": flipped(hashes[i % 300], list(range(i % 5, 24, 4)))})
               for i in range(900)]
     strangers = [usage(f"stranger{i}", item={"pdq": hashlib.sha256(b"s%d" % i).hexdigest()})
                  for i in range(300)]
@@ -162,20 +162,13 @@ def test_a_large_suspense_is_paid_back_in_one_pass_over_it(catalog, cli) -> None
     assert rows_handled(modifying(plans, "reevaluated")) < 100 * (900 + 300)
 
 
-def _flip(value: str, bits: list[int]) -> str:
-    number = int(value, 16)
-    for bit in bits:
-        number ^= 1 << bit
-    return format(number, "064x")
-
-
 def test_the_nearest_wins_and_ties_go_to_the_lower_work_key(catalog, cli, media) -> None:
     base = media["rocket"]["pdq"]
-    works = [_work("w-b", pdq=_flip(base, [0, 1])), _work("w-a", pdq=_flip(base, [2, 3])),
-             _work("w-c", pdq=_flip(base, [4]))]
+    works = [_work("w-b", pdq=flipped(base, [0, 1])), _work("w-a", pdq=flipped(base, [2, 3])),
+             _work("w-c", pdq=flipped(base, [4]))]
     assert cli("import", "works", "-", input=jsonl(works)).code == 0
     _ingest(catalog, usage("near", item={"pdq": base}),
-            usage("tie", item={"pdq": _flip(base, [0, 1, 2, 3, 4])}))
+            usage("tie", item={"pdq": flipped(base, [0, 1, 2, 3, 4])}))
     outcomes = _outcomes(catalog)
     assert outcomes["near"][1:] == ("w-c", "pdq", 1)
     # w-c is at 4, w-a and w-b at 3: a tie, broken by work key
@@ -253,7 +246,7 @@ def test_lookup_finds_the_copies_of_an_unregistered_file_in_suspense(catalog, cl
             usage("r1", item={"pdq": copy["pdq"], "sha256": copy["sha256"]}),
             usage("r2", item={"pdq": copy["pdq"]}, quantity="4", model="acme-image-9"),
             usage("blurry", item={"pdq": copy["pdq"], "pdq_quality": 20}, model="acme-blur"),
-            usage("coffee-like", item={"pdq": _flip(media["coffee"]["pdq"], list(range(40)))}))
+            usage("coffee-like", item={"pdq": flipped(media["coffee"]["pdq"], list(range(40)))}))
     result = cli("lookup", media["rocket"]["file"], "--format", "json")
     assert result.code == 0, result.stderr
     [rocket] = orjson.loads(result.stdout)

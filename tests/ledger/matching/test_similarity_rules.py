@@ -16,18 +16,11 @@ from ledger.fingerprints.files import image_fingerprint
 from ledger.ingest import store
 from ledger.ingest.events import BATCH
 from ledger.matching import rules, thresholds
-from tests.builders import creator, jsonl, licensee, license, work
+from tests.builders import creator, flipped, jsonl, license, licensee, work
 from tests.ingest_helpers import usage
 from tests.media import PHOTOGRAPHS, photograph
 
 NAMES = PHOTOGRAPHS[:8]
-
-
-def _flip(value: str, bits: list[int]) -> str:
-    number = int(value, 16)
-    for bit in bits:
-        number ^= 1 << bit
-    return format(number, f"0{len(value)}x")
 
 
 def _iscc_with_content(template: str, content: str) -> str:
@@ -61,8 +54,8 @@ def test_the_sql_agrees_with_the_reference(cli, ledger) -> None:
     # near twins of the first photograph: several works at equal distances from an item
     base = originals[NAMES[0]][0]
     for key, bits in (("w-twin-b", [0, 1, 2]), ("w-twin-a", [3, 4, 5]), ("w-twin-c", [9])):
-        registered.append(("pdq", _flip(base, bits), key))
-        works.append({**work(key), "identifiers": {"pdq": _flip(base, bits)}})
+        registered.append(("pdq", flipped(base, bits), key))
+        works.append({**work(key), "identifiers": {"pdq": flipped(base, bits)}})
     assert cli("import", "creators", "-", input=jsonl([creator("alice")])).code == 0
     assert cli("import", "licensees", "-", input=jsonl([licensee("acme-ai")])).code == 0
     assert cli("import", "works", "-", input=jsonl(works)).code == 0
@@ -75,20 +68,20 @@ def test_the_sql_agrees_with_the_reference(cli, ledger) -> None:
         items.append({"iscc": content})
         items.append({"pdq": pdq, "iscc": content})
     # equidistant from w-twin-a and w-twin-b (3 bits each): the lower work key
-    items.append({"pdq": _flip(base, [0, 1, 2, 3, 4, 5])})
+    items.append({"pdq": flipped(base, [0, 1, 2, 3, 4, 5])})
     for _ in range(120):
         name = rng.choice(NAMES)
         pdq, _, content = originals[name]
         item: dict = {}
         if rng.random() < 0.8:
-            item["pdq"] = _flip(pdq if rng.random() < 0.7 else base,
+            item["pdq"] = flipped(pdq if rng.random() < 0.7 else base,
                                 rng.sample(range(256), rng.choice([0, 1, 3, 6, 12, 20, 30,
                                                                    31, 32, 45])))
             if rng.random() < 0.15:
                 item["pdq_quality"] = rng.choice([10, 49, 50, 90])
         if not item or rng.random() < 0.4:
             body = codes.units_of(content).content
-            item["iscc"] = _iscc_with_content(content, _flip(body, rng.sample(
+            item["iscc"] = _iscc_with_content(content, flipped(body, rng.sample(
                 range(64), rng.choice([0, 1, 2, 4, 8, 9, 12]))))
         items.append(item)
     events = [usage(f"e{i:03d}", item=item) for i, item in enumerate(items)]
@@ -121,11 +114,11 @@ def test_the_band_index_finds_what_the_reference_says(ledger) -> None:
     pairs = []
     for distance in [0, 1, 13] * 20 + [14, 20, 31, 40, 60] * 60:
         a = format(rng.getrandbits(256), "064x")
-        pairs.append((a, _flip(a, rng.sample(range(256), distance))))
+        pairs.append((a, flipped(a, rng.sample(range(256), distance))))
     # one flip in each band (14 apart): no band left whole
     a = format(rng.getrandbits(256), "064x")
     starts = [sum(rules.PDQ_BANDS[:i]) for i in range(len(rules.PDQ_BANDS))]
-    pairs.append((a, _flip(a, [255 - s for s in starts])))
+    pairs.append((a, flipped(a, [255 - s for s in starts])))
     with ledger.connect() as conn:
         found = conn.execute(
             "SELECT pdq_keys(a) && pdq_keys(b) FROM unnest(%s::text[], %s::text[]) AS p(a, b)",
