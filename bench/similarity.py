@@ -24,10 +24,11 @@ similarity / exact-only is of its two rates, and the ratio held to the target (â
 the median of the rounds' (identical passes differ by several per cent from one to the
 next).
 
-Lookup cost: ``--lookup-sizes`` band tables (as ``fingerprint_band``) of that many
-registered hashes; 2,000 near-duplicate queries run as one set-based statement (as a batch
-does: the 28,000 band probes in key order), timed; per item = time / 2,000. Candidates
-per item: the band entries sharing a band with the query (compared by ``bit_count``).
+Lookup cost: ``--lookup-sizes`` band tables (partitioned as ``fingerprint_band``) of that
+many registered hashes; 2,000 near-duplicate queries run through the production statement
+as one set-based statement (as a batch does: 28,000 band probes, each band position's in
+key order), timed; per item = time / 2,000. Candidates per item: the band entries sharing a
+band with the query (compared by ``bit_count``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from ledger import migrate  # noqa: E402
 from ledger.catalog.repository import BEGINNING  # noqa: E402
 from ledger.catalog.service import ImportKind, import_file  # noqa: E402
 from ledger.ingest.events import EVENT_TYPE  # noqa: E402
+from ledger.matching import sql  # noqa: E402
 
 DB = "royalty_bench_similarity"
 TARGET_RATIO = 0.6
@@ -131,7 +133,7 @@ def fresh_database(server_url: str, works: int, hashes: int, isccs: int) -> str:
             conn.execute("CREATE INDEX work_identifier_bands ON work_identifier USING gin (bands) "
                          "WITH (fastupdate = off) WHERE bands IS NOT NULL")
             conn.execute("CREATE INDEX fingerprint_band_band ON fingerprint_band (band) "
-                         "INCLUDE (bits, work_id, via)")
+                         "INCLUDE (work_id, bits, via)")
             for table in ("creator", "work", "split_version"):
                 conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                              f"(SELECT max(id) FROM {table}))")
@@ -224,57 +226,66 @@ def run_pass(url: str, broker_url: str, events: list[dict], copies: dict[str, in
 
 
 def lookup_cost(server_url: str, sizes: list[int], queries: int = 2_000) -> None:
-    """The production look-up (``fingerprint_band``'s index, 14 ranges an item) on tables
-    of growing size; one statement for all queries, as a batch runs it."""
+    """The production look-up (``sql.BAND_CANDIDATES``: 14 index ranges an item, one band
+    position at a time) on band tables of growing size, partitioned as ``fingerprint_band``
+    is; one statement for all queries, as a batch runs it."""
     if not sizes:
         return
     say("similarity lookup cost (one set-based statement for all queries):")
     rng = random.Random(7)
     url = _url(server_url)
     with psycopg.connect(ledger_db.libpq_url(url), autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS bench_band")
-        conn.execute("CREATE TABLE bench_band (band integer, bits bit varying, work_id integer)")
+        # a fingerprint_band of the bench's own, found first by the production statement
+        conn.execute("DROP SCHEMA IF EXISTS bench_lookup CASCADE")
+        conn.execute("CREATE SCHEMA bench_lookup")
+        conn.execute("CREATE TABLE bench_lookup.fingerprint_band "
+                     "(LIKE public.fingerprint_band INCLUDING DEFAULTS) PARTITION BY RANGE (band)")
+        parts = conn.execute(
+            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'public.fingerprint_band'::regclass").fetchall()
+        for name, bound in parts:
+            conn.execute(f"CREATE TABLE bench_lookup.{name} PARTITION OF "
+                         f"bench_lookup.fingerprint_band {bound}")
+        conn.execute("SET search_path TO bench_lookup, public")
         loaded = 0
         for size in sorted(sizes):
             t = time.perf_counter()
-            conn.execute("DROP INDEX IF EXISTS bench_band_band")
+            conn.execute("DROP INDEX IF EXISTS bench_lookup.fingerprint_band_band")
             # the same hashes as pdq_of(h): sha256 of 'bench-pdq-<h>'
             conn.execute("""
-                INSERT INTO bench_band (band, bits, work_id)
+                INSERT INTO fingerprint_band (band, bits, work_id)
                 SELECT k.band, pdq_bits(v.hash), 0
                 FROM (SELECT encode(sha256(convert_to('bench-pdq-' || h, 'UTF8')), 'hex') AS hash
                       FROM generate_series(%s, %s) AS h) AS v
                 CROSS JOIN LATERAL unnest(pdq_keys(v.hash)) AS k(band)""", (loaded, size - 1))
             loaded = size
-            conn.execute("CREATE INDEX bench_band_band ON bench_band (band) INCLUDE (bits, work_id)")
-            conn.execute("VACUUM ANALYZE bench_band")
+            conn.execute("CREATE INDEX fingerprint_band_band ON fingerprint_band (band) "
+                         "INCLUDE (work_id, bits, via)")
+            conn.execute("VACUUM ANALYZE fingerprint_band")
             built = time.perf_counter() - t
             probes = [flip(pdq_of(rng.randrange(size)), rng) for _ in range(queries)]
-            # as the production evaluation (ledger.matching.sql.fill_near): every band probe of
-            # the batch in key order, one index range each, the bits compared in the index
             statement = """
-                SELECT f.value, min(b.distance)
-                FROM (SELECT d.value, d.bits, k.band
-                      FROM (SELECT value, CAST(pdq_bits(value) AS bit varying) AS bits,
-                                   pdq_keys(value) AS bands
-                            FROM unnest(%s::text[]) AS value OFFSET 0) AS d
-                      CROSS JOIN LATERAL unnest(d.bands) AS k(band) ORDER BY 3 OFFSET 0) AS f
-                CROSS JOIN LATERAL (
-                    SELECT bit_count(b.bits # f.bits) AS distance
-                    FROM bench_band b WHERE b.band = f.band
-                      AND bit_count(b.bits # f.bits) <= 31 OFFSET 0) AS b
-                GROUP BY f.value"""
+                WITH f AS MATERIALIZED (
+                    SELECT row_number() OVER () AS n, 'pdq' AS kind, d.value, d.bits,
+                           31 AS reach, pdq_keys(d.value) AS bands
+                    FROM (SELECT value, """ + sql.PADDED_BITS["pdq"].format(value="value") + """
+                                 AS bits FROM unnest(%s::text[]) AS value) AS d)
+                SELECT c.n, min(c.distance)
+                FROM (""" + sql.BAND_CANDIDATES.format(fingerprints="f") + """) AS c
+                GROUP BY c.n"""
             conn.execute(statement, (probes[:100],)).fetchall()  # warm
             t = time.perf_counter()
             found = len(conn.execute(statement, (probes,)).fetchall())
             seconds = time.perf_counter() - t
             candidates = conn.execute(
                 "SELECT avg(c) FROM (SELECT (SELECT count(*) FROM unnest(pdq_keys(q.value)) "
-                "AS k(band) JOIN bench_band b ON b.band = k.band) AS c "
+                "AS k(band) JOIN fingerprint_band b ON b.band = k.band) AS c "
                 "FROM unnest(%s::text[]) AS q(value)) AS x", (probes[:200],)).fetchone()[0]
             say(f"  {size:>10,} registered hashes: {seconds / queries * 1e6:,.0f} Âµs per item "
                 f"({found:,}/{queries:,} found; {float(candidates):,.1f} candidates compared "
                 f"per item; band index built in {built:.0f}s)")
+        conn.execute("DROP SCHEMA bench_lookup CASCADE")
 
 
 def main(argv: list[str] | None = None) -> int:

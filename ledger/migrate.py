@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
+from ledger.catalog.models import BAND_PARTITIONS
 from ledger.db import sqlalchemy_url
 from ledger.errors import ConfigurationError, LedgerError, NotFound
 
@@ -23,8 +24,9 @@ FOREIGN_TABLES = {"kombu_message", "kombu_queue"}
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
-    """Alembic filter: leave out tables the ledger does not own."""
-    return not (type_ == "table" and name in FOREIGN_TABLES)
+    """Alembic filter: leave out tables the ledger does not own, and the parts of a
+    partitioned table (the model declares the parent; its migration, the parts)."""
+    return not (type_ == "table" and (name in FOREIGN_TABLES or name in BAND_PARTITIONS))
 
 
 def migrations_dir() -> Path:

@@ -148,14 +148,22 @@ class SplitShare(SQLModel, table=True):
 class FingerprintBand(SQLModel, table=True):
     """One row per band of each registered fingerprint (``rules.PDQ_BANDS``, ``ISCC_BANDS``),
     with its bits zero-padded to 256 (an ISCC Content-Code's 64): the index an event's
-    similarity look-up reads (kept by triggers on ``work_identifier``)."""
+    similarity look-up reads (kept by triggers on ``work_identifier``). Partitioned by the
+    band key's range, one part per PDQ band position and one for ISCC codes (migration
+    0025 creates them: ``BAND_PARTITIONS``); ``via`` is ``''`` for an imported identifier."""
 
     __tablename__ = "fingerprint_band"
     __table_args__ = (Index("fingerprint_band_band", "band",
-                            postgresql_include=["bits", "work_id", "via"]),)
+                            postgresql_include=["work_id", "bits", "via"]),
+                      {"postgresql_partition_by": "RANGE (band)"})
     __mapper_args__ = {"primary_key": ["band", "work_id"]}
 
     band: int = Field(sa_column=Column(Integer, nullable=False))
     bits: str = Field(sa_column=Column(BIT(varying=True), nullable=False))
     work_id: int = Field(sa_column=Column(Integer, nullable=False))
-    via: str | None = Field(default=None, sa_column=Column(Text))
+    via: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+# fingerprint_band's parts, as migration 0025 names them
+BAND_PARTITIONS = ("fingerprint_band_iscc",
+                   *(f"fingerprint_band_pdq_{i:02d}" for i in range(14)))

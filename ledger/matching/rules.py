@@ -86,6 +86,7 @@ KIND_ORDER = ("pdq", "iscc")  # ties at one distance: pdq before iscc
 PDQ_BANDS = (19,) * 4 + (18,) * 10
 ISCC_BANDS = (16,) * 4
 PDQ_KEY_BASE = 2 ** 23  # band i of a PDQ hash is keyed PDQ_KEY_BASE + i * 2^19 + its value
+PDQ_KEY_SPAN = 2 ** 19  # the keys of one band position (fingerprint_band's part of them)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from functools import cache
 
 from ledger.accounting.sql import add_lines, movements
-from ledger.matching.rules import MATCH_PRIORITY, PDQ_BANDS, PDQ_KEY_BASE
+from ledger.matching.rules import MATCH_PRIORITY, PDQ_BANDS, PDQ_KEY_BASE, PDQ_KEY_SPAN
 
 # The temporary table of a re-evaluation chunk's changed events (created below with its
 # columns by ``CREATE_REEVALUATED_TABLE``); the tallies and the statement lines read it.
@@ -103,8 +103,8 @@ _INSTANCE = """(SELECT i.work_id, coalesce(i.via, 'exact'), CAST(NULL AS integer
 # by similarity.
 #
 # The candidates are gathered once per batch (``fill_near``), for each distinct fingerprint of
-# it: its bits and band keys decoded once, and every band probe of the batch run in key
-# order (neighbouring probes read the same index pages). Each candidate (work, method,
+# it: its bits and band keys decoded once, and the batch's probes run a band position at a
+# time, in key order (``BAND_CANDIDATES``). Each candidate (work, method,
 # distance) is kept once, with the work's key and retirement; an event then picks, among
 # its fingerprints' candidates, the nearest not retired at its time (``_SIMILAR``).
 _QUALITY_OK = """coalesce(CAST(CAST(src.extensions AS jsonb) #>> '{item,pdq_quality}'
@@ -116,7 +116,7 @@ def pdq_keys(bits: str) -> str:
     at a third of the function's cost."""
     keys, offset = [], 1
     for i, width in enumerate(PDQ_BANDS):
-        keys.append(f"{PDQ_KEY_BASE + i * 2 ** 19} + CAST(CAST(substring({bits} FROM {offset} "
+        keys.append(f"{PDQ_KEY_BASE + i * PDQ_KEY_SPAN} + CAST(CAST(substring({bits} FROM {offset} "
                     f"FOR {width}) AS bit({width})) AS integer)")
         offset += width
     return "ARRAY[" + ",\n      ".join(keys) + "]"
@@ -127,18 +127,38 @@ PADDED_BITS = {"pdq": "CAST(pdq_bits({value}) AS bit varying)",
                "iscc": "CAST(iscc_content({value}) AS bit varying)"
                        " || CAST(repeat('0', 192) AS bit varying)"}
 # The registered fingerprints sharing a band with each row of ``{fingerprints}`` (numbered
-# ``n``, with ``bits``, ``reach`` and band keys ``bands``) within its reach: a probe of
-# fingerprint_band's index per band key, all in key order (neighbouring probes read the same
-# index pages), the bits read from the index itself. Review proposes through it too.
-BAND_CANDIDATES = """SELECT DISTINCT p.n, b.work_id, b.via, b.distance
-FROM (SELECT f.n, f.bits, f.reach, k.band
-      FROM {fingerprints} AS f CROSS JOIN LATERAL unnest(f.bands) AS k(band)
-      ORDER BY k.band OFFSET 0) AS p
--- OFFSET 0: a probe of the index per band key, never a join with the whole table
+# ``n``, with ``kind``, ``bits``, ``reach`` and band keys ``bands``) within its reach: a
+# probe of fingerprint_band's index per band key, the bits read from the index itself.
+# A PDQ band position at a time: its key range names one part of the table (planned
+# against that part alone, an index a level shallower than the whole), probed in key order
+# (neighbouring probes read the same index pages). Review proposes through it too.
+# OFFSET 0: a probe of the index per band key, never a join with the whole part.
+_PROBED = """
 CROSS JOIN LATERAL (
     SELECT b.work_id, b.via, bit_count(b.bits # p.bits) AS distance
-    FROM fingerprint_band b WHERE b.band = p.band AND bit_count(b.bits # p.bits) <= p.reach
+    FROM fingerprint_band b
+    WHERE b.band = p.band AND {within} AND bit_count(b.bits # p.bits) <= p.reach
     OFFSET 0) AS b"""
+_PDQ_POSITION = """SELECT p.n, b.work_id, b.via, b.distance
+FROM (SELECT f.n, f.bits, f.reach, f.bands[{position}] AS band FROM {{fingerprints}} AS f
+      WHERE f.kind = 'pdq' ORDER BY band OFFSET 0) AS p""" + _PROBED
+_ISCC_BANDS = """SELECT p.n, b.work_id, b.via, b.distance
+FROM (SELECT f.n, f.bits, f.reach, k.band
+      FROM {{fingerprints}} AS f CROSS JOIN LATERAL unnest(f.bands) AS k(band)
+      WHERE f.kind = 'iscc' ORDER BY k.band OFFSET 0) AS p""" + _PROBED
+
+
+def _pdq_position(i: int) -> str:
+    low = PDQ_KEY_BASE + i * PDQ_KEY_SPAN
+    return _PDQ_POSITION.format(position=i + 1,
+                                within=f"b.band >= {low} AND b.band < {low + PDQ_KEY_SPAN}")
+
+
+BAND_CANDIDATES = ("SELECT DISTINCT u.n, u.work_id, nullif(u.via, '') AS via, u.distance\nFROM ("
+                   + "\n UNION ALL\n".join(
+                       [_pdq_position(i) for i in range(len(PDQ_BANDS))]
+                       + [_ISCC_BANDS.format(within=f"b.band < {PDQ_KEY_BASE}")])
+                   + ") AS u")
 # Each distinct fingerprint of the batch, with its bits and band keys.
 _FINGERPRINTS = {
     "pdq": """SELECT 'pdq' AS kind, d.value, d.bits, CAST(%(match_pdq)s AS integer) AS reach,

@@ -131,3 +131,53 @@ def test_registered_hashes_are_banded_again(at_0021: str) -> None:
             "SELECT band FROM fingerprint_band WHERE length(bits) = 256 ORDER BY band")] == narrow
         assert conn.execute("SELECT count(*) FROM fingerprint_band WHERE length(bits) = 64"
                             ).fetchone()[0] == 4
+
+
+@pytest.fixture
+def at_0024(server_url: str) -> Iterator[str]:
+    yield from migrated_database(server_url, "royalty_mig", "0024")
+
+
+def _band_rows(url: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT band, bits, work_id, via FROM fingerprint_band "
+                            "ORDER BY band, work_id").fetchall()
+
+
+def test_band_rows_move_to_one_part_per_band_position(at_0024: str) -> None:
+    imported = "f0e1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff"
+    reviewed = "0f1e2d3c4b5a69788796a5b4c3d2e1f0ffeeddccbbaa99887766554433221100"
+    with psycopg.connect(at_0024) as conn:
+        conn.execute("INSERT INTO work (id, key, title) VALUES (1, 'w-1', 'W'), (2, 'w-2', 'V')")
+        conn.execute("INSERT INTO work_identifier (kind, value, work_id, via) VALUES "
+                     "('pdq', %s, 1, NULL), ('pdq', %s, 2, 'review'), ('iscc', %s, 1, NULL)",
+                     (imported, reviewed, ISCC))
+    before = _band_rows(at_0024)
+    assert len(before) == 14 + 14 + 4
+    migrate.upgrade(at_0024)
+    after = _band_rows(at_0024)
+    # the same rows, an imported identifier's via now '' instead of NULL
+    assert after == [(band, bits, work, via or "") for band, bits, work, via in before]
+    with psycopg.connect(at_0024) as conn:
+        parts = conn.execute("SELECT tableoid::regclass::text, min(band), max(band), count(*) "
+                             "FROM fingerprint_band GROUP BY 1 ORDER BY 1").fetchall()
+        # the ISCC's 4 bands in a part of their own, each PDQ band position's in its own
+        assert parts[0][0] == "fingerprint_band_iscc" and parts[0][2] < rules.PDQ_KEY_BASE
+        assert parts[0][3] == 4
+        span = rules.PDQ_KEY_SPAN
+        for i, (part, low, high, rows) in enumerate(parts[1:]):
+            assert part == f"fingerprint_band_pdq_{i:02d}" and rows == 2
+            assert rules.PDQ_KEY_BASE + i * span <= low <= high < rules.PDQ_KEY_BASE + (i + 1) * span
+        assert len(parts) == 15
+        # the triggers keep the parts as they kept the table
+        conn.execute("DELETE FROM work_identifier WHERE value = %s", (reviewed,))
+        assert conn.execute("SELECT count(*) FROM fingerprint_band WHERE work_id = 2"
+                            ).fetchone()[0] == 0
+        conn.execute("INSERT INTO work_identifier (kind, value, work_id, via) "
+                     "VALUES ('pdq', %s, 2, 'review')", (reviewed,))
+    assert _band_rows(at_0024) == after
+    command.downgrade(migrate.alembic_config(at_0024), "0024")
+    with psycopg.connect(at_0024) as conn:
+        assert conn.execute("SELECT relkind FROM pg_class WHERE relname = 'fingerprint_band'"
+                            ).fetchone()[0] == "r"
+    assert _band_rows(at_0024) == before

@@ -16,7 +16,7 @@ from ledger.matching import sql as matching_sql
 from ledger.ingest.events import BATCH, SINGLE
 from tests.builders import creator, expected_net, flipped, jsonl, license, licensee, sha, work
 from tests.ingest_helpers import scalar, usage, wait_for
-from tests.plans import captured_plans, modifying, rows_handled
+from tests.plans import captured_plans, modifying, nodes, rows_handled
 
 
 @pytest.fixture
@@ -366,6 +366,12 @@ def test_a_batch_of_small_messages_looks_its_fingerprints_up_once(cli, registere
             SELECT e.event_id, w.key FROM usage_event e JOIN work w ON w.id = e.work_id
             WHERE e.match_method = 'pdq'""").fetchall())
     assert matched == {f"copy{i}": f"w{i % 200}" for i in range(600)}
+    # the look-up probes each band position's part of the band table once a fingerprint,
+    # and no other part: 800 distinct hashes, 14 positions
+    probes = [(n["Relation Name"], n["Actual Loops"])
+              for n in nodes(modifying(plans, "near_candidate"))
+              if n["Node Type"] == "Index Only Scan" and n["Actual Loops"]]
+    assert sorted(probes) == [(f"fingerprint_band_pdq_{i:02d}", 800) for i in range(14)]
 
 
 def test_a_unique_violation_no_concurrent_writer_explains_is_raised_not_retried(registered
