@@ -33,7 +33,7 @@ class UsageEvent(SQLModel, table=True):
               postgresql_include=["licensee_id", "time", "quantity", "sha256", "c2pa", "isrc",
                                   "iswc", "isbn", "doi", "url", "pdq", "iscc"]),
         Index("usage_event_unlicensed", "licensee_id", "model", "work_id", "outcome", "purpose",
-              postgresql_include=["quantity"],
+              postgresql_include=["quantity", "unit"],
               postgresql_where=text("outcome IN ('unlicensed', 'opted_out', 'unpriced')")),
         Index("usage_event_entry", "entry_id", postgresql_where=text("entry_id IS NOT NULL")),
         # the few events matched otherwise than exactly (contract §8)

@@ -132,9 +132,15 @@ def _add_matches(conn: psycopg.Connection, params: dict, lines: list[dict]) -> N
     for row in conn.execute(sql.STATEMENT_MATCHES, params):
         *key, method, events, distance = row
         similar.setdefault(tuple(key), []).append((method, events, distance))
+    # most works are matched exactly only: their lines need no key (a million lines a
+    # creator, all time)
+    similar_works = {key[0] for key in similar}
     for line in lines:
         if line["work"] is None:
             line["match"] = None
+            continue
+        if line["work"] not in similar_works:
+            line["match"] = "exact"
             continue
         key = (line["work"], line["licensee"], line["model"], line["purpose"],
                line["usage_period"], line["unit"])
