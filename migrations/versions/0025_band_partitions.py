@@ -63,40 +63,40 @@ END $$;
 """
 
 
-def upgrade() -> None:
-    op.execute("ALTER TABLE fingerprint_band RENAME TO fingerprint_band_old")
-    op.execute("ALTER INDEX fingerprint_band_band RENAME TO fingerprint_band_old_band")
-    op.execute("""
-        CREATE TABLE fingerprint_band (
-            band integer NOT NULL, bits bit varying NOT NULL, work_id integer NOT NULL,
-            via text NOT NULL DEFAULT ''
-        ) PARTITION BY RANGE (band)""")
-    op.execute(f"""CREATE TABLE fingerprint_band_iscc PARTITION OF fingerprint_band
-                   FOR VALUES FROM (MINVALUE) TO ({PDQ_KEY_BASE})""")
-    for i in range(PDQ_POSITIONS):
-        low = PDQ_KEY_BASE + i * POSITION_SPAN
-        op.execute(f"""CREATE TABLE fingerprint_band_pdq_{i:02d} PARTITION OF fingerprint_band
-                       FOR VALUES FROM ({low}) TO ({low + POSITION_SPAN})""")
-    op.execute("""
+def _rebuild(definition: str, parts: list[str], via: str, include: str, triggers: str) -> None:
+    """fingerprint_band made again by ``definition`` (and its ``parts``), its rows copied
+    with ``via`` as ``via``, then its index and triggers."""
+    op.execute("ALTER TABLE fingerprint_band RENAME TO fingerprint_band_before")
+    op.execute("ALTER INDEX fingerprint_band_band RENAME TO fingerprint_band_before_band")
+    op.execute(f"CREATE TABLE fingerprint_band {definition}")
+    for part in parts:
+        op.execute(part)
+    op.execute(f"""
         INSERT INTO fingerprint_band (band, bits, work_id, via)
-        SELECT band, bits, work_id, coalesce(via, '') FROM fingerprint_band_old""")
-    op.execute("DROP TABLE fingerprint_band_old")
+        SELECT band, bits, work_id, {via} FROM fingerprint_band_before""")
+    op.execute("DROP TABLE fingerprint_band_before")  # its parts with it
     # after the load: an index built from sorted rows, its pages full
-    op.execute(f"CREATE INDEX fingerprint_band_band ON fingerprint_band (band) {_INCLUDE}")
-    op.execute(_triggers("coalesce({column}, '')"))
+    op.execute(f"CREATE INDEX fingerprint_band_band ON fingerprint_band (band) {include}")
+    op.execute(triggers)
+
+
+_COLUMNS = "band integer NOT NULL, bits bit varying NOT NULL, work_id integer NOT NULL"
+
+
+def _part(name: str, low: str, high: str) -> str:
+    return (f"CREATE TABLE fingerprint_band_{name} PARTITION OF fingerprint_band "
+            f"FOR VALUES FROM ({low}) TO ({high})")
+
+
+def upgrade() -> None:
+    lows = [PDQ_KEY_BASE + i * POSITION_SPAN for i in range(PDQ_POSITIONS)]
+    _rebuild(f"({_COLUMNS}, via text NOT NULL DEFAULT '') PARTITION BY RANGE (band)",
+             [_part("iscc", "MINVALUE", str(PDQ_KEY_BASE))]
+             + [_part(f"pdq_{i:02d}", str(low), str(low + POSITION_SPAN))
+                for i, low in enumerate(lows)],
+             "coalesce(via, '')", _INCLUDE, _triggers("coalesce({column}, '')"))
 
 
 def downgrade() -> None:
-    op.execute("ALTER TABLE fingerprint_band RENAME TO fingerprint_band_parts")
-    op.execute("ALTER INDEX fingerprint_band_band RENAME TO fingerprint_band_parts_band")
-    op.execute("""
-        CREATE TABLE fingerprint_band (
-            band integer NOT NULL, bits bit varying NOT NULL, work_id integer NOT NULL,
-            via text)""")
-    op.execute("""
-        INSERT INTO fingerprint_band (band, bits, work_id, via)
-        SELECT band, bits, work_id, nullif(via, '') FROM fingerprint_band_parts""")
-    op.execute("DROP TABLE fingerprint_band_parts")
-    op.execute("CREATE INDEX fingerprint_band_band ON fingerprint_band (band) "
-               "INCLUDE (bits, work_id, via)")
-    op.execute(_triggers("{column}"))
+    _rebuild(f"({_COLUMNS}, via text)", [], "nullif(via, '')", "INCLUDE (bits, work_id, via)",
+             _triggers("{column}"))
